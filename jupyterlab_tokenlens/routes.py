@@ -1,0 +1,132 @@
+"""REST routes: thin, authenticated shells over ``tokenlens``. Inputs are bounded, names resolve
+only inside the allowed roots (TOKENLENS_PATH, the registry), the tiktoken names and the hub."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import tornado
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.utils import url_path_join
+
+from . import __version__
+from .config import TokenLens
+
+
+class _Handler(APIHandler):
+    def initialize(self, config: TokenLens, pool: ThreadPoolExecutor) -> None:
+        self.tl_config = config
+        self.pool = pool
+
+    def fail(self, status: int, message: str, **extra: Any) -> None:
+        """A JSON error a person can act on; never a traceback."""
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"message": message, **extra}))
+
+    async def in_pool(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
+
+
+class TokenizersHandler(_Handler):
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        from tokenlens.hub import available
+
+        entries = await self.in_pool(available)
+        self.finish(
+            json.dumps({"version": __version__, "tokenizers": [e.to_dict() for e in entries]})
+        )
+
+
+class TokenizeHandler(_Handler):
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        cfg = self.tl_config
+        if len(self.request.body) > cfg.max_body_bytes:
+            return self.fail(
+                413,
+                f"The request is {len(self.request.body):,} bytes; the limit is"
+                f" {cfg.max_body_bytes:,}. Tokenize a shorter text, or raise"
+                " TokenLens.max_body_bytes in the server configuration.",
+            )
+        try:
+            body = json.loads(self.request.body or b"null")
+        except (ValueError, UnicodeDecodeError) as exc:
+            return self.fail(400, f"The request body is not valid JSON ({exc}).")
+        problem = _check_body(body, cfg)
+        if problem:
+            status, message = problem
+            return self.fail(status, message)
+        try:
+            results = await self.in_pool(
+                _tokenize_all, body["text"], body["tokenizers"], body.get("add_special_tokens", True),
+                cfg.allow_hub_downloads,
+            )
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a JSON answer
+            return self._fail_from(exc)
+        self.finish(json.dumps({"results": results}))
+
+    def _fail_from(self, exc: Exception) -> None:
+        from tokenlens.errors import InputError, TokenizerFileError, TokenizerNotFound
+
+        if isinstance(exc, TokenizerNotFound):
+            return self.fail(404, str(exc), suggestions=exc.suggestions, tokenizer=exc.name)
+        if isinstance(exc, TokenizerFileError):
+            return self.fail(422, str(exc))
+        if isinstance(exc, InputError):
+            return self.fail(400, str(exc))
+        self.log.exception("tokenlens: tokenizing failed")
+        return self.fail(500, f"Tokenizing failed: {type(exc).__name__}: {str(exc)[:300]}")
+
+
+def _check_body(body: Any, cfg: TokenLens) -> tuple[int, str] | None:
+    example = '{"text": "I love NLP", "tokenizers": ["gpt2"]}'
+    if not isinstance(body, dict):
+        return 400, f"Send a JSON object such as {example}."
+    text, names = body.get("text"), body.get("tokenizers")
+    if not isinstance(text, str):
+        return 400, f'"text" must be a string, as in {example}.'
+    if len(text) > cfg.max_text_chars:
+        return 413, (
+            f"The text has {len(text):,} characters; the limit is {cfg.max_text_chars:,}."
+            " Tokenize a part of it, or use tokenlens.tokenize() in a notebook for whole files."
+        )
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
+        return 400, f'"tokenizers" must be a non-empty list of names, as in {example}.'
+    if len(names) > cfg.max_tokenizers:
+        return 400, f"At most {cfg.max_tokenizers} tokenizers per request; {len(names)} were named."
+    if any(len(n) > 256 for n in names):
+        return 400, "Tokenizer names are at most 256 characters long."
+    special = body.get("add_special_tokens", True)
+    if not isinstance(special, bool):
+        return 400, '"add_special_tokens" must be true or false.'
+    return None
+
+
+def _tokenize_all(text: str, names: list[str], add_special_tokens: bool, allow_hub: bool) -> list[dict]:
+    from tokenlens.api import _check_text
+    from tokenlens.hub import resolve
+
+    text = _check_text(text)
+    # Resolve every name first so an unknown one fails the request before any work is done.
+    backends = [resolve(n, allow_paths=False, allow_hub=allow_hub) for n in names]
+    return [b.encode(text, add_special_tokens=add_special_tokens).to_dict() for b in backends]
+
+
+def setup_handlers(server_app) -> None:
+    web_app = server_app.web_app
+    config = TokenLens(parent=server_app)
+    pool = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="tokenlens")
+    base = url_path_join(web_app.settings["base_url"], "tokenlens")
+    kwargs = {"config": config, "pool": pool}
+    web_app.add_handlers(
+        ".*$",
+        [
+            (url_path_join(base, "tokenizers"), TokenizersHandler, kwargs),
+            (url_path_join(base, "tokenize"), TokenizeHandler, kwargs),
+        ],
+    )

@@ -1,0 +1,282 @@
+"""The engine against the reference tokenizers: ids, spans, decoding, resolution and errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import tokenlens
+from tokenlens.errors import InputError, TokenizerFileError, TokenizerNotFound
+from tokenlens.hub import clear_cache
+
+from .conftest import TOKENIZERS, flores
+
+REFERENCE = {
+    "gpt2": [40, 1842, 399, 19930],
+    "bert-base-uncased": [101, 1045, 2293, 17953, 2361, 102],
+    "llama-2": [1, 306, 5360, 405, 13208],
+}
+ALL = ["gpt2", "cl100k_base", "o200k_base", "bert-base-uncased", "llama-2"]
+LOSSLESS = ["gpt2", "cl100k_base", "o200k_base", "llama-2"]
+
+
+@pytest.mark.parametrize("name,ids", REFERENCE.items())
+def test_reference_ids(name, ids):
+    assert tokenlens.tokenize("I love NLP", name).ids == ids
+
+
+def test_display_tokens_and_pieces():
+    gpt2 = tokenlens.tokenize("I love NLP", "gpt2")
+    assert gpt2.tokens == ["I", " love", " N", "LP"]
+    assert gpt2.pieces == ["I", "Ġlove", "ĠN", "LP"]
+    bert = tokenlens.tokenize("I love NLP", "bert-base-uncased")
+    assert bert.tokens == ["[CLS]", "i", "love", "nl", "##p", "[SEP]"]
+    assert bert.special == [True, False, False, False, False, True]
+    assert bert.spans == [(0, 0), (0, 1), (2, 6), (7, 9), (9, 10), (10, 10)]
+    llama = tokenlens.tokenize("I love NLP", "llama-2")
+    assert llama.pieces == ["<s>", "▁I", "▁love", "▁N", "LP"]
+    assert llama.special[0] and not any(llama.special[1:])
+
+
+def test_without_special_tokens():
+    assert tokenlens.tokenize("I love NLP", "bert-base-uncased", add_special_tokens=False).ids == [
+        1045, 2293, 17953, 2361,
+    ]
+    assert tokenlens.tokenize("I love NLP", "llama-2", add_special_tokens=False).ids == [306, 5360, 405, 13208]
+
+
+@pytest.mark.parametrize("name", ["gpt2", "cl100k_base", "o200k_base", "llama-2"])
+def test_decode_round_trip(name):
+    text = "I love NLP. ଓଡ଼ିଆ ଭାଷା 🙂 中文"
+    ids = tokenlens.tokenize(text, name, add_special_tokens=False).ids
+    assert tokenlens.decode(ids, name) == text
+
+
+def test_decode_refuses_ids_out_of_range():
+    with pytest.raises(InputError, match=r"outside gpt2's vocabulary \(valid ids: 0 to 50256\)"):
+        tokenlens.decode([40, 99999], "gpt2")
+    with pytest.raises(InputError, match="whole numbers"):
+        tokenlens.decode(["forty"], "gpt2")
+
+
+def assert_spans_partition(result, lossless: bool):
+    """Spans are ordered and disjoint; with the gaps they rebuild the text exactly."""
+    text = result.text
+    pieces, pos = [], 0
+    gaps = dict(result.gaps)
+    for s, e in result.spans:
+        assert 0 <= s <= e <= len(text)
+        if s == e:
+            continue
+        if pos in gaps:
+            pieces.append(text[pos : gaps[pos]])
+            pos = gaps[pos]
+        assert s == pos, (result.tokenizer, result.spans)
+        pieces.append(text[s:e])
+        pos = e
+    if pos in gaps:
+        pieces.append(text[pos : gaps[pos]])
+    assert "".join(pieces) == text
+    if lossless:
+        assert result.gaps == []
+    assert len(result.ids) == len(result.tokens) == len(result.pieces) == len(result.spans) == len(result.special)
+
+
+@pytest.mark.parametrize("name", ALL)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60))
+def test_spans_cover_any_unicode(name, text):
+    result = tokenlens.tokenize(text, name)
+    assert_spans_partition(result, lossless=name in LOSSLESS)
+    if name == "bert-base-uncased":
+        # BERT only drops whitespace and control characters it cleans away
+        for s, e in result.gaps:
+            assert all(c.isspace() or not c.isprintable() or c in "\ufffd" for c in text[s:e]), repr(text[s:e])
+
+
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("lang", ["ory_Orya", "hin_Deva", "zho_Hans", "arb_Arab", "tam_Taml"])
+def test_flores_lines_never_show_replacement_char(name, lang):
+    for line in flores(lang)[:40]:
+        result = tokenlens.tokenize(line, name)
+        assert not any("\ufffd" in t for t in result.tokens), (name, lang, line)
+        assert_spans_partition(result, lossless=name in LOSSLESS)
+
+
+def test_partial_character_tokens_show_bytes():
+    result = tokenlens.tokenize("ଓ", "gpt2")  # U+0B13 is three UTF-8 bytes: E0 AC 93
+    assert result.tokens == ["<E0>", "<AC>", "<93>"]
+    assert result.spans == [(0, 1), (1, 1), (1, 1)]
+    llama = tokenlens.tokenize("ଓ", "llama-2", add_special_tokens=False)
+    assert llama.pieces[-3:] == ["<0xE0>", "<0xAC>", "<0x93>"]
+    assert llama.spans[-3:] == [(0, 1), (1, 1), (1, 1)]
+
+
+def test_to_dict_is_the_rest_shape():
+    d = tokenlens.tokenize("I love NLP", "gpt2").to_dict()
+    assert d["ids"] == REFERENCE["gpt2"]
+    assert d["spans"] == [[0, 1], [1, 6], [6, 8], [8, 10]]
+    assert (d["n_tokens"], d["n_chars"], d["n_bytes"]) == (4, 10, 10)
+    assert d["kind"] == "tiktoken" and d["model"] == "BPE"
+    json.dumps(d)
+
+
+def test_compare_several():
+    cmp = tokenlens.compare("I love NLP", list(REFERENCE))
+    assert cmp.counts() == {"gpt2": 4, "bert-base-uncased": 6, "llama-2": 5}
+    assert cmp["llama-2"].ids == REFERENCE["llama-2"]
+    with pytest.raises(InputError):
+        tokenlens.compare("x", [])
+
+
+def test_loaded_tokenizers_are_cached():
+    assert tokenlens.load("gpt2") is tokenlens.load("gpt2")
+
+
+def test_empty_text():
+    assert tokenlens.tokenize("", "gpt2").ids == []
+    assert tokenlens.tokenize("", "bert-base-uncased").ids == [101, 102]
+
+
+def test_lone_surrogate_is_refused_clearly():
+    with pytest.raises(InputError, match="unpaired surrogate at character 1"):
+        tokenlens.tokenize("a\ud800", "gpt2")
+
+
+def test_megabytes_of_text():
+    text = ("ଓଡ଼ିଆ ଭାଷା and English. " * 120_000)[:3_000_000]
+    result = tokenlens.tokenize(text, "cl100k_base")
+    assert len(result.ids) > 500_000
+    assert result.spans[-1][1] == len(text)
+
+
+# -- resolution and formats --------------------------------------------------------------------
+
+
+def test_unknown_name_suggests_close_matches():
+    with pytest.raises(TokenizerNotFound) as info:
+        tokenlens.load("gpt-2")
+    assert info.value.suggestions == ["gpt2"]
+    assert "did you mean 'gpt2'" in str(info.value)
+
+
+def test_folder_without_tokenizer(tmp_path):
+    (tmp_path / "notes.md").write_text("hello")
+    with pytest.raises(TokenizerFileError, match="holds no tokenizer file"):
+        tokenlens.load(str(tmp_path))
+
+
+def test_corrupt_files(tmp_path):
+    bad_json = tmp_path / "a" / "tokenizer.json"
+    bad_json.parent.mkdir()
+    bad_json.write_text('{"model": ')
+    with pytest.raises(TokenizerFileError, match="not a readable tokenizer.json"):
+        tokenlens.load(str(bad_json))
+    bad_model = tmp_path / "b" / "tokenizer.model"
+    bad_model.parent.mkdir()
+    bad_model.write_bytes(b"\x00not a model")
+    with pytest.raises(TokenizerFileError, match="not a readable SentencePiece model"):
+        tokenlens.load(str(bad_model))
+    bad_ranks = tmp_path / "c" / "cl100k_base.tiktoken"
+    bad_ranks.parent.mkdir()
+    bad_ranks.write_bytes(b"not base64 at all\n")
+    with pytest.raises(TokenizerFileError, match="not the published cl100k_base rank file"):
+        tokenlens.load(str(bad_ranks))
+    custom = tmp_path / "d" / "mine.tiktoken"
+    custom.parent.mkdir()
+    shutil.copy(TOKENIZERS / "gpt2" / "r50k_base.tiktoken", custom)
+    with pytest.raises(TokenizerFileError, match="named after its encoding"):
+        tokenlens.load(str(custom))
+
+
+def _train_bytelevel(tmp_path):
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=400, initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(flores("ory_Orya")[:200] + flores("eng_Latn")[:200], trainer)
+    return tok
+
+
+def test_tokenizer_json_and_vocab_merges(tmp_path):
+    tok = _train_bytelevel(tmp_path)
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    tok.save(str(folder / "tokenizer.json"))
+    text = flores("ory_Orya", "devtest")[0]
+    ours = tokenlens.tokenize(text, str(folder))
+    assert ours.ids == tok.encode(text).ids
+    assert_spans_partition(ours, lossless=True)
+    assert not any("\ufffd" in t for t in ours.tokens)
+    assert tokenlens.decode(ours.ids, str(folder)) == text
+
+    vm = tmp_path / "vm"
+    vm.mkdir()
+    tok.model.save(str(vm))  # writes vocab.json + merges.txt
+    assert tokenlens.tokenize(text, str(vm)).ids == ours.ids
+    (vm / "vocab.json").unlink()
+    with pytest.raises(TokenizerFileError, match="no vocab.json beside it"):
+        tokenlens.load(str(vm / "merges.txt"))
+
+
+def test_tokenlens_path_folder_name_and_reload(tmp_path, monkeypatch):
+    tok = _train_bytelevel(tmp_path)
+    root = tmp_path / "root"
+    (root / "odia-small").mkdir(parents=True)
+    tok.save(str(root / "odia-small" / "tokenizer.json"))
+    monkeypatch.setenv("TOKENLENS_PATH", f"{root}:{TOKENIZERS}")
+    first = tokenlens.load("odia-small")
+    assert first.kind == "hf" and first.vocab_size == tok.get_vocab_size()
+    assert "odia-small" in [e.name for e in tokenlens.available()]
+    # a retrained tokenizer under the same name is picked up, not served stale from the cache
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    other = Tokenizer(models.WordLevel({"[UNK]": 0, "x": 1}, unk_token="[UNK]"))
+    other.pre_tokenizer = pre_tokenizers.Whitespace()
+    other.save(str(root / "odia-small" / "tokenizer.json"))
+    second = tokenlens.load("odia-small")
+    assert second is not first and second.vocab_size == 2
+    clear_cache()
+
+
+def test_server_style_resolution_refuses_paths(tmp_path):
+    from tokenlens.hub import resolve
+
+    tok = _train_bytelevel(tmp_path)
+    tok.save(str(tmp_path / "tokenizer.json"))
+    with pytest.raises(TokenizerNotFound):
+        resolve(str(tmp_path), allow_paths=False, allow_hub=False)
+    with pytest.raises(TokenizerNotFound):
+        resolve("../shared/data/tokenizers/gpt2", allow_paths=False, allow_hub=False)
+    assert resolve("gpt2", allow_paths=False, allow_hub=False).name == "gpt2"
+
+
+def test_link_out_of_root_is_not_followed(tmp_path, monkeypatch):
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "escape").symlink_to(TOKENIZERS / "gpt2")
+    monkeypatch.setenv("TOKENLENS_PATH", str(root))
+    from tokenlens.hub import resolve
+
+    with pytest.raises(TokenizerNotFound):
+        resolve("escape", allow_paths=False, allow_hub=False)
+
+
+def test_hub_offline_says_so():
+    with pytest.raises(TokenizerNotFound, match="HF_HUB_OFFLINE"):
+        tokenlens.load("someone/never-downloaded-tokenizer")
+
+
+def test_package_import_is_light():
+    import subprocess
+    import sys
+
+    code = "import sys, tokenlens; print(sorted(m for m in ('torch','transformers','tokenizers','tiktoken') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

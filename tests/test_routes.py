@@ -1,0 +1,134 @@
+"""The REST routes on a real Jupyter server (pytest-jupyter)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from tornado.httpclient import HTTPClientError
+
+from .conftest import TOKENIZERS
+
+
+@pytest.fixture
+def jp_server_config():
+    return {"ServerApp": {"jpserver_extensions": {"jupyterlab_tokenlens": True}}}
+
+
+async def post(jp_fetch, body, raw: bytes | None = None):
+    return await jp_fetch(
+        "tokenlens", "tokenize", method="POST", body=raw if raw is not None else json.dumps(body)
+    )
+
+
+async def error_of(coro) -> tuple[int, dict]:
+    with pytest.raises(HTTPClientError) as info:
+        await coro
+    payload = json.loads(info.value.response.body)
+    assert "Traceback" not in json.dumps(payload)
+    return info.value.code, payload
+
+
+async def test_list_tokenizers(jp_fetch):
+    response = await jp_fetch("tokenlens", "tokenizers")
+    payload = json.loads(response.body)
+    names = {t["name"]: t for t in payload["tokenizers"]}
+    assert {"gpt2", "bert-base-uncased", "llama-2", "cl100k_base", "o200k_base"} <= set(names)
+    assert names["llama-2"]["kind"] == "sentencepiece"
+    assert names["gpt2"]["source"] == "TOKENLENS_PATH"
+    assert payload["version"]
+
+
+async def test_tokenize_reference_ids(jp_fetch):
+    response = await post(jp_fetch, {"text": "I love NLP", "tokenizers": ["gpt2", "bert-base-uncased", "llama-2"]})
+    results = json.loads(response.body)["results"]
+    assert [r["tokenizer"] for r in results] == ["gpt2", "bert-base-uncased", "llama-2"]
+    assert results[0]["ids"] == [40, 1842, 399, 19930]
+    assert results[1]["ids"] == [101, 1045, 2293, 17953, 2361, 102]
+    assert results[2]["ids"] == [1, 306, 5360, 405, 13208]
+    assert results[0]["spans"] == [[0, 1], [1, 6], [6, 8], [8, 10]]
+    assert results[1]["special"][0] is True
+
+
+async def test_add_special_tokens_false(jp_fetch):
+    response = await post(jp_fetch, {"text": "I love NLP", "tokenizers": ["bert-base-uncased"], "add_special_tokens": False})
+    assert json.loads(response.body)["results"][0]["ids"] == [1045, 2293, 17953, 2361]
+
+
+async def test_empty_text_is_fine(jp_fetch):
+    response = await post(jp_fetch, {"text": "", "tokenizers": ["gpt2"]})
+    assert json.loads(response.body)["results"][0]["ids"] == []
+
+
+async def test_unauthenticated_is_refused(jp_fetch):
+    for method, body in (("GET", None), ("POST", json.dumps({"text": "x", "tokenizers": ["gpt2"]}))):
+        with pytest.raises(HTTPClientError) as info:
+            await jp_fetch("tokenlens", "tokenizers" if method == "GET" else "tokenize",
+                           method=method, body=body, headers={"Authorization": ""})
+        assert info.value.code == 403
+
+
+async def test_unknown_tokenizer_is_404_with_suggestions(jp_fetch):
+    code, payload = await error_of(post(jp_fetch, {"text": "x", "tokenizers": ["gpt-2"]}))
+    assert code == 404
+    assert payload["suggestions"] == ["gpt2"]
+    assert "did you mean 'gpt2'" in payload["message"]
+
+
+@pytest.mark.parametrize(
+    "raw,fragment",
+    [
+        (b"{not json", "not valid JSON"),
+        (b"[1, 2]", "Send a JSON object"),
+        (json.dumps({"text": 5, "tokenizers": ["gpt2"]}).encode(), '"text" must be a string'),
+        (json.dumps({"text": "x", "tokenizers": []}).encode(), "non-empty list"),
+        (json.dumps({"text": "x", "tokenizers": "gpt2"}).encode(), "non-empty list"),
+        (json.dumps({"text": "x", "tokenizers": ["gpt2"] * 9}).encode(), "At most 8 tokenizers"),
+        (json.dumps({"text": "x", "tokenizers": ["gpt2"], "add_special_tokens": "yes"}).encode(), "true or false"),
+        (b'{"text": "a\\ud800", "tokenizers": ["gpt2"]}', "unpaired surrogate"),
+    ],
+)
+async def test_bad_input_is_400(jp_fetch, raw, fragment):
+    code, payload = await error_of(post(jp_fetch, None, raw=raw))
+    assert code == 400
+    assert fragment in payload["message"]
+
+
+async def test_text_too_long_is_413(jp_fetch):
+    code, payload = await error_of(post(jp_fetch, {"text": "a" * 1_000_001, "tokenizers": ["gpt2"]}))
+    assert code == 413
+    assert "limit is 1,000,000" in payload["message"]
+
+
+async def test_body_too_large_is_413(jp_fetch):
+    code, payload = await error_of(post(jp_fetch, None, raw=b" " * (8 * 1024 * 1024 + 1)))
+    assert code == 413
+    assert "max_body_bytes" in payload["message"]
+
+
+async def test_paths_outside_the_roots_are_refused(jp_fetch, tmp_path):
+    (tmp_path / "tokenizer.json").write_text("{}")
+    for name in (str(tmp_path), str(TOKENIZERS / "gpt2"), "../gpt2", "/etc/passwd"):
+        code, payload = await error_of(post(jp_fetch, {"text": "x", "tokenizers": [name]}))
+        assert code == 404, name
+        assert "No tokenizer named" in payload["message"]
+
+
+async def test_corrupt_tokenizer_in_root_is_422(jp_fetch, tmp_path, monkeypatch):
+    root = tmp_path / "root"
+    (root / "broken").mkdir(parents=True)
+    (root / "broken" / "tokenizer.json").write_text('{"model": ')
+    (root / "empty").mkdir()
+    monkeypatch.setenv("TOKENLENS_PATH", str(root))
+    code, payload = await error_of(post(jp_fetch, {"text": "x", "tokenizers": ["broken"]}))
+    assert code == 422 and "not a readable tokenizer.json" in payload["message"]
+    code, payload = await error_of(post(jp_fetch, {"text": "x", "tokenizers": ["empty"]}))
+    assert code == 422 and "holds no tokenizer file" in payload["message"]
+
+
+async def test_concurrent_requests_all_answered(jp_fetch):
+    texts = [f"request {i}: ଓଡ଼ିଆ and English" for i in range(50)]
+    responses = await asyncio.gather(*(post(jp_fetch, {"text": t, "tokenizers": ["gpt2", "llama-2"]}) for t in texts))
+    answered = [json.loads(r.body)["results"][0]["text"] for r in responses]
+    assert answered == texts

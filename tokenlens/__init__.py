@@ -1,0 +1,62 @@
+"""tokenlens: see, compare and train tokenizers from a notebook.
+
+The public API is imported lazily so that ``%load_ext tokenlens`` and the server extension stay
+fast: nothing heavy loads until it is used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__all__ = [
+    "Comparison",
+    "Tokenized",
+    "TokenlensError",
+    "TokenizerNotFound",
+    "available",
+    "compare",
+    "decode",
+    "load",
+    "load_ipython_extension",
+    "tokenize",
+]
+
+_LAZY = {
+    "Comparison": ".api",
+    "compare": ".api",
+    "decode": ".api",
+    "load": ".api",
+    "tokenize": ".api",
+    "Tokenized": ".tokenized",
+    "TokenlensError": ".errors",
+    "TokenizerNotFound": ".errors",
+    "available": ".hub",
+}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .api import Comparison, compare, decode, load, tokenize
+    from .errors import TokenizerNotFound, TokenlensError
+    from .hub import available
+    from .tokenized import Tokenized
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tokenlens' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def load_ipython_extension(ipython) -> None:
+    """``%load_ext tokenlens``: register the magics."""
+    from .magics import TokenlensMagics
+
+    ipython.register_magics(TokenlensMagics)
+
+
+def unload_ipython_extension(ipython) -> None:  # noqa: ARG001 - IPython's hook signature
+    """Nothing to undo: magics stay until the kernel restarts, as with other extensions."""

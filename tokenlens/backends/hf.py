@@ -1,0 +1,160 @@
+"""Hugging Face ``tokenizers``: tokenizer.json, WordPiece vocab.txt, vocab.json + merges.txt."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from ..errors import TokenizerFileError
+from ..tokenized import Tokenized, clamp_spans, display_bytes
+from .base import Backend
+from .tiktoken_backend import UNICODE_TO_BYTE
+
+_BYTE_PIECE = re.compile(r"^<0x([0-9A-Fa-f]{2})>$")
+
+
+class HFBackend(Backend):
+    kind = "hf"
+
+    def __init__(self, name: str, tokenizer, source: Path | str | None = None):
+        super().__init__(name, source)
+        self.tokenizer = tokenizer
+        spec = json.loads(tokenizer.to_str())
+        self.model = (spec.get("model") or {}).get("type") or ""
+        decoder = spec.get("decoder") or {}
+        kinds = {decoder.get("type")} | {d.get("type") for d in decoder.get("decoders") or []}
+        pre = spec.get("pre_tokenizer") or {}
+        pre_kinds = {pre.get("type")} | {p.get("type") for p in pre.get("pretokenizers") or []}
+        # How a vocabulary string maps back to text decides how a token is displayed.
+        self._byte_level = "ByteLevel" in kinds or "ByteLevel" in pre_kinds
+        self._metaspace = "Metaspace" in kinds or "Metaspace" in pre_kinds or "Replace" in kinds
+        self._special_ids = {
+            t["id"] for t in spec.get("added_tokens") or [] if t.get("special")
+        }
+        self._vocab_size = tokenizer.get_vocab_size(with_added_tokens=True)
+
+    # -- constructors -------------------------------------------------------------------------
+    @classmethod
+    def from_tokenizer_json(cls, name: str, path: Path) -> "HFBackend":
+        from tokenizers import Tokenizer
+
+        try:
+            tok = Tokenizer.from_file(str(path))
+        except Exception as exc:  # noqa: BLE001 - the engine raises plain Exception on bad JSON
+            raise TokenizerFileError(
+                f"{path} is not a readable tokenizer.json ({str(exc)[:200]}). Re-save it with"
+                " tokenizer.save(path) or download it again."
+            ) from exc
+        return cls(name, tok, source=path)
+
+    @classmethod
+    def from_wordpiece_vocab(cls, name: str, path: Path) -> "HFBackend":
+        """A BERT-style tokenizer from vocab.txt (one token a line, id = line number)."""
+        from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+
+        try:
+            vocab_lines = path.read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError as exc:
+            raise TokenizerFileError(f"{path} is not UTF-8 text, so not a WordPiece vocab.txt.") from exc
+        vocab = {tok: i for i, tok in enumerate(vocab_lines)}
+        missing = [t for t in ("[UNK]", "[CLS]", "[SEP]") if t not in vocab]
+        if missing:
+            raise TokenizerFileError(
+                f"{path} lacks the WordPiece special tokens {missing}; a BERT vocab.txt holds"
+                " [PAD], [UNK], [CLS], [SEP] and [MASK] among its lines."
+            )
+        lowercase = _wordpiece_lowercases(path, vocab_lines)
+        tok = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]", max_input_chars_per_word=100))
+        tok.normalizer = normalizers.BertNormalizer(
+            clean_text=True, handle_chinese_chars=True, strip_accents=None, lowercase=lowercase
+        )
+        tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        tok.post_processor = processors.TemplateProcessing(
+            single="[CLS] $A [SEP]",
+            pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+            special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])],
+        )
+        tok.decoder = decoders.WordPiece(prefix="##")
+        specials = [t for t in ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]") if t in vocab]
+        tok.add_special_tokens(specials)
+        return cls(name, tok, source=path)
+
+    @classmethod
+    def from_vocab_merges(cls, name: str, vocab: Path, merges: Path) -> "HFBackend":
+        """GPT-2 style byte-level BPE from vocab.json + merges.txt."""
+        from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
+
+        try:
+            model = models.BPE.from_file(str(vocab), str(merges))
+        except Exception as exc:  # noqa: BLE001
+            raise TokenizerFileError(
+                f"{vocab.name} + {merges.name} do not form a BPE model ({str(exc)[:200]}); every"
+                " merge must join two tokens of vocab.json."
+            ) from exc
+        tok = Tokenizer(model)
+        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        tok.decoder = decoders.ByteLevel()
+        tok.post_processor = processors.ByteLevel(trim_offsets=False)
+        return cls(name, tok, source=vocab.parent)
+
+    # -- interface ----------------------------------------------------------------------------
+    @property
+    def vocab_size(self) -> int:
+        return self._vocab_size
+
+    def id_to_piece(self, token_id: int) -> str:
+        piece = self.tokenizer.id_to_token(token_id)
+        return piece if piece is not None else ""
+
+    def _display(self, token_id: int, piece: str) -> str:
+        if token_id in self._special_ids:
+            return piece
+        if self._byte_level and all(c in UNICODE_TO_BYTE for c in piece):
+            return display_bytes(bytes(UNICODE_TO_BYTE[c] for c in piece))
+        if self._metaspace:
+            m = _BYTE_PIECE.match(piece)
+            if m:
+                return display_bytes(bytes([int(m.group(1), 16)]))
+            return piece.replace("\u2581", " ")
+        return piece
+
+    def encode(self, text: str, add_special_tokens: bool = True) -> Tokenized:
+        enc = self.tokenizer.encode(text, add_special_tokens=add_special_tokens)
+        ids = list(enc.ids)
+        pieces = list(enc.tokens)
+        special = [bool(m) for m in enc.special_tokens_mask]
+        return Tokenized(
+            text=text,
+            tokenizer=self.name,
+            ids=ids,
+            tokens=[self._display(i, p) for i, p in zip(ids, pieces)],
+            pieces=pieces,
+            spans=clamp_spans(enc.offsets),
+            special=special,
+            kind=self.kind,
+            model=self.model,
+        )
+
+    def _decode(self, ids: list[int]) -> str:
+        return self.tokenizer.decode(ids, skip_special_tokens=False)
+
+
+def _wordpiece_lowercases(path: Path, vocab_lines: list[str]) -> bool:
+    """Whether a WordPiece vocabulary expects lower-cased input.
+
+    tokenizer_config.json beside the file decides when present; otherwise a vocabulary with no
+    capitalised words is an uncased one.
+    """
+    config = path.parent / "tokenizer_config.json"
+    if config.is_file():
+        try:
+            value = json.loads(config.read_text(encoding="utf-8")).get("do_lower_case")
+            if isinstance(value, bool):
+                return value
+        except (OSError, ValueError):
+            pass
+    # A cased vocabulary holds thousands of capitalised words; an uncased one a stray few
+    # symbols (ℝ) at most.
+    cased = sum(1 for t in vocab_lines if t[:1].isupper() or t[2:3].isupper())
+    return cased < max(10, len(vocab_lines) // 1000)

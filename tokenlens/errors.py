@@ -1,0 +1,42 @@
+"""Errors a person can act on: each says what went wrong and what to do next."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Iterable
+
+
+class TokenlensError(Exception):
+    """Base class: the message is meant to be shown to a person as it is."""
+
+
+class TokenizerNotFound(TokenlensError, LookupError):
+    """No tokenizer answers to a name; carries close matches."""
+
+    def __init__(self, name: str, available: Iterable[str] = (), detail: str = ""):
+        self.name = name
+        self.available = sorted(set(available))
+        self.suggestions = difflib.get_close_matches(name, self.available, n=3, cutoff=0.5)
+        msg = f"No tokenizer named {name!r}"
+        if self.suggestions:
+            msg += "; did you mean " + " or ".join(repr(s) for s in self.suggestions) + "?"
+        else:
+            msg += "."
+        if detail:
+            msg += f" {detail}"
+        if self.available:
+            shown = ", ".join(self.available[:20]) + (" …" if len(self.available) > 20 else "")
+            msg += f" Available: {shown}."
+        msg += (
+            " Give a folder or file path, a Hugging Face hub id, or add a folder holding it to"
+            " TOKENLENS_PATH."
+        )
+        super().__init__(msg)
+
+
+class TokenizerFileError(TokenlensError, ValueError):
+    """A tokenizer file or folder exists but cannot be read as a tokenizer."""
+
+
+class InputError(TokenlensError, ValueError):
+    """Input the user gave (text, ids, options) that cannot be used as it is."""

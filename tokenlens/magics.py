@@ -1,0 +1,80 @@
+"""IPython magics: argument parsing and display only; the work is done by ``tokenlens.api``."""
+
+from __future__ import annotations
+
+import shlex
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+from .errors import TokenlensError
+
+
+@magics_class
+class TokenlensMagics(Magics):
+    """``%%tokenize`` (and the magics later issues add)."""
+
+    @magic_arguments()
+    @argument(
+        "-t",
+        "--tokenizer",
+        action="append",
+        metavar="NAME",
+        help="tokenizer name, folder, file or hub id; repeat to compare (default: gpt2)",
+    )
+    @argument(
+        "--no-special",
+        action="store_true",
+        help="do not add special tokens such as [CLS]/[SEP] or <s>",
+    )
+    @argument("-o", "--out", metavar="VAR", help="also store the result in this variable")
+    @cell_magic
+    def tokenize(self, line: str, cell: str):
+        """Show the cell's text as coloured tokens with their ids.
+
+        Returns a ``tokenlens.Comparison`` (one ``Tokenized`` per tokenizer), which displays
+        as the token widget.
+
+        Example::
+
+            %%tokenize -t gpt2 -t bert-base-uncased -t llama-2
+            I love NLP
+        """
+        if _wants_help(line):
+            print(self.tokenize.parser.format_help())
+            return None
+        args = _parse(self.tokenize, line)
+        text = cell[:-1] if cell.endswith("\n") else cell
+        if not text:
+            raise UsageError(
+                "The cell is empty: write the text to tokenize on the lines below %%tokenize."
+            )
+        from .api import compare
+
+        try:
+            result = compare(text, args.tokenizer or ["gpt2"], add_special_tokens=not args.no_special)
+        except TokenlensError as exc:
+            raise UsageError(str(exc)) from None
+        if args.out:
+            if not args.out.isidentifier():
+                raise UsageError(f"--out needs a Python variable name, not {args.out!r}.")
+            self.shell.user_ns[args.out] = result
+        return result
+
+
+def _wants_help(line: str) -> bool:
+    try:
+        words = shlex.split(line)
+    except ValueError:
+        return False
+    return "-h" in words or "--help" in words
+
+
+def _parse(func, line: str):
+    try:
+        return parse_argstring(func, line)
+    except UsageError:
+        raise
+    except SystemExit:  # argparse's way of saying "bad arguments"
+        raise UsageError(f"Could not read the arguments {line!r}; see %%{func.__name__} --help.") from None

@@ -1,0 +1,60 @@
+"""The token view widget: the same renderer as the side panel, fed from the kernel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import anywidget
+import traitlets
+
+from ..errors import TokenlensError
+from ..tokenized import Tokenized
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+
+def bundle_path(name: str = "widget.js") -> Path:
+    """The built front-end file; a clear error when the package was installed without it."""
+    path = STATIC / name
+    if not path.is_file():
+        raise TokenlensError(
+            f"The tokenlens widget bundle ({path}) is missing: this copy of tokenlens was installed"
+            " without its front end. Reinstall the wheel (pip install --force-reinstall"
+            " jupyterlab-tokenlens) or, in a source checkout, run `jlpm build:widget`."
+        )
+    return path
+
+
+class TokensWidget(anywidget.AnyWidget):
+    """Tokens of one text under one or more tokenizers, coloured by id."""
+
+    _esm = bundle_path("widget.js")
+    _css = bundle_path("widget.css")
+
+    text = traitlets.Unicode("").tag(sync=True)
+    #: one dict per tokenizer, the JSON shape of ``POST /tokenlens/tokenize``
+    results = traitlets.List(traitlets.Dict()).tag(sync=True)
+    error = traitlets.Unicode("").tag(sync=True)
+    show_ids = traitlets.Bool(True).tag(sync=True)
+
+    #: tokens kept in the static HTML copy saved with the notebook
+    html_token_limit = 5000
+
+    def __init__(self, *args, tokenized: Sequence[Tokenized] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self._tokenized = list(tokenized)
+
+    @classmethod
+    def from_results(cls, text: str, results: Sequence[Tokenized]) -> "TokensWidget":
+        return cls(text=text, results=[r.to_dict() for r in results], tokenized=results)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        bundle = super()._repr_mimebundle_(include=include, exclude=exclude)
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        if self._tokenized and isinstance(data, dict):
+            from ..html import tokenized_html
+
+            # Shown where the widget cannot be (nbviewer, GitHub, a lab without the extension).
+            data["text/html"] = tokenized_html(self._tokenized, limit=self.html_token_limit)
+        return bundle
