@@ -99,7 +99,10 @@ class Comparison:
             widget = self.widget
         except TokenlensError as exc:  # no front end installed: the static view still informs
             return {"text/plain": f"{self!r}\n({exc})", "text/html": self._repr_html_()}
-        return widget._repr_mimebundle_(include, exclude)
+        bundle = widget._repr_mimebundle_(include, exclude)
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        data["text/plain"] = repr(self)  # what a terminal or a saved notebook's text shows
+        return bundle
 
     @property
     def widget(self):

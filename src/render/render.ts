@@ -157,35 +157,27 @@ class TokenRowJob {
     return this.next >= this.total;
   }
 
-  /** Draw up to `limit` tokens; returns how many were drawn. */
+  /** Draw about `limit` tokens (a character's byte pieces stay together); returns how many. */
   draw(limit: number): number {
-    const { ids, tokens, spans, special, pieces } = this.result;
     const end = Math.min(this.total, this.next + limit);
     const frag = document.createDocumentFragment();
-    for (let i = this.next; i < end; i++) {
-      const [start, stop] = spans[i] ?? [this.cursor, this.cursor];
+    let i = this.next;
+    while (i < end) {
+      const [start] = this.span(i);
       if (start > this.cursor) {
         frag.appendChild(gap(sliceCodePoints(this.text, this.index, this.cursor, start)));
       }
-      const display = tokens[i] ?? '';
-      const chip = tokenChip(
-        i,
-        ids[i],
-        display,
-        pieces?.[i] ?? display,
-        start,
-        stop,
-        special?.[i] ?? false
-      );
-      frag.appendChild(chip);
-      // A newline inside a token also breaks the line of chips, so the text keeps its shape.
-      for (let n = countNewlines(display); n > 0; n--) {
-        frag.appendChild(lineBreak());
+      const last = this.groupEnd(i);
+      if (last > i) {
+        frag.appendChild(this.group(i, last));
+        i = last;
+      } else {
+        this.chipInto(frag, i);
+        i++;
       }
-      this.cursor = Math.max(this.cursor, stop);
     }
-    const drawn = end - this.next;
-    this.next = end;
+    const drawn = i - this.next;
+    this.next = i;
     if (this.done && this.cursor < this.nChars) {
       frag.appendChild(gap(sliceCodePoints(this.text, this.index, this.cursor, this.nChars)));
       this.cursor = this.nChars;
@@ -193,6 +185,67 @@ class TokenRowJob {
     this.row.appendChild(frag);
     this.root.dataset.rendered = this.done ? 'complete' : 'partial';
     return drawn;
+  }
+
+  private span(i: number): [number, number] {
+    return this.result.spans[i] ?? [this.cursor, this.cursor];
+  }
+
+  private isBytes(i: number): boolean {
+    return !this.result.special?.[i] && HEX_RUN.test(this.result.tokens[i] ?? '');
+  }
+
+  /**
+   * A token carrying the first bytes of a character, plus the byte tokens that only
+   * continue it (empty spans at its end), form one group shown under that character.
+   * Returns the index after the group, or `i` when token i starts no group.
+   */
+  private groupEnd(i: number): number {
+    const [start, stop] = this.span(i);
+    if (stop <= start || !this.isBytes(i)) {
+      return i;
+    }
+    let j = i + 1;
+    while (j < this.total && this.isBytes(j)) {
+      const [s, e] = this.span(j);
+      if (s !== stop || e !== stop) {
+        break;
+      }
+      j++;
+    }
+    return j;
+  }
+
+  /** The characters a byte-token group spells, drawn above its chips. */
+  private group(first: number, end: number): HTMLElement {
+    const [start, stop] = this.span(first);
+    const el = span('tl-group');
+    el.title = `chars ${start}–${stop}: ${end - first} tokens`;
+    const chars = span('tl-group-text');
+    appendVisible(chars, sliceCodePoints(this.text, this.index, start, stop));
+    const chips = span('tl-group-tokens');
+    for (let k = first; k < end; k++) {
+      chips.appendChild(this.chip(k));
+    }
+    el.append(chars, chips);
+    this.cursor = Math.max(this.cursor, stop);
+    return el;
+  }
+
+  private chipInto(parent: Node, i: number): void {
+    parent.appendChild(this.chip(i));
+    // A newline inside a token also breaks the line of chips, so the text keeps its shape.
+    for (let n = countNewlines(this.result.tokens[i] ?? ''); n > 0; n--) {
+      parent.appendChild(lineBreak());
+    }
+    this.cursor = Math.max(this.cursor, this.span(i)[1]);
+  }
+
+  private chip(i: number): HTMLElement {
+    const { ids, tokens, special, pieces } = this.result;
+    const [start, stop] = this.span(i);
+    const display = tokens[i] ?? '';
+    return tokenChip(i, ids[i], display, pieces?.[i] ?? display, start, stop, special?.[i] ?? false);
   }
 
   private get total(): number {

@@ -1,0 +1,50 @@
+# The two commands a newcomer runs: `make lab` and `make test`. Both set everything up first
+# (idempotently) in .venv: torch's CPU build where torch is missing, the project with its test
+# extras, the labextension, and Debian's Chromium for the browser tests.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export PATH := $(abspath $(VENV)/bin):$(PATH)
+
+# Offline reference tokenizers beside the checkout (read-only; never copied into the repo).
+SHARED_TOKENIZERS := $(abspath ../shared/data/tokenizers)
+ifneq ($(wildcard $(SHARED_TOKENIZERS)),)
+export TOKENLENS_PATH ?= $(SHARED_TOKENIZERS)
+endif
+
+STAMP := $(VENV)/.tokenlens-installed
+FRONTEND := $(shell git ls-files src style schema 2>/dev/null)
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+.PHONY: lab test setup browser clean
+
+setup: $(STAMP) browser
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMP): $(PY) pyproject.toml package.json yarn.lock $(FRONTEND)
+	@# torch first: a plain `torch` requirement would pull a multi-GB CUDA build.
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet "jupyterlab>=4,<5" "hatchling>=1.5" "hatch-jupyter-builder>=0.9" "hatch-nodejs-version>=0.3.2" editables
+	@# The editable install runs the build hook: jlpm install, TypeScript, labextension, widget bundle.
+	$(PY) -m pip install --quiet --no-build-isolation -e ".[test,finetune]"
+	$(VENV)/bin/jupyter-builder develop --overwrite . >/dev/null
+	$(VENV)/bin/jupyter server extension enable --sys-prefix jupyterlab_tokenlens >/dev/null
+	touch $@
+
+# Debian's Chromium and Noto fonts (Odia and other Indic scripts) for the browser tests.
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-core >/dev/null; } || \
+	  echo "Chromium is missing and could not be installed: the browser tests will be skipped."
+
+test: setup
+	$(PY) -m pytest
+
+lab: setup
+	$(VENV)/bin/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir=examples examples/01-tokenize.ipynb
+
+clean:
+	rm -rf $(VENV) node_modules lib jupyterlab_tokenlens/labextension tokenlens/static
