@@ -75,3 +75,21 @@ def test_result_displays_as_widget_with_static_fallback(shell):
     assert widget.text == "I love NLP"
     html = data["text/html"]
     assert "<script" not in html and "title=\"id 1842\"" in html and "gpt2" in html
+
+
+def test_static_html_uses_the_same_colours_as_the_renderer():
+    """The saved-notebook copy colours a token exactly as the live views do."""
+    import json
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    from tokenlens.html import token_hue
+
+    colors = Path(__file__).resolve().parents[1] / "lib" / "render" / "colors.js"
+    node = shutil.which("node")
+    assert node and colors.is_file(), "the front end is built by `make` (jlpm build) before the tests"
+    ids = [0, 1, 2, 40, 1842, 399, 19930, 50256, 100257, 199999, 2**31 - 1]
+    script = f"import({json.dumps(colors.as_uri())}).then(m => console.log(JSON.stringify({ids}.map(m.hueForId))))"
+    out = subprocess.run([node, "-e", script], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == [token_hue(i) for i in ids]

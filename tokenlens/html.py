@@ -6,17 +6,31 @@ where that renderer cannot run. Colours follow the same rule (hue from the token
 
 from __future__ import annotations
 
+import math
 from html import escape
 from typing import Sequence
 
 from .tokenized import Tokenized
 
+_GOLDEN = 0.618033988749895
 _WS = str.maketrans({" ": "·", "\t": "→", "\n": "↵"})
 
 
 def token_hue(token_id: int) -> int:
-    """The hue (0-359) of a token id: golden-angle steps, so neighbouring ids differ."""
-    return int((token_id * 137.508) % 360)
+    """The hue (0-360) of a token id, the same as ``hueForId`` in ``src/render/colors.ts``.
+
+    The bits are mixed first so that neighbouring ids do not get neighbouring hues.
+    """
+    mask = 0xFFFFFFFF
+
+    def imul(a: int, b: int) -> int:
+        return (a * b) & mask
+
+    h = token_id & mask
+    h = imul(h ^ (h >> 16), 0x45D9F3B)
+    h = imul(h ^ (h >> 16), 0x45D9F3B)
+    h = (h ^ (h >> 16)) & mask
+    return math.floor(((h * _GOLDEN) % 1) * 360 + 0.5)
 
 
 def tokenized_html(results: Sequence[Tokenized], limit: int = 5000) -> str:
