@@ -185,8 +185,9 @@ export class TokenLensPanel extends Widget {
         })
         .catch(error => {
           this._available = null;
+          // The status line carries the message; the view stays empty.
+          this._model.set({ results: [], error: '' });
           this._setStatus(errorText(error), 'error');
-          this._model.set({ results: [], error: errorText(error) });
         })
         .finally(() => {
           this._probing = null;
@@ -238,7 +239,7 @@ export class TokenLensPanel extends Widget {
       if (seq !== this._seq || this.isDisposed) {
         return;
       }
-      this._model.set({ results: [], error: errorText(error) });
+      this._model.set({ results: [], error: '' });
       this._setStatus(errorText(error), 'error');
     } finally {
       if (seq === this._seq && !this.isDisposed) {

@@ -102,8 +102,10 @@ export function tokenize(
 
 /** A message for the status line from anything thrown. */
 export function errorText(error: unknown): string {
-  if (error instanceof TokenlensError && error.suggestions.length > 0) {
-    return `${error.message} Try: ${error.suggestions.join(', ')}.`;
+  if (error instanceof TokenlensError) {
+    // Suggestions the message does not already name are added as a hint.
+    const extra = error.suggestions.filter(s => !error.message.includes(s));
+    return extra.length > 0 ? `${error.message} Try: ${extra.join(', ')}.` : error.message;
   }
   return error instanceof Error ? error.message : String(error);
 }
