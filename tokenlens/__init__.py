@@ -53,9 +53,10 @@ def __getattr__(name: str) -> Any:
 
 def load_ipython_extension(ipython) -> None:
     """``%load_ext tokenlens``: register the magics."""
-    from .magics import TokenlensMagics
+    from .magics import MAGICS
 
-    ipython.register_magics(TokenlensMagics)
+    for magics in MAGICS:
+        ipython.register_magics(magics)
 
 
 def unload_ipython_extension(ipython) -> None:  # noqa: ARG001 - IPython's hook signature

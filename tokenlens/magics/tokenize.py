@@ -1,19 +1,18 @@
-"""IPython magics: argument parsing and display only; the work is done by ``tokenlens.api``."""
+"""``%%tokenize``: argument parsing and display only; the work is done by ``tokenlens.api``."""
 
 from __future__ import annotations
 
-import shlex
-
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 
-from .errors import TokenlensError
+from ..errors import TokenlensError
+from ._util import parse_args, wants_help
 
 
 @magics_class
-class TokenlensMagics(Magics):
-    """``%%tokenize`` (and the magics later issues add)."""
+class TokenizeMagics(Magics):
+    """``%%tokenize``."""
 
     @magic_arguments()
     @argument(
@@ -41,16 +40,16 @@ class TokenlensMagics(Magics):
             %%tokenize -t gpt2 -t bert-base-uncased -t llama-2
             I love NLP
         """
-        if _wants_help(line):
+        if wants_help(line):
             print(self.tokenize.parser.format_help())
             return None
-        args = _parse(self.tokenize, line)
+        args = parse_args(self.tokenize, line)
         text = cell[:-1] if cell.endswith("\n") else cell
         if not text:
             raise UsageError(
                 "The cell is empty: write the text to tokenize on the lines below %%tokenize."
             )
-        from .api import compare
+        from ..api import compare
 
         try:
             result = compare(text, args.tokenizer or ["gpt2"], add_special_tokens=not args.no_special)
@@ -62,19 +61,3 @@ class TokenlensMagics(Magics):
             self.shell.user_ns[args.out] = result
         return result
 
-
-def _wants_help(line: str) -> bool:
-    try:
-        words = shlex.split(line)
-    except ValueError:
-        return False
-    return "-h" in words or "--help" in words
-
-
-def _parse(func, line: str):
-    try:
-        return parse_argstring(func, line)
-    except UsageError:
-        raise
-    except SystemExit:  # argparse's way of saying "bad arguments"
-        raise UsageError(f"Could not read the arguments {line!r}; see %%{func.__name__} --help.") from None

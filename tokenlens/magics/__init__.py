@@ -1,0 +1,10 @@
+"""IPython magics: argument parsing and display only; each module holds one magic family."""
+
+from __future__ import annotations
+
+from .tokenize import TokenizeMagics
+
+#: every magics class that ``%load_ext tokenlens`` registers
+MAGICS = (TokenizeMagics,)
+
+__all__ = ["MAGICS", "TokenizeMagics"]
