@@ -15,3 +15,11 @@ export function hueForId(id: number): number {
   const frac = (h * GOLDEN) % 1;
   return Math.round(frac * 360);
 }
+
+/** Hues cycled by position: five, so neighbours (and neighbours' neighbours) always differ. */
+export const POSITION_HUES = [210, 30, 135, 285, 350];
+
+/** Class naming a token's place in the position cycle (`tl-p0` … `tl-p4`). */
+export function positionClass(index: number): string {
+  return `tl-p${index % POSITION_HUES.length}`;
+}

@@ -5,15 +5,17 @@
 
 /** utf16[k] is the UTF-16 offset of code point k; utf16[n] is text.length. */
 export function codePointIndex(text: string): Uint32Array {
-  const index: number[] = [];
-  let unit = 0;
-  while (unit < text.length) {
-    index.push(unit);
-    const cp = text.codePointAt(unit) as number;
-    unit += cp > 0xffff ? 2 : 1;
+  // Sized for the worst case (no surrogate pairs), then trimmed: one pass, no growing arrays.
+  const index = new Uint32Array(text.length + 1);
+  let k = 0;
+  for (let unit = 0; unit < text.length; k++) {
+    index[k] = unit;
+    const c = text.charCodeAt(unit);
+    const pair = c >= 0xd800 && c <= 0xdbff && (text.charCodeAt(unit + 1) & 0xfc00) === 0xdc00;
+    unit += pair ? 2 : 1;
   }
-  index.push(text.length);
-  return Uint32Array.from(index);
+  index[k] = text.length;
+  return k === text.length ? index : index.slice(0, k + 1);
 }
 
 /** Slice `text` between two code-point offsets, clamped to the text. */

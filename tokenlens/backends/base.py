@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 from ..errors import InputError
-from ..tokenized import Tokenized
+from ..tokenized import Tokenized, display_bytes
 
 
 class Backend(ABC):
@@ -21,7 +22,10 @@ class Backend(ABC):
     def __init__(self, name: str, source: Path | str | None = None):
         self.name = name
         self.source = str(source) if source is not None else ""
+        self._tables: dict[str, list] = {}
+        self._table_lock = threading.Lock()
 
+    # -- what each engine provides ----------------------------------------------------------
     @property
     @abstractmethod
     def vocab_size(self) -> int: ...
@@ -33,18 +37,129 @@ class Backend(ABC):
     def _decode(self, ids: list[int]) -> str: ...
 
     @abstractmethod
-    def id_to_piece(self, token_id: int) -> str: ...
+    def id_to_piece(self, token_id: int) -> str:
+        """The vocabulary's own string for an id (``Ġlove``, ``##p``, ``▁love``)."""
 
-    def decode(self, ids: Sequence[int]) -> str:
-        """Text for ``ids``; ids outside the vocabulary are refused with the valid range."""
-        ids = [int(i) for i in ids]
+    @abstractmethod
+    def token_bytes(self, token_id: int) -> bytes | None:
+        """The bytes of text a token stands for, or None where that is not defined."""
+
+    @abstractmethod
+    def is_special(self, token_id: int) -> bool: ...
+
+    @property
+    def unk_id(self) -> int | None:
+        """The id of the unknown token, or None when the tokenizer cannot produce one."""
+        return None
+
+    def display(self, token_id: int) -> str:
+        """What a person should read for a token: its text, partial characters as hex."""
+        if self.is_special(token_id):
+            return self.id_to_piece(token_id)
+        data = self.token_bytes(token_id)
+        return display_bytes(data) if data is not None else self.id_to_piece(token_id)
+
+    # -- per-id tables, filled on first use so long texts cost a lookup per token -----------
+    def _lookup(self, table: str, ids: Sequence[int], make: Callable[[int], Any]) -> list:
+        values = self._tables.get(table)
+        if values is None:
+            with self._table_lock:
+                values = self._tables.setdefault(table, [None] * self.vocab_size)
+        try:
+            out = [values[i] for i in ids]
+        except IndexError:
+            raise InputError(
+                f"Token id(s) {[i for i in ids if not 0 <= i < self.vocab_size][:5]} are outside"
+                f" {self.name}'s vocabulary (valid ids: 0 to {self.vocab_size - 1})."
+            ) from None
+        if None in out:
+            for i in set(ids):
+                if values[i] is None:
+                    values[i] = make(i)
+            out = [values[i] for i in ids]
+        return out
+
+    def displays(self, ids: Sequence[int]) -> list[str]:
+        return self._lookup("display", ids, self.display)
+
+    def pieces(self, ids: Sequence[int]) -> list[str]:
+        return self._lookup("piece", ids, self.id_to_piece)
+
+    def special_flags(self, ids: Sequence[int]) -> list[bool]:
+        return self._lookup("special", ids, self.is_special)
+
+    # -- shared behaviour -------------------------------------------------------------------
+    def check_ids(self, ids: Sequence[int]) -> list[int]:
+        try:
+            ids = [int(i) for i in ids]
+        except (TypeError, ValueError):
+            raise InputError("Ids must be whole numbers, e.g. [40, 1842, 399, 19930].") from None
         bad = [i for i in ids if not 0 <= i < self.vocab_size]
         if bad:
             raise InputError(
                 f"Token id(s) {bad[:5]} are outside {self.name}'s vocabulary "
                 f"(valid ids: 0 to {self.vocab_size - 1})."
             )
-        return self._decode(ids)
+        return ids
+
+    def decode(self, ids: Sequence[int]) -> str:
+        """Text for ``ids``; ids outside the vocabulary are refused with the valid range."""
+        return self._decode(self.check_ids(ids))
+
+    def from_ids(self, ids: Sequence[int]) -> Tokenized:
+        """The tokens of ``ids`` laid over their decoded text (``%%tokenize --decode``)."""
+        ids = self.check_ids(ids)
+        text = self._decode(ids)
+        # Lay each token's display text over the decoded text, in order; what cannot be found
+        # (a piece of a character, a token the decoder drops) gets an empty span in place.
+        spans, pos = [], 0
+        for token_id, shown in zip(ids, self.displays(ids)):
+            found = text.find(shown, pos) if shown and not self.is_special(token_id) else -1
+            if found == pos or (found > pos and not text[pos:found].strip()):
+                spans.append((found, found + len(shown)))
+                pos = found + len(shown)
+            else:
+                spans.append((pos, pos))
+        return Tokenized(text, self.name, ids, spans, backend=self, decoded=True)
+
+    def explain(self, token: int | str) -> dict[str, Any]:
+        """Why a token has its id: piece, bytes, and what the model knows about it."""
+        token_id = self._token_id(token)
+        data = self.token_bytes(token_id)
+        return {
+            "id": token_id,
+            "piece": self.id_to_piece(token_id),
+            "display": self.display(token_id),
+            "bytes": " ".join(f"{b:02X}" for b in data) if data is not None else "",
+            "kind": self.kind,
+            "model": self.model,
+            "special": self.is_special(token_id),
+            "unknown": token_id == self.unk_id,
+            "rank": None,
+            "parents": [],
+            "score": None,
+            "continuation": None,
+            **self._explain_model(token_id),
+        }
+
+    def _explain_model(self, token_id: int) -> dict[str, Any]:
+        """Model-specific facts (merge rank and parents, Unigram score, ``##``)."""
+        return {}
+
+    def token_to_id(self, token: str) -> int | None:
+        """The id of a vocabulary string (``Ġlove``) or of a token's text (`` love``)."""
+        return None
+
+    def _token_id(self, token: int | str) -> int:
+        if isinstance(token, str):
+            found = self.token_to_id(token)
+            if found is None:
+                raise InputError(
+                    f"{token!r} is not a token of {self.name}; give an id or a vocabulary string"
+                    " such as the `pieces` of a tokenize() result."
+                )
+            return found
+        return self.check_ids([token])[0]
 
     def describe(self) -> dict:
         return {"name": self.name, "kind": self.kind, "model": self.model,

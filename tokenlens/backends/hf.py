@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 from ..errors import TokenizerFileError
-from ..tokenized import Tokenized, clamp_spans, display_bytes
+from ..tokenized import Tokenized, clamp_spans
 from .base import Backend
-from .tiktoken_backend import UNICODE_TO_BYTE
+from .tiktoken_backend import BYTE_TO_UNICODE, UNICODE_TO_BYTE
 
 _BYTE_PIECE = re.compile(r"^<0x([0-9A-Fa-f]{2})>$")
 
@@ -21,7 +21,9 @@ class HFBackend(Backend):
         super().__init__(name, source)
         self.tokenizer = tokenizer
         spec = json.loads(tokenizer.to_str())
-        self.model = (spec.get("model") or {}).get("type") or ""
+        self._spec_model = spec.get("model") or {}
+        self._merge_index: dict[str, tuple[int, str, str]] | None = None
+        self.model = self._spec_model.get("type") or ""
         decoder = spec.get("decoder") or {}
         kinds = {decoder.get("type")} | {d.get("type") for d in decoder.get("decoders") or []}
         pre = spec.get("pre_tokenizer") or {}
@@ -103,41 +105,87 @@ class HFBackend(Backend):
     def vocab_size(self) -> int:
         return self._vocab_size
 
+    @property
+    def unk_id(self) -> int | None:
+        unk = self._spec_model.get("unk_token")
+        return self.tokenizer.token_to_id(unk) if isinstance(unk, str) else None
+
     def id_to_piece(self, token_id: int) -> str:
         piece = self.tokenizer.id_to_token(token_id)
         return piece if piece is not None else ""
 
-    def _display(self, token_id: int, piece: str) -> str:
+    def token_to_id(self, token: str) -> int | None:
+        found = self.tokenizer.token_to_id(token)
+        if found is None and self._byte_level:
+            found = self.tokenizer.token_to_id("".join(BYTE_TO_UNICODE[b] for b in token.encode("utf-8")))
+        if found is None and self._metaspace:
+            found = self.tokenizer.token_to_id(token.replace(" ", "\u2581"))
+        return found
+
+    def is_special(self, token_id: int) -> bool:
+        return token_id in self._special_ids
+
+    def token_bytes(self, token_id: int) -> bytes | None:
         if token_id in self._special_ids:
-            return piece
+            return None
+        piece = self.id_to_piece(token_id)
         if self._byte_level and all(c in UNICODE_TO_BYTE for c in piece):
-            return display_bytes(bytes(UNICODE_TO_BYTE[c] for c in piece))
+            return bytes(UNICODE_TO_BYTE[c] for c in piece)
         if self._metaspace:
             m = _BYTE_PIECE.match(piece)
             if m:
-                return display_bytes(bytes([int(m.group(1), 16)]))
-            return piece.replace("\u2581", " ")
-        return piece
+                return bytes([int(m.group(1), 16)])
+            return piece.replace("\u2581", " ").encode("utf-8")
+        return None  # WordPiece and others: the piece itself is what a person reads
 
     def encode(self, text: str, add_special_tokens: bool = True) -> Tokenized:
         enc = self.tokenizer.encode(text, add_special_tokens=add_special_tokens)
-        ids = list(enc.ids)
-        pieces = list(enc.tokens)
-        special = [bool(m) for m in enc.special_tokens_mask]
+        ids = enc.ids
         return Tokenized(
-            text=text,
-            tokenizer=self.name,
-            ids=ids,
-            tokens=[self._display(i, p) for i, p in zip(ids, pieces)],
-            pieces=pieces,
-            spans=clamp_spans(enc.offsets),
-            special=special,
-            kind=self.kind,
-            model=self.model,
+            text,
+            self.name,
+            ids,
+            clamp_spans(enc.offsets),
+            backend=self,
+            pieces=enc.tokens,
+            special=[bool(m) for m in enc.special_tokens_mask],
         )
 
     def _decode(self, ids: list[int]) -> str:
         return self.tokenizer.decode(ids, skip_special_tokens=False)
+
+    def _explain_model(self, token_id: int) -> dict:
+        piece = self.id_to_piece(token_id)
+        if self.model == "BPE":
+            made = self._merges().get(piece)
+            if made is None:
+                return {}
+            rank, left, right = made
+            parents = []
+            for part in (left, right):
+                pid = self.tokenizer.token_to_id(part)
+                pmade = self._merges().get(part)
+                parents.append({"id": pid, "piece": part, "display": self.display(pid) if pid is not None else part,
+                                "rank": pmade[0] if pmade else None})
+            return {"rank": rank, "parents": parents}
+        if self.model == "Unigram":
+            vocab = self._spec_model.get("vocab") or []
+            if token_id < len(vocab):
+                return {"score": float(vocab[token_id][1])}
+        if self.model == "WordPiece":
+            prefix = self._spec_model.get("continuing_subword_prefix") or "##"
+            return {"continuation": piece.startswith(prefix) and not self.is_special(token_id)}
+        return {}
+
+    def _merges(self) -> dict[str, tuple[int, str, str]]:
+        """merged piece → (rank, left, right), from the model's ordered merge list."""
+        if self._merge_index is None:
+            index: dict[str, tuple[int, str, str]] = {}
+            for rank, merge in enumerate(self._spec_model.get("merges") or []):
+                left, right = merge.split(" ", 1) if isinstance(merge, str) else merge
+                index.setdefault(left + right, (rank, left, right))
+            self._merge_index = index
+        return self._merge_index
 
 
 def _wordpiece_lowercases(path: Path, vocab_lines: list[str]) -> bool:

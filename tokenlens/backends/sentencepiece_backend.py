@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import TokenizerFileError
-from ..tokenized import Tokenized, byte_spans_to_char_spans, clamp_spans, display_bytes
+from ..tokenized import Tokenized, byte_lengths_to_char_spans, byte_spans_to_char_spans, clamp_spans
 from .base import Backend
 
 _BYTE_PIECE = re.compile(r"^<0x([0-9A-Fa-f]{2})>$")
@@ -28,42 +30,91 @@ class SentencePieceBackend(Backend):
                 f"{path} is not a readable SentencePiece model ({exc}). Check that the file is"
                 " complete (re-download it) and that it is a .model file, not a .vocab file."
             ) from exc
-        self.model = self._model_type()
+        proto = self._proto()
+        self.model = _MODEL_TYPES.get(proto.trainer_spec.model_type, "") if proto else ""
         n = self.sp.get_piece_size()
         self._pieces = [self.sp.id_to_piece(i) for i in range(n)]
-        self._special = [self.sp.is_control(i) or self.sp.is_unknown(i) for i in range(n)]
         self._byte = [None] * n
         for i, piece in enumerate(self._pieces):
             m = _BYTE_PIECE.match(piece)
             if m and self.sp.is_byte(i):
                 self._byte[i] = int(m.group(1), 16)
+        norm = proto.normalizer_spec if proto else None
+        # When pieces are the text's own bytes (no normalisation, nothing dropped, no <unk>),
+        # spans follow from piece lengths alone, without the slow per-piece offset protos.
+        self._bytes_are_text = bool(
+            proto
+            and norm.name == "identity"
+            and not norm.remove_extra_whitespaces
+            and proto.trainer_spec.byte_fallback
+        )
+        self._dummy_prefix = bool(norm.add_dummy_prefix) if norm else False
+        self._lengths: np.ndarray | None = None
 
-    def _model_type(self) -> str:
+    def _proto(self):
         try:
             from sentencepiece import sentencepiece_model_pb2 as pb
 
             proto = pb.ModelProto()
             proto.ParseFromString(self.sp.serialized_model_proto())
-            return _MODEL_TYPES.get(proto.trainer_spec.model_type, "")
-        except Exception:  # noqa: BLE001 - the model type is informative only
-            return ""
+            return proto
+        except Exception:  # noqa: BLE001 - without protobuf the slow, general path is used
+            return None
 
     @property
     def vocab_size(self) -> int:
         return len(self._pieces)
 
+    @property
+    def unk_id(self) -> int | None:
+        unk = self.sp.unk_id()
+        return unk if unk >= 0 else None
+
     def id_to_piece(self, token_id: int) -> str:
         return self._pieces[token_id]
 
-    def _token_bytes(self, token_id: int) -> bytes:
+    def token_to_id(self, token: str) -> int | None:
+        found = self.sp.piece_to_id(token)
+        if found != self.sp.unk_id() or token == self._pieces[found]:
+            return found
+        found = self.sp.piece_to_id(token.replace(" ", "\u2581"))
+        return found if found != self.sp.unk_id() else None
+
+    def is_special(self, token_id: int) -> bool:
+        return bool(self.sp.is_control(token_id) or self.sp.is_unknown(token_id))
+
+    def token_bytes(self, token_id: int) -> bytes | None:
+        if self.is_special(token_id):
+            return None
         b = self._byte[token_id]
         if b is not None:
             return bytes([b])
         return self._pieces[token_id].replace("\u2581", " ").encode("utf-8")
 
+    def _byte_lengths(self) -> np.ndarray:
+        if self._lengths is None:
+            self._lengths = np.array(
+                [len(self.token_bytes(i) or b"") for i in range(self.vocab_size)], dtype=np.int64
+            )
+        return self._lengths
+
     def encode(self, text: str, add_special_tokens: bool = True) -> Tokenized:
-        proto = self.sp.encode(text, out_type="proto")
-        pieces = list(proto.pieces)
+        if self._bytes_are_text:
+            ids = self.sp.encode(text)
+            lengths = self._byte_lengths()[np.asarray(ids, dtype=np.int64)]
+            # the dummy prefix is a space that is not in the text
+            spans = byte_lengths_to_char_spans(text, lengths, shift=1 if self._dummy_prefix and ids else 0)
+        else:
+            ids, spans = self._encode_with_offsets(text)
+        if add_special_tokens:
+            bos = self.sp.bos_id()
+            if bos >= 0:  # Llama-style models add BOS only
+                ids = [bos, *ids]
+                spans = np.concatenate([np.zeros((1, 2), dtype=np.int64), spans])
+        return Tokenized(text, self.name, ids, clamp_spans(spans), backend=self)
+
+    def _encode_with_offsets(self, text: str) -> tuple[list[int], np.ndarray]:
+        pieces = list(self.sp.encode(text, out_type="proto").pieces)
         byte_spans = [(p.begin, p.end) for p in pieces]
         # Byte-fallback pieces of one character all point at the character start except the
         # last, which holds the whole character; give each piece its own byte instead.
@@ -80,29 +131,35 @@ class SentencePieceBackend(Backend):
                     byte_spans[idx] = (p.begin + j, p.begin + j + 1)
                 byte_spans[k] = (p.end - 1, p.end)
             run = []
-        ids = [p.id for p in pieces]
-        spans = byte_spans_to_char_spans(text, byte_spans)
-        if add_special_tokens:
-            bos, eos = self.sp.bos_id(), self.sp.eos_id()
-            # Llama-style models add BOS only; the model proto says whether EOS is appended too.
-            if bos >= 0:
-                ids.insert(0, bos)
-                spans.insert(0, (0, 0))
-        spans = clamp_spans(spans)
-        return Tokenized(
-            text=text,
-            tokenizer=self.name,
-            ids=ids,
-            tokens=[
-                self._pieces[i] if self._special[i] else display_bytes(self._token_bytes(i))
-                for i in ids
-            ],
-            pieces=[self._pieces[i] for i in ids],
-            spans=spans,
-            special=[self._special[i] for i in ids],
-            kind=self.kind,
-            model=self.model,
-        )
+        arr = np.asarray(byte_spans, dtype=np.int64).reshape(-1, 2)
+        return [p.id for p in pieces], byte_spans_to_char_spans(text, arr[:, 0], arr[:, 1])
 
     def _decode(self, ids: list[int]) -> str:
         return self.sp.decode(ids)
+
+    def _explain_model(self, token_id: int) -> dict:
+        score = float(self.sp.get_score(token_id))
+        if self.model != "BPE" or self.is_special(token_id) or self._byte[token_id] is not None:
+            return {"score": score}
+        # SentencePiece BPE scores pieces by merge order (higher = earlier); replaying the
+        # merges over the piece's characters finds the two pieces joined last.
+        parts = list(self._pieces[token_id])
+        while len(parts) > 2:
+            best, best_score = -1, None
+            for i in range(len(parts) - 1):
+                pid = self.sp.piece_to_id(parts[i] + parts[i + 1])
+                if pid == self.sp.unk_id():
+                    continue
+                s = self.sp.get_score(pid)
+                if best_score is None or s > best_score:
+                    best, best_score = i, s
+            if best < 0:
+                break
+            parts[best : best + 2] = [parts[best] + parts[best + 1]]
+        parents = []
+        if len(parts) == 2:
+            for part in parts:
+                pid = self.sp.piece_to_id(part)
+                parents.append({"id": pid, "piece": part, "display": self.display(pid), "rank": None,
+                                "score": float(self.sp.get_score(pid))})
+        return {"score": score, "parents": parents}

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import threading
-from itertools import accumulate
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import TokenizerFileError
-from ..tokenized import Tokenized, byte_spans_to_char_spans, display_bytes
+from ..tokenized import Tokenized, byte_lengths_to_char_spans
 from .base import Backend
 
 #: encodings whose pattern and special tokens ``tiktoken_ext.openai_public`` defines
@@ -77,6 +78,7 @@ class TiktokenBackend(Backend):
         self.encoding = encoding
         self._special_ids = set(encoding._special_tokens.values())
         self._vocab_size = encoding.n_vocab
+        self._lengths: np.ndarray | None = None
 
     @classmethod
     def from_file(cls, name: str, path: Path) -> "TiktokenBackend":
@@ -105,10 +107,33 @@ class TiktokenBackend(Backend):
     def token_bytes(self, token_id: int) -> bytes:
         return self.encoding.decode_single_token_bytes(token_id)
 
+    def is_special(self, token_id: int) -> bool:
+        return token_id in self._special_ids
+
     def id_to_piece(self, token_id: int) -> str:
         if token_id in self._special_ids:
             return self.token_bytes(token_id).decode("utf-8")
         return "".join(BYTE_TO_UNICODE[b] for b in self.token_bytes(token_id))
+
+    def token_to_id(self, token: str) -> int | None:
+        if token in self.encoding._special_tokens:
+            return self.encoding._special_tokens[token]
+        ranks = self.encoding._mergeable_ranks
+        if all(c in UNICODE_TO_BYTE for c in token):
+            hit = ranks.get(bytes(UNICODE_TO_BYTE[c] for c in token))
+            if hit is not None:
+                return hit
+        return ranks.get(token.encode("utf-8"))
+
+    def _byte_lengths(self) -> np.ndarray:
+        if self._lengths is None:
+            lengths = np.zeros(self._vocab_size, dtype=np.int64)
+            for token, rank in self.encoding._mergeable_ranks.items():
+                lengths[rank] = len(token)
+            for token, rank in self.encoding._special_tokens.items():
+                lengths[rank] = len(token.encode("utf-8"))
+            self._lengths = lengths
+        return self._lengths
 
     def encode(self, text: str, add_special_tokens: bool = True) -> Tokenized:
         # Special-token text in the input ("<|endoftext|>") becomes the special token, as the
@@ -117,20 +142,38 @@ class TiktokenBackend(Backend):
             ids = self.encoding.encode(text, allowed_special="all")
         else:
             ids = self.encoding.encode(text, disallowed_special=())
-        raw = [self.token_bytes(i) for i in ids]
-        ends = list(accumulate(len(b) for b in raw))
-        byte_spans = list(zip([0] + ends[:-1], ends))
-        return Tokenized(
-            text=text,
-            tokenizer=self.name,
-            ids=ids,
-            tokens=[display_bytes(b) for b in raw],
-            pieces=[self.id_to_piece(i) for i in ids],
-            spans=byte_spans_to_char_spans(text, byte_spans),
-            special=[i in self._special_ids for i in ids],
-            kind=self.kind,
-            model=self.model,
-        )
+        lengths = self._byte_lengths()[np.asarray(ids, dtype=np.int64)]
+        spans = byte_lengths_to_char_spans(text, lengths)
+        return Tokenized(text, self.name, ids, spans, backend=self)
 
     def _decode(self, ids: list[int]) -> str:
         return self.encoding.decode(ids)
+
+    def _explain_model(self, token_id: int) -> dict:
+        if token_id in self._special_ids:
+            return {}
+        # In tiktoken the rank is the merge order and the id; the two parents are what byte
+        # pair encoding of the token's own bytes joins last.
+        parents = bpe_parents(self.token_bytes(token_id), self.encoding._mergeable_ranks)
+        return {
+            "rank": token_id,
+            "parents": [
+                {"id": r, "piece": self.id_to_piece(r), "display": self.display(r), "rank": r}
+                for r in (self.encoding._mergeable_ranks[p] for p in parents)
+            ],
+        }
+
+
+def bpe_parents(token: bytes, ranks: dict[bytes, int]) -> list[bytes]:
+    """The two parts byte pair encoding joins last to make ``token`` (none for one byte)."""
+    parts = [token[i : i + 1] for i in range(len(token))]
+    while len(parts) > 2:
+        best, best_rank = -1, None
+        for i in range(len(parts) - 1):
+            rank = ranks.get(parts[i] + parts[i + 1])
+            if rank is not None and (best_rank is None or rank < best_rank):
+                best, best_rank = i, rank
+        if best < 0:
+            break
+        parts[best : best + 2] = [parts[best] + parts[best + 1]]
+    return parts if len(parts) == 2 else []

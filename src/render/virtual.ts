@@ -1,0 +1,204 @@
+/**
+ * Block virtualisation: a long result is cut into blocks (a few lines of text each); only the
+ * blocks near the visible part of their scroller exist in the DOM, the others are empty
+ * placeholders of their (measured or estimated) height. A 1 MB text thus costs a few thousand
+ * nodes at any time instead of a million, and scrolling anywhere draws what comes into view.
+ */
+import { div } from './dom';
+
+/** What a block list draws: `count` blocks, each of some weight (units, for height estimates). */
+export interface IBlockSource {
+  readonly count: number;
+  weight(block: number): number;
+  render(block: number, el: HTMLElement): void;
+}
+
+export interface IBlockListOptions {
+  /** False draws every block at once (the naive renderer); true draws near the viewport only. */
+  virtual: boolean;
+  /** Extra class of each block element. */
+  blockClass?: string;
+}
+
+/** Weight drawn before the first paint, enough to fill a tall scroller. */
+const FIRST_WEIGHT = 700;
+/** Milliseconds of drawing per frame for blocks coming into view; the rest waits a frame. */
+const FRAME_BUDGET_MS = 10;
+/** Height of a block before anything is known (px per unit of weight). */
+const DEFAULT_PX_PER_UNIT = 2.4;
+const MIN_BLOCK_PX = 18;
+
+export class BlockList {
+  constructor(
+    private host: HTMLElement,
+    private source: IBlockSource,
+    options: IBlockListOptions
+  ) {
+    const frag = document.createDocumentFragment();
+    const cls = `tl-block${options.blockClass ? ' ' + options.blockClass : ''}`;
+    for (let b = 0; b < source.count; b++) {
+      const el = div(cls);
+      el.dataset.block = String(b);
+      this.blocks.push(el);
+      frag.appendChild(el);
+    }
+    host.appendChild(frag);
+
+    if (!options.virtual || typeof IntersectionObserver === 'undefined') {
+      for (let b = 0; b < source.count; b++) {
+        this.materialise(b);
+      }
+      return;
+    }
+
+    // Draw the first blocks now so the first paint shows text, then learn how tall a unit is.
+    let weight = 0;
+    let b = 0;
+    while (b < source.count && weight < FIRST_WEIGHT) {
+      this.materialise(b);
+      weight += source.weight(b);
+      b++;
+    }
+    this.pxPerUnit = this.measure(b, weight);
+    for (let k = b; k < source.count; k++) {
+      this.placeholder(k, this.estimate(k));
+    }
+
+    this.observer = new IntersectionObserver(entries => this.onIntersect(entries), {
+      root: host,
+      rootMargin: '100% 0px 100% 0px'
+    });
+    for (const el of this.blocks) {
+      this.observer.observe(el);
+    }
+  }
+
+  /** Blocks currently drawn (for tests and the benchmark). */
+  get drawn(): number {
+    return this.live.size;
+  }
+
+  dispose(): void {
+    this.observer?.disconnect();
+    this.observer = null;
+    if (this.frame) {
+      cancelAnimationFrame(this.frame);
+      this.frame = 0;
+    }
+    this.queue.clear();
+  }
+
+  private onIntersect(entries: IntersectionObserverEntry[]): void {
+    for (const entry of entries) {
+      const b = Number((entry.target as HTMLElement).dataset.block);
+      if (entry.isIntersecting) {
+        if (!this.live.has(b)) {
+          this.queue.add(b);
+        }
+      } else {
+        this.queue.delete(b);
+        if (this.live.has(b)) {
+          // The entry's box is already measured: no forced layout to learn the height.
+          this.dematerialise(b, entry.boundingClientRect.height);
+        }
+      }
+    }
+    this.pump();
+  }
+
+  /** Draw queued blocks within a frame budget; the rest in the next frames. */
+  private pump(): void {
+    if (this.frame || this.queue.size === 0) {
+      return;
+    }
+    const run = (): void => {
+      this.frame = 0;
+      const t0 = performance.now();
+      for (const b of this.queue) {
+        this.queue.delete(b);
+        this.materialise(b);
+        if (performance.now() - t0 > FRAME_BUDGET_MS) {
+          break;
+        }
+      }
+      if (this.queue.size > 0) {
+        this.frame = requestAnimationFrame(run);
+      }
+    };
+    // The first batch goes now: the observer calls back before paint, so it shows this frame.
+    run();
+  }
+
+  private materialise(b: number): void {
+    const el = this.blocks[b];
+    if (this.live.has(b)) {
+      return;
+    }
+    el.style.height = '';
+    el.classList.remove('tl-placeholder');
+    this.source.render(b, el);
+    this.live.add(b);
+  }
+
+  private dematerialise(b: number, height: number): void {
+    const el = this.blocks[b];
+    const active = document.activeElement;
+    if (active && el.contains(active)) {
+      return; // Keep the focused token (keyboard users) in the DOM.
+    }
+    this.live.delete(b);
+    this.placeholder(b, height);
+    el.replaceChildren();
+  }
+
+  private placeholder(b: number, height: number): void {
+    const el = this.blocks[b];
+    el.classList.add('tl-placeholder');
+    el.style.height = `${Math.max(MIN_BLOCK_PX, Math.round(height))}px`;
+  }
+
+  private estimate(b: number): number {
+    return this.source.weight(b) * this.pxPerUnit;
+  }
+
+  /** Pixels per unit of weight among the first `count` blocks (drawn). */
+  private measure(count: number, weight: number): number {
+    if (count === 0 || weight === 0) {
+      return DEFAULT_PX_PER_UNIT;
+    }
+    const top = this.blocks[0].getBoundingClientRect().top;
+    const bottom = this.blocks[count - 1].getBoundingClientRect().bottom;
+    const px = (bottom - top) / weight;
+    return px > 0 && Number.isFinite(px) ? px : DEFAULT_PX_PER_UNIT;
+  }
+
+  private blocks: HTMLElement[] = [];
+  private live = new Set<number>();
+  private queue = new Set<number>();
+  private observer: IntersectionObserver | null = null;
+  private frame = 0;
+  private pxPerUnit = DEFAULT_PX_PER_UNIT;
+}
+
+/**
+ * Cut `count` units into blocks: after a unit that ends a line once a block holds `min`
+ * units, and in any case at `max`. Returns the first unit of each block, plus `count`.
+ */
+export function cutBlocks(
+  count: number,
+  endsLine: (unit: number) => boolean,
+  min = 64,
+  max = 512
+): Int32Array {
+  const starts: number[] = [0];
+  let size = 0;
+  for (let u = 0; u < count; u++) {
+    size++;
+    if (u + 1 < count && ((size >= min && endsLine(u)) || size >= max)) {
+      starts.push(u + 1);
+      size = 0;
+    }
+  }
+  starts.push(count);
+  return Int32Array.from(starts);
+}
