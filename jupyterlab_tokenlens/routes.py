@@ -30,6 +30,18 @@ class _Handler(APIHandler):
     async def in_pool(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
 
+    def _fail_from(self, exc: Exception) -> None:
+        from tokenlens.errors import InputError, TokenizerFileError, TokenizerNotFound
+
+        if isinstance(exc, TokenizerNotFound):
+            return self.fail(404, str(exc), suggestions=exc.suggestions, tokenizer=exc.name)
+        if isinstance(exc, TokenizerFileError):
+            return self.fail(422, str(exc))
+        if isinstance(exc, InputError):
+            return self.fail(400, str(exc))
+        self.log.exception("tokenlens: request failed")
+        return self.fail(500, f"tokenlens failed: {type(exc).__name__}: {str(exc)[:300]}")
+
 
 class TokenizersHandler(_Handler):
     @tornado.web.authenticated
@@ -70,17 +82,40 @@ class TokenizeHandler(_Handler):
             return self._fail_from(exc)
         self.finish(json.dumps({"results": results}))
 
-    def _fail_from(self, exc: Exception) -> None:
-        from tokenlens.errors import InputError, TokenizerFileError, TokenizerNotFound
 
-        if isinstance(exc, TokenizerNotFound):
-            return self.fail(404, str(exc), suggestions=exc.suggestions, tokenizer=exc.name)
-        if isinstance(exc, TokenizerFileError):
-            return self.fail(422, str(exc))
-        if isinstance(exc, InputError):
-            return self.fail(400, str(exc))
-        self.log.exception("tokenlens: tokenizing failed")
-        return self.fail(500, f"Tokenizing failed: {type(exc).__name__}: {str(exc)[:300]}")
+
+class ExplainHandler(_Handler):
+    """Why tokens have their ids: merge rank and parents, score, ``##`` (the hover card)."""
+
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        try:
+            body = json.loads(self.request.body or b"null")
+        except (ValueError, UnicodeDecodeError) as exc:
+            return self.fail(400, f"The request body is not valid JSON ({exc}).")
+        example = '{"tokenizer": "gpt2", "ids": [1842]}'
+        if not isinstance(body, dict) or not isinstance(body.get("tokenizer"), str):
+            return self.fail(400, f"Send a JSON object such as {example}.")
+        ids = body.get("ids")
+        if not isinstance(ids, list) or not ids or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+            return self.fail(400, f'"ids" must be a non-empty list of whole numbers, as in {example}.')
+        if len(ids) > 256:
+            return self.fail(400, f"At most 256 ids per request; {len(ids)} were sent.")
+        try:
+            explanations = await self.in_pool(
+                _explain_all, body["tokenizer"], ids, self.tl_config.allow_hub_downloads
+            )
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a JSON answer
+            return self._fail_from(exc)
+        self.finish(json.dumps({"explanations": explanations}))
+
+
+def _explain_all(name: str, ids: list[int], allow_hub: bool) -> list[dict]:
+    from tokenlens.hub import resolve
+
+    backend = resolve(name, allow_paths=False, allow_hub=allow_hub)
+    backend.check_ids(ids)
+    return [backend.explain(i) for i in ids]
 
 
 def _check_body(body: Any, cfg: TokenLens) -> tuple[int, str] | None:
@@ -128,5 +163,6 @@ def setup_handlers(server_app) -> None:
         [
             (url_path_join(base, "tokenizers"), TokenizersHandler, kwargs),
             (url_path_join(base, "tokenize"), TokenizeHandler, kwargs),
+            (url_path_join(base, "explain"), ExplainHandler, kwargs),
         ],
     )

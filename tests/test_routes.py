@@ -132,3 +132,34 @@ async def test_concurrent_requests_all_answered(jp_fetch):
     responses = await asyncio.gather(*(post(jp_fetch, {"text": t, "tokenizers": ["gpt2", "llama-2"]}) for t in texts))
     answered = [json.loads(r.body)["results"][0]["text"] for r in responses]
     assert answered == texts
+
+
+async def test_explain_route(jp_fetch):
+    response = await jp_fetch("tokenlens", "explain", method="POST", body=json.dumps({"tokenizer": "gpt2", "ids": [1842, 40]}))
+    first, second = json.loads(response.body)["explanations"]
+    assert first["piece"] == "Ġlove" and first["rank"] == 1842
+    assert [p["piece"] for p in first["parents"]] == ["Ġl", "ove"]
+    assert second["parents"] == []
+
+
+@pytest.mark.parametrize(
+    "body,status,fragment",
+    [
+        ({"tokenizer": "gpt2", "ids": [99999]}, 400, "valid ids: 0 to 50256"),
+        ({"tokenizer": "gpt2", "ids": []}, 400, "non-empty list"),
+        ({"tokenizer": "gpt2", "ids": ["1"]}, 400, "whole numbers"),
+        ({"tokenizer": "gpt2", "ids": list(range(257))}, 400, "At most 256"),
+        ({"ids": [1]}, 400, "JSON object"),
+        ({"tokenizer": "gpt-2", "ids": [1]}, 404, "did you mean 'gpt2'"),
+    ],
+)
+async def test_explain_route_bad_input(jp_fetch, body, status, fragment):
+    code, payload = await error_of(jp_fetch("tokenlens", "explain", method="POST", body=json.dumps(body)))
+    assert code == status and fragment in payload["message"]
+
+
+async def test_explain_route_needs_auth(jp_fetch):
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch("tokenlens", "explain", method="POST", body=json.dumps({"tokenizer": "gpt2", "ids": [1]}),
+                       headers={"Authorization": ""})
+    assert info.value.code == 403

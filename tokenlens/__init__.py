@@ -14,8 +14,10 @@ __all__ = [
     "TokenlensError",
     "TokenizerNotFound",
     "available",
+    "chat",
     "compare",
     "decode",
+    "decode_view",
     "load",
     "load_ipython_extension",
     "tokenize",
@@ -23,7 +25,9 @@ __all__ = [
 
 _LAZY = {
     "Comparison": ".api",
+    "chat": ".api",
     "compare": ".api",
+    "decode_view": ".api",
     "decode": ".api",
     "load": ".api",
     "tokenize": ".api",
@@ -34,7 +38,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .api import Comparison, compare, decode, load, tokenize
+    from .api import Comparison, chat, compare, decode, decode_view, load, tokenize
     from .errors import TokenizerNotFound, TokenlensError
     from .hub import available
     from .tokenized import Tokenized

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence, Union
 
@@ -45,13 +46,9 @@ def tokenize(text: str, tokenizer: TokenizerLike = DEFAULT_TOKENIZER, add_specia
     return load(tokenizer).encode(_check_text(text), add_special_tokens=add_special_tokens)
 
 
-def decode(ids: Sequence[int], tokenizer: TokenizerLike = DEFAULT_TOKENIZER) -> str:
+def decode(ids: Sequence[int] | str, tokenizer: TokenizerLike = DEFAULT_TOKENIZER) -> str:
     """Text for ``ids`` under ``tokenizer``; out-of-range ids are refused with the valid range."""
-    try:
-        ids = [int(i) for i in ids]
-    except (TypeError, ValueError):
-        raise InputError("Ids must be whole numbers, e.g. [40, 1842, 399, 19930].") from None
-    return load(tokenizer).decode(ids)
+    return load(tokenizer).decode(parse_ids(ids, allow_empty=True))
 
 
 @dataclass
@@ -60,6 +57,8 @@ class Comparison:
 
     text: str
     results: list[Tokenized] = field(default_factory=list)
+    #: how the widget draws it: color_by ("id" | "position"), show_ids, show_whitespace
+    options: dict[str, Any] = field(default_factory=dict)
     _widget: Any = field(default=None, init=False, repr=False, compare=False)
 
     def __getitem__(self, key: int | str) -> Tokenized:
@@ -81,6 +80,29 @@ class Comparison:
 
     def counts(self) -> dict[str, int]:
         return {r.tokenizer: len(r) for r in self.results}
+
+    def table(self) -> list[dict[str, Any]]:
+        """Per-tokenizer counts: tokens, characters, bytes, characters per token."""
+        return [
+            {
+                "tokenizer": r.tokenizer,
+                "model": r.model,
+                "tokens": len(r),
+                "characters": r.n_chars,
+                "bytes": r.n_bytes,
+                "chars_per_token": round(r.n_chars / len(r), 3) if len(r) else None,
+                "vocab_size": r.vocab_size,
+            }
+            for r in self.results
+        ]
+
+    def to_pandas(self):
+        """:meth:`table` as a pandas DataFrame indexed by tokenizer."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise InputError("to_pandas() needs pandas: pip install pandas.") from None
+        return pd.DataFrame(self.table()).set_index("tokenizer")
 
     def __repr__(self) -> str:
         lines = [f"Comparison of {len(self.results)} tokenizer(s) on {len(self.text)} characters:"]
@@ -110,15 +132,65 @@ class Comparison:
         if self._widget is None:
             from .widgets import TokensWidget
 
-            self._widget = TokensWidget.from_results(self.text, self.results)
+            self._widget = TokensWidget.from_results(self.text, self.results, **self.options)
         return self._widget
 
 
-def compare(text: str, tokenizers: Sequence[TokenizerLike], add_special_tokens: bool = True) -> Comparison:
-    """Tokenize ``text`` with each of ``tokenizers`` (names, paths or loaded tokenizers)."""
-    text = _check_text(text)
+def _names(tokenizers) -> list:
     if isinstance(tokenizers, (str, Backend)):
         tokenizers = [tokenizers]
     if not tokenizers:
-        raise InputError("Name at least one tokenizer to compare, e.g. ['gpt2', 'bert-base-uncased'].")
-    return Comparison(text, [tokenize(text, t, add_special_tokens) for t in tokenizers])
+        raise InputError("Name at least one tokenizer, e.g. ['gpt2', 'bert-base-uncased'].")
+    return list(tokenizers)
+
+
+def compare(
+    text: str, tokenizers: Sequence[TokenizerLike], add_special_tokens: bool = True, **options: Any
+) -> Comparison:
+    """Tokenize ``text`` with each of ``tokenizers`` (names, paths or loaded tokenizers).
+
+    ``options`` set how the widget draws it: ``color_by="position"``, ``show_ids=False``,
+    ``show_whitespace=False``.
+    """
+    text = _check_text(text)
+    results = [tokenize(text, t, add_special_tokens) for t in _names(tokenizers)]
+    return Comparison(text, results, options)
+
+
+def decode_view(ids: Sequence[int], tokenizers: Sequence[TokenizerLike], **options: Any) -> Comparison:
+    """Ids back to text under each tokenizer, with the tokens laid over the decoded text."""
+    ids = parse_ids(ids)
+    return Comparison(" ".join(map(str, ids)), [load(t).from_ids(ids) for t in _names(tokenizers)], options)
+
+
+def parse_ids(ids: Sequence[int] | str, allow_empty: bool = False) -> list[int]:
+    """Ids from a list or from text such as ``40 1842 399`` or ``[40, 1842, 399]``."""
+    if isinstance(ids, str):
+        words = [w for w in re.split(r"[\s,\[\]()]+", ids) if w]
+        bad = [w for w in words if not re.fullmatch(r"-?\d+", w)]
+        if bad:
+            raise InputError(
+                f"{bad[0]!r} is not a token id; write ids as whole numbers, e.g. 40 1842 399 19930."
+            )
+        ids = [int(w) for w in words]
+    try:
+        ids = [int(i) for i in ids]
+    except (TypeError, ValueError):
+        raise InputError("Ids must be whole numbers, e.g. [40, 1842, 399, 19930].") from None
+    if not ids and not allow_empty:
+        raise InputError("No ids to decode; write them like 40 1842 399 19930.")
+    return ids
+
+
+def chat(
+    messages: list[dict] | str, tokenizer: TokenizerLike, add_generation_prompt: bool = True, **options: Any
+) -> Comparison:
+    """The tokens of chat ``messages`` rendered with the tokenizer's own chat template."""
+    from .chat_template import parse_messages
+
+    backend = load(tokenizer)
+    if isinstance(messages, str):
+        messages = parse_messages(messages)
+    text = backend.apply_chat_template(messages, add_generation_prompt)
+    # the template writes the special tokens itself (as transformers does)
+    return Comparison(text, [backend.encode(text, add_special_tokens=False)], options)

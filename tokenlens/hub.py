@@ -223,8 +223,10 @@ def _from_hub(repo_id: str) -> Backend:
     except HFValidationError:
         raise TokenizerNotFound(repo_id, _names()) from None
 
+    cache_dir = os.environ.get("HF_HUB_CACHE") or None
+
     def cached(filename: str) -> Path | None:
-        hit = try_to_load_from_cache(repo_id, filename)
+        hit = try_to_load_from_cache(repo_id, filename, cache_dir=cache_dir)
         return Path(hit) if isinstance(hit, str) else None
 
     # Prefer what the cache already holds: no network round trip, works offline.
@@ -240,16 +242,16 @@ def _from_hub(repo_id: str) -> Backend:
     last_error: Exception | None = None
     for group in _HUB_CANDIDATES:
         try:
-            paths = [Path(hf_hub_download(repo_id, f)) for f in group]
+            paths = [Path(hf_hub_download(repo_id, f, cache_dir=cache_dir)) for f in group]
         except Exception as exc:  # noqa: BLE001 - 404s, gated repos, no network
             last_error = exc
             if type(exc).__name__ in {"RepositoryNotFoundError", "GatedRepoError", "LocalEntryNotFoundError"}:
                 break
             continue
-        if group == ("vocab.txt",):
-            try:
-                hf_hub_download(repo_id, "tokenizer_config.json")
-            except Exception:  # noqa: BLE001 - optional: only says whether to lower-case
+        for optional in ("tokenizer_config.json", "chat_template.jinja"):
+            try:  # lower-casing for WordPiece, the chat template: useful, not required
+                hf_hub_download(repo_id, optional, cache_dir=cache_dir)
+            except Exception:  # noqa: BLE001
                 pass
         return open_path(repo_id, paths[0])
     detail = f"The Hugging Face hub gave no tokenizer file for it ({type(last_error).__name__})."

@@ -161,6 +161,19 @@ class Backend(ABC):
             return found
         return self.check_ids([token])[0]
 
+    def apply_chat_template(self, messages: list[dict], add_generation_prompt: bool = True) -> str:
+        """The prompt text for chat ``messages``, from the tokenizer's own chat template."""
+        from ..chat_template import find_chat_template, render_chat
+
+        template, config = find_chat_template(self.source)
+        if template is None:
+            raise InputError(
+                f"{self.name} has no chat template (none in tokenizer_config.json or"
+                " chat_template.jinja beside it). Use a chat model's tokenizer folder, e.g. one"
+                " saved with transformers' save_pretrained()."
+            )
+        return render_chat(template, config, messages, add_generation_prompt)
+
     def describe(self) -> dict:
         return {"name": self.name, "kind": self.kind, "model": self.model,
                 "vocab_size": self.vocab_size, "source": self.source}

@@ -148,7 +148,6 @@ class HFBackend(Backend):
             clamp_spans(enc.offsets),
             backend=self,
             pieces=enc.tokens,
-            special=[bool(m) for m in enc.special_tokens_mask],
         )
 
     def _decode(self, ids: list[int]) -> str:

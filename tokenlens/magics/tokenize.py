@@ -27,6 +27,15 @@ class TokenizeMagics(Magics):
         action="store_true",
         help="do not add special tokens such as [CLS]/[SEP] or <s>",
     )
+    @argument("--decode", action="store_true", help="the cell holds token ids; show their tokens and text")
+    @argument(
+        "--chat",
+        action="store_true",
+        help='the cell holds JSON chat messages ([{"role": "user", "content": "…"}]); render them'
+        " with the tokenizer's own chat template, then tokenize",
+    )
+    @argument("--color-by", choices=["id", "position"], default="id", help="colour tokens by id (default) or position")
+    @argument("--no-ids", action="store_true", help="hide the ids under the tokens")
     @argument("-o", "--out", metavar="VAR", help="also store the result in this variable")
     @cell_magic
     def tokenize(self, line: str, cell: str):
@@ -35,10 +44,13 @@ class TokenizeMagics(Magics):
         Returns a ``tokenlens.Comparison`` (one ``Tokenized`` per tokenizer), which displays
         as the token widget.
 
-        Example::
+        Examples::
 
             %%tokenize -t gpt2 -t bert-base-uncased -t llama-2
             I love NLP
+
+            %%tokenize --decode -t gpt2
+            40 1842 399 19930
         """
         if wants_help(line):
             print(self.tokenize.parser.format_help())
@@ -49,10 +61,19 @@ class TokenizeMagics(Magics):
             raise UsageError(
                 "The cell is empty: write the text to tokenize on the lines below %%tokenize."
             )
-        from ..api import compare
+        from ..api import chat, compare, decode_view
 
+        names = args.tokenizer or ["gpt2"]
+        options = {"color_by": args.color_by, "show_ids": not args.no_ids}
         try:
-            result = compare(text, args.tokenizer or ["gpt2"], add_special_tokens=not args.no_special)
+            if args.decode:
+                result = decode_view(text, names, **options)
+            elif args.chat:
+                if len(names) != 1:
+                    raise UsageError("--chat renders one tokenizer's chat template: give a single -t NAME.")
+                result = chat(text, names[0], **options)
+            else:
+                result = compare(text, names, add_special_tokens=not args.no_special, **options)
         except TokenlensError as exc:
             raise UsageError(str(exc)) from None
         if args.out:

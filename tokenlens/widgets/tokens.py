@@ -37,6 +37,9 @@ class TokensWidget(anywidget.AnyWidget):
     results = traitlets.List(traitlets.Dict()).tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
     show_ids = traitlets.Bool(True).tag(sync=True)
+    #: "id" (a token keeps its colour everywhere) or "position" (neighbours always differ)
+    color_by = traitlets.Enum(["id", "position"], "id").tag(sync=True)
+    show_whitespace = traitlets.Bool(True).tag(sync=True)
 
     #: tokens kept in the static HTML copy saved with the notebook
     html_token_limit = 5000
@@ -44,10 +47,31 @@ class TokensWidget(anywidget.AnyWidget):
     def __init__(self, *args, tokenized: Sequence[Tokenized] = (), **kwargs):
         super().__init__(*args, **kwargs)
         self._tokenized = list(tokenized)
+        self.on_msg(self._on_custom_msg)
+
+    def _on_custom_msg(self, _widget, content, _buffers) -> None:
+        """Answer the view's questions (the hover card's "why this id?")."""
+        if not isinstance(content, dict) or content.get("type") != "explain":
+            return
+        reply = {"type": "explain", "request": content.get("request")}
+        try:
+            backend = next(
+                (t.backend for t in self._tokenized if t.tokenizer == content.get("tokenizer") and t.backend),
+                None,
+            )
+            if backend is None:
+                raise TokenlensError(f"{content.get('tokenizer')!r} is not shown in this view.")
+            ids = content.get("ids")
+            if not isinstance(ids, list) or len(ids) > 256:
+                raise TokenlensError("Ask about at most 256 ids at a time.")
+            reply["explanations"] = [backend.explain(int(i)) for i in ids]
+        except (TokenlensError, TypeError, ValueError) as exc:
+            reply["error"] = str(exc)
+        self.send(reply)
 
     @classmethod
-    def from_results(cls, text: str, results: Sequence[Tokenized]) -> "TokensWidget":
-        return cls(text=text, results=[r.to_dict() for r in results], tokenized=results)
+    def from_results(cls, text: str, results: Sequence[Tokenized], **options) -> "TokensWidget":
+        return cls(text=text, results=[r.to_dict() for r in results], tokenized=results, **options)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         bundle = super()._repr_mimebundle_(include=include, exclude=exclude)
