@@ -19,6 +19,9 @@ class TokenLens(Configurable):
         help="Let a request name a Hugging Face hub id that is not yet in the local cache"
         " (only tokenizer files are fetched; no code runs).",
     ).tag(config=True)
+    cache_bytes = Int(
+        64 * 1024 * 1024, help="Memory for recent answers, so identical requests are not recomputed."
+    ).tag(config=True)
     workers = Int(4, help="Threads that tokenize, so the server's event loop never waits.").tag(
         config=True
     )

@@ -4,7 +4,10 @@ only inside the allowed roots (TOKENLENS_PATH, the registry), the tiktoken names
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import threading
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -16,10 +19,49 @@ from . import __version__
 from .config import TokenLens
 
 
+class AnswerCache:
+    """Recent answers by request, so identical requests (a panel re-opened, a cell re-selected)
+    are not recomputed. Bounded by total size; the oldest answers go first."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[tuple, str] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(text: str, names: list[str], special: bool) -> tuple:
+        from tokenlens.hub import fingerprint
+
+        digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+        # a retrained tokenizer (same name, new file) must not be answered from the cache
+        return (digest, tuple(names), special, tuple(fingerprint(n) for n in names))
+
+    def get(self, key: tuple) -> str | None:
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+            return hit
+
+    def put(self, key: tuple, answer: str) -> None:
+        if len(answer) > self.max_bytes // 4:
+            return  # one huge answer would push out everything else
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = answer
+            self._size += len(answer)
+            while self._size > self.max_bytes and self._items:
+                _, old = self._items.popitem(last=False)
+                self._size -= len(old)
+
+
 class _Handler(APIHandler):
-    def initialize(self, config: TokenLens, pool: ThreadPoolExecutor) -> None:
+    def initialize(self, config: TokenLens, pool: ThreadPoolExecutor, cache: AnswerCache) -> None:
         self.tl_config = config
         self.pool = pool
+        self.cache = cache
 
     def fail(self, status: int, message: str, **extra: Any) -> None:
         """A JSON error a person can act on; never a traceback."""
@@ -73,14 +115,20 @@ class TokenizeHandler(_Handler):
         if problem:
             status, message = problem
             return self.fail(status, message)
+        special = body.get("add_special_tokens", True)
         try:
-            results = await self.in_pool(
-                _tokenize_all, body["text"], body["tokenizers"], body.get("add_special_tokens", True),
-                cfg.allow_hub_downloads,
-            )
+            key = await self.in_pool(AnswerCache.key, body["text"], body["tokenizers"], special)
+            answer = self.cache.get(key)
+            if answer is None:
+                results = await self.in_pool(
+                    _tokenize_all, body["text"], body["tokenizers"], special, cfg.allow_hub_downloads
+                )
+                answer = await self.in_pool(json.dumps, {"results": results})
+                self.cache.put(key, answer)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a JSON answer
             return self._fail_from(exc)
-        self.finish(json.dumps({"results": results}))
+        self.set_header("Content-Type", "application/json")
+        self.finish(answer)
 
 
 
@@ -157,7 +205,7 @@ def setup_handlers(server_app) -> None:
     config = TokenLens(parent=server_app)
     pool = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="tokenlens")
     base = url_path_join(web_app.settings["base_url"], "tokenlens")
-    kwargs = {"config": config, "pool": pool}
+    kwargs = {"config": config, "pool": pool, "cache": AnswerCache(config.cache_bytes)}
     web_app.add_handlers(
         ".*$",
         [

@@ -163,3 +163,56 @@ async def test_explain_route_needs_auth(jp_fetch):
         await jp_fetch("tokenlens", "explain", method="POST", body=json.dumps({"tokenizer": "gpt2", "ids": [1]}),
                        headers={"Authorization": ""})
     assert info.value.code == 403
+
+
+async def test_identical_requests_are_answered_from_the_cache(jp_fetch, monkeypatch):
+    import jupyterlab_tokenlens.routes as routes
+
+    calls = []
+    real = routes._tokenize_all
+    monkeypatch.setattr(routes, "_tokenize_all", lambda *a: calls.append(a) or real(*a))
+    body = {"text": "cache me, ଓଡ଼ିଆ", "tokenizers": ["gpt2", "llama-2"]}
+    first = json.loads((await post(jp_fetch, body)).body)
+    second = json.loads((await post(jp_fetch, body)).body)
+    assert first == second and len(calls) == 1
+    await post(jp_fetch, {**body, "add_special_tokens": False})
+    assert len(calls) == 2  # a different request is computed
+
+
+async def test_retrained_tokenizer_is_not_served_stale(jp_fetch, tmp_path, monkeypatch):
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    root = tmp_path / "root"
+    (root / "tiny").mkdir(parents=True)
+    monkeypatch.setenv("TOKENLENS_PATH", str(root))
+
+    def save(vocab):
+        tok = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+        tok.pre_tokenizer = pre_tokenizers.Whitespace()
+        tok.save(str(root / "tiny" / "tokenizer.json"))
+
+    save({"[UNK]": 0, "hello": 1})
+    body = {"text": "hello", "tokenizers": ["tiny"]}
+    assert json.loads((await post(jp_fetch, body)).body)["results"][0]["ids"] == [1]
+    save({"[UNK]": 0, "x": 1, "hello": 2, "more": 3})
+    assert json.loads((await post(jp_fetch, body)).body)["results"][0]["ids"] == [2]
+
+
+async def test_other_jupyter_traffic_is_not_stalled(jp_fetch):
+    """While many large tokenize requests run in the pool, the event loop still answers."""
+    text = "ଓଡ଼ିଆ ଭାଷା and English. " * 3_000
+    finished: list[str] = []
+
+    async def big(i):
+        await post(jp_fetch, {"text": text + str(i), "tokenizers": ["gpt2", "llama-2"]})
+        finished.append("big")
+
+    async def status():
+        await jp_fetch("api", "status")
+        finished.append("status")
+
+    tasks = [asyncio.ensure_future(big(i)) for i in range(8)]
+    await asyncio.sleep(0.05)
+    await status()
+    await asyncio.gather(*tasks)
+    assert finished[0] == "status"

@@ -166,6 +166,12 @@ def _load_file(name: str, path: Path) -> Backend:
     return _cache.get(("path", name) + _stamp(path), lambda: open_path(name, path))
 
 
+def fingerprint(name: str) -> tuple:
+    """Changes when the file behind a tokenizer name in the allowed roots changes."""
+    folder = _find_in_roots(name) if isinstance(name, str) else None
+    return _stamp(folder) if folder is not None else (name,)
+
+
 def resolve(name: str, *, allow_paths: bool = True, allow_hub: bool = True) -> Backend:
     """Load the tokenizer called ``name``.
 

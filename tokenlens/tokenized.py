@@ -183,7 +183,11 @@ class Tokenized:
     ):
         self.text = text
         self.tokenizer = tokenizer
-        self.ids = list(ids)
+        # engines that hand back a numpy array keep it; the list is made on first use
+        self._ids: list[int] | None = ids if isinstance(ids, list) else None
+        self.id_array: np.ndarray | None = ids if isinstance(ids, np.ndarray) else None
+        if self._ids is None and self.id_array is None:
+            self._ids = list(ids)
         self.span_array = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
         self.backend = backend
         self._tokens, self._pieces, self._special = tokens, pieces, special
@@ -195,6 +199,12 @@ class Tokenized:
         self.decoded = decoded
 
     # -- per-token views, computed on first use ----------------------------------------------
+    @property
+    def ids(self) -> list[int]:
+        if self._ids is None:
+            self._ids = self.id_array.tolist()
+        return self._ids
+
     @property
     def tokens(self) -> list[str]:
         """Display strings: the text a token stands for; partial characters as ``<E0 AC>``."""
@@ -237,7 +247,7 @@ class Tokenized:
         return self.backend.vocab_size if self.backend else 0
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self._ids) if self._ids is not None else len(self.id_array)
 
     @property
     def n_chars(self) -> int:

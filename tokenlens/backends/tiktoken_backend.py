@@ -139,10 +139,10 @@ class TiktokenBackend(Backend):
         # Special-token text in the input ("<|endoftext|>") becomes the special token, as the
         # Hugging Face GPT-2 tokenizer does; tiktoken adds no BOS/EOS of its own.
         if add_special_tokens:
-            ids = self.encoding.encode(text, allowed_special="all")
+            ids = self.encoding.encode_to_numpy(text, allowed_special="all")
         else:
-            ids = self.encoding.encode(text, disallowed_special=())
-        lengths = self._byte_lengths()[np.asarray(ids, dtype=np.int64)]
+            ids = self.encoding.encode_to_numpy(text, disallowed_special=())
+        lengths = self._byte_lengths()[ids]
         spans = byte_lengths_to_char_spans(text, lengths)
         return Tokenized(text, self.name, ids, spans, backend=self)
 
