@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from .finetune import FinetuneMagics
 from .tokenize import TokenizeMagics
 
 #: every magics class that ``%load_ext tokenlens`` registers
-MAGICS = (TokenizeMagics,)
+MAGICS = (TokenizeMagics, FinetuneMagics)
 
-__all__ = ["MAGICS", "TokenizeMagics"]
+__all__ = ["MAGICS", "FinetuneMagics", "TokenizeMagics"]

@@ -1,0 +1,253 @@
+"""%finetune on CPU with tiny real training runs: loss falls, stop saves, a killed run resumes,
+two processes train through the launcher, bad input is refused before anything starts."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+
+import tokenlens.finetune as ft
+from tokenlens.errors import InputError
+from tokenlens.finetune.events import read_events
+
+from .conftest import flores
+
+pytestmark = pytest.mark.slow
+TINY = dict(from_scratch=True, n_layer=2, n_embd=64, n_head=2, context=64, batch_size=8, device="cpu",
+            sample_prompt="ଓଡ଼ିଆ", sample_tokens=8)
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    """Odia FLORES text and an Odia byte-level BPE trained here, as %train_tokenizer would."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    root = tmp_path_factory.mktemp("ft")
+    lines = flores("ory_Orya")
+    (root / "odia.txt").write_text("\n".join(lines[:400]), encoding="utf-8")
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=1000, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                                  special_tokens=["<|endoftext|>"])
+    tok.train_from_iterator(lines, trainer)
+    (root / "odia-bpe").mkdir()
+    tok.save(str(root / "odia-bpe" / "tokenizer.json"))
+    return root
+
+
+@pytest.fixture
+def runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("TOKENLENS_RUNS", str(tmp_path / "runs"))
+    return tmp_path / "runs"
+
+
+def events_of(run) -> list[dict]:
+    return read_events(run.dir.events_file)[0]
+
+
+def wait_for(predicate, timeout=300, poll=0.3):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(poll)
+    raise AssertionError("condition not reached")
+
+
+def test_from_scratch_loss_falls_and_tokenizer_is_unchanged(workdir, runs):
+    run = ft.finetune(str(workdir / "odia.txt"), "odia-tiny", tokenizer=str(workdir / "odia-bpe"),
+                      max_steps=80, lr=3e-3, eval_steps=40, save_steps=40, **TINY)
+    state = run.wait(timeout=900)
+    assert state.status == "completed", run.log_tail()
+    losses = [v for _, v in state.loss]
+    assert len(losses) >= 60
+    first, last = sum(losses[:5]) / 5, sum(losses[-5:]) / 5
+    assert last < first - 1.5, (first, last)  # clearly learning, not noise
+    assert state.eval_loss and state.eval_loss[-1][1] < first
+    assert state.tokenizer_hash and state.tokenizer_hash == state.tokenizer_hash_after
+    kinds = [e["event"] for e in events_of(run)]
+    assert {"start", "log", "eval", "sample", "checkpoint", "end"} <= set(kinds)
+    # the result is a standard folder: from_pretrained loads it, safetensors only
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    final = run.dir.final
+    assert (final / "model.safetensors").is_file() and not list(final.glob("*.bin"))
+    model = AutoModelForCausalLM.from_pretrained(final)
+    tok = AutoTokenizer.from_pretrained(final)
+    assert model.config.vocab_size == len(tok) == 1000
+    assert all((c / "COMPLETE").is_file() for c in run.dir.complete_checkpoints())
+    # re-attach from another process, as after a kernel restart
+    code = f"import tokenlens.finetune as ft; print(ft.attach('odia-tiny').state.status)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ, check=True)
+    assert out.stdout.strip() == "completed"
+
+
+def test_stop_saves_then_resume_finishes(workdir, runs):
+    run = ft.finetune(str(workdir / "odia.txt"), "stop-me", tokenizer=str(workdir / "odia-bpe"),
+                      max_steps=400, lr=1e-3, eval_steps=1000, save_steps=1000, **TINY)
+    wait_for(lambda: run.poll().step >= 5)
+    run.stop()
+    state = run.wait(timeout=300)
+    assert state.status == "stopped", run.log_tail()
+    stopped_at = state.step
+    saved = [e for e in events_of(run) if e["event"] == "checkpoint"]
+    assert saved and saved[-1]["reason"] == "stop" and saved[-1]["step"] == stopped_at
+    assert run.dir.latest_checkpoint().name == f"checkpoint-{stopped_at}"
+    resumed = run.resume()
+    wait_for(lambda: resumed.poll().step > stopped_at)
+    resumed.stop()
+    state = resumed.wait(timeout=300)
+    starts = [e for e in events_of(resumed) if e["event"] == "start"]
+    assert starts[-1]["resumed_from"].endswith(f"checkpoint-{stopped_at}")
+    assert state.status == "stopped" and state.step > stopped_at
+
+
+def test_killed_run_resumes_from_last_complete_checkpoint(workdir, runs):
+    run = ft.finetune(str(workdir / "odia.txt"), "kill-me", tokenizer=str(workdir / "odia-bpe"),
+                      max_steps=30, lr=1e-3, eval_steps=1000, save_steps=10, **TINY)
+    wait_for(lambda: run.dir.latest_checkpoint() is not None and run.poll().step >= 12)
+    os.killpg(run.pid(), signal.SIGKILL)
+    run.wait(timeout=60)
+    kept = run.dir.latest_checkpoint()
+    assert kept is not None and run.state.status in {"stopped", "failed"}
+    resumed = run.resume()
+    state = resumed.wait(timeout=600)
+    assert state.status == "completed", resumed.log_tail()
+    assert state.step == 30  # the same step count as an uninterrupted run
+    starts = [e for e in events_of(resumed) if e["event"] == "start"]
+    assert starts[-1]["resumed_from"] == str(kept)
+
+
+def test_two_processes_through_torchrun(workdir, runs):
+    run = ft.finetune(str(workdir / "odia.txt"), "ddp", tokenizer=str(workdir / "odia-bpe"), launcher="torchrun",
+                      num_processes=2, main_port=29517, max_steps=6, eval_steps=1000, save_steps=1000, **TINY)
+    assert "torch.distributed.run --nproc_per_node 2" in run.command()
+    state = run.wait(timeout=600)
+    assert state.status == "completed", run.log_tail(60)
+    start = [e for e in events_of(run) if e["event"] == "start"][0]
+    assert start["world_size"] == 2 and state.step == 6
+
+
+def test_prompt_completion_rows_train_with_trl(workdir, runs, tmp_path):
+    rows = [{"prompt": f"Q: {line[:40]}\nA:", "completion": f" {line[40:80]}"} for line in flores("eng_Latn")[:64]]
+    data = tmp_path / "qa.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in rows) + "\n{broken\n", encoding="utf-8")
+    tok_dir = workdir / "odia-bpe"
+    with pytest.raises(InputError, match=r"qa.jsonl:65: not JSON"):
+        ft.finetune(str(data), "qa", tokenizer=str(tok_dir), bad_rows="fatal", max_steps=3, **TINY)
+    assert not (runs / "qa").exists()  # a refused run leaves nothing behind
+    run = ft.finetune(str(data), "qa", tokenizer=str(tok_dir), max_steps=4, eval_steps=1000, save_steps=1000, **TINY)
+    state = run.wait(timeout=600)
+    assert state.status == "completed", run.log_tail(60)
+    start = [e for e in events_of(run) if e["event"] == "start"][0]
+    assert start["kind"] == "prompt_completion" and start["skipped_rows"] == 1
+
+
+@pytest.fixture(scope="module")
+def small_model(workdir):
+    """A tiny GPT-2 saved as safetensors, to fine-tune as a local folder."""
+    from transformers import AutoModelForCausalLM, GPT2Config, PreTrainedTokenizerFast
+
+    folder = workdir / "tiny-gpt2"
+    tok = PreTrainedTokenizerFast(tokenizer_file=str(workdir / "odia-bpe" / "tokenizer.json"), eos_token="<|endoftext|>")
+    eos = tok.eos_token_id
+    model = AutoModelForCausalLM.from_config(GPT2Config(vocab_size=len(tok), n_positions=64, n_embd=32, n_layer=1,
+                                                        n_head=2, bos_token_id=eos, eos_token_id=eos))
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder
+
+
+def test_finetune_local_model_with_lora_and_added_tokens(workdir, runs, small_model):
+    run = ft.finetune(str(workdir / "odia.txt"), "lora", model=str(small_model), lora_r=4, add_tokens=["<odia>"],
+                      max_steps=4, eval_steps=1000, save_steps=1000, context=32, batch_size=4, device="cpu")
+    state = run.wait(timeout=600)
+    assert state.status == "completed", run.log_tail(60)
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(run.dir.final)
+    assert model.get_input_embeddings().weight.shape[0] == 1001  # grew by the added token
+
+
+def test_bad_models_and_names_are_refused(workdir, runs, small_model, tmp_path):
+    from transformers import T5Config
+
+    T5Config(vocab_size=100, d_model=32, num_layers=1, num_heads=2, d_ff=32).save_pretrained(tmp_path / "t5")
+    data = str(workdir / "odia.txt")
+    with pytest.raises(InputError, match="not a causal language model"):
+        ft.finetune(data, "b1", model=str(tmp_path / "t5"), tokenizer=str(workdir / "odia-bpe"))
+    with pytest.raises(InputError, match="embeddings for"):
+        ft.finetune(data, "b2", model=str(small_model), tokenizer="bert-base-uncased")
+    with pytest.raises(InputError, match="No data file matches"):
+        ft.finetune(str(tmp_path / "missing-*.txt"), "b3", model=str(small_model))
+    with pytest.raises(InputError, match="not a usable run name"):
+        ft.finetune(data, "../escape", model=str(small_model))
+    ft.finetune(data, "taken", model=str(small_model), max_steps=1, device="cpu", context=32).wait(timeout=300)
+    with pytest.raises(InputError, match="A run named 'taken' exists"):
+        ft.finetune(data, "taken", model=str(small_model))
+    # a model whose weights are only a pickle (.bin): never loaded
+    import shutil
+
+    shutil.copytree(small_model, tmp_path / "pickled")
+    (tmp_path / "pickled" / "model.safetensors").rename(tmp_path / "pickled" / "pytorch_model.bin")
+    run = ft.finetune(data, "pickled", model=str(tmp_path / "pickled"), max_steps=1, device="cpu", context=32)
+    state = run.wait(timeout=300)
+    assert state.status == "failed" and "safetensors" in state.error
+
+
+@pytest.fixture
+def shell():
+    InteractiveShell.clear_instance()
+    sh = InteractiveShell.instance()
+    sh.run_cell("%load_ext tokenlens", store_history=False)
+    yield sh
+    InteractiveShell.clear_instance()
+
+
+def test_magic_dry_run_and_print_command(shell, workdir, runs, capsys):
+    tok = workdir / "odia-bpe"
+    report = shell.run_cell(
+        f"%finetune --from-scratch --tokenizer {tok} --data {workdir / 'odia.txt'} --context 64 --batch-size 8 --dry-run"
+    ).result
+    assert report.tokens > 10_000 and report.total_steps == report.steps_per_epoch
+    assert "training sequences" in str(report)
+    shell.run_cell(
+        f"%finetune --from-scratch --tokenizer {tok} --data {workdir / 'odia.txt'} --name big --launcher accelerate"
+        " --num-processes 8 --num-machines 2 --machine-rank 1 --main-address 10.1.2.3 --print-command"
+    )
+    out = capsys.readouterr().out
+    assert "accelerate.commands.launch --num_processes 16 --num_machines 2 --machine_rank 1" in out
+    assert "--main_process_ip 10.1.2.3" in out and "tokenlens.finetune.train" in out
+    assert not (runs / "big").exists()  # printing starts nothing
+    shell.user_ns["texts"] = flores("ory_Orya")[:50]
+    report = shell.run_cell(f"%finetune --from-scratch --tokenizer {tok} --data texts --context 32 --dry-run").result
+    assert report.rows == 50 and report.kind == "text"
+
+
+def test_magic_errors(shell, capsys):
+    assert not shell.run_cell("%finetune --data nothing-here.txt --model x --name a").success
+    assert "No data file matches" in capsys.readouterr().err
+    assert not shell.run_cell("%finetune --attach never-ran").success
+    assert "No run named 'never-ran'" in capsys.readouterr().err
+    assert shell.run_cell("%finetune --help").success
+    assert "--from-scratch" in capsys.readouterr().out
+
+
+def test_runs_need_no_kernel(workdir, runs):
+    """The trainer is a process of its own session: interrupting the kernel does not touch it."""
+    run = ft.finetune(str(workdir / "odia.txt"), "session", tokenizer=str(workdir / "odia-bpe"),
+                      max_steps=400, eval_steps=1000, save_steps=1000, **TINY)
+    try:
+        assert os.getpgid(run.pid()) == run.pid() != os.getpgid(0)
+    finally:
+        run.kill()
+    assert Path(run.dir.pid_file).is_file()

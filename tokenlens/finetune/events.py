@@ -1,0 +1,179 @@
+"""Progress events: the trainer appends JSON lines to events.jsonl; views and monitors read them.
+
+Event kinds (``"event"``): ``start`` (plan, sizes, tokenizer hash), ``log`` (step, epoch, loss,
+perplexity, lr, grad_norm, tokens_per_s, gpu_mem_gb), ``eval`` (eval_loss, perplexity),
+``sample`` (prompt, text), ``checkpoint`` (step, path, reason), ``status`` (running, stopping,
+stopped, completed, failed), ``error`` (message) and ``end`` (status, step, final path,
+tokenizer hash after). Every event has ``time`` (seconds since the epoch).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+
+class EventWriter:
+    """Appends events; each line is flushed so a reader never sees half a line for long."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(self, event: str, **fields: Any) -> dict:
+        record = {"event": event, "time": time.time(), **fields}
+        line = json.dumps(record, ensure_ascii=False, allow_nan=False, default=_plain)
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(line + "\n")
+            f.flush()
+        return record
+
+
+def _plain(value: Any):
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
+
+
+def read_events(path: Path | str, offset: int = 0) -> tuple[list[dict], int]:
+    """Events appended after byte ``offset``, and the offset to continue from.
+
+    A last line without its newline yet is left for the next read.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            data = f.read()
+    except FileNotFoundError:
+        return [], offset
+    end = data.rfind(b"\n") + 1
+    events = []
+    for line in data[:end].splitlines():
+        try:
+            events.append(json.loads(line))
+        except ValueError:
+            continue  # a torn line from a killed writer: skip it, keep the rest
+    return events, offset + end
+
+
+def perplexity(loss: float | None) -> float | None:
+    if loss is None or not math.isfinite(loss):
+        return None
+    return math.exp(min(loss, 50.0))
+
+
+@dataclass
+class RunState:
+    """What a view shows, folded from the events so far."""
+
+    status: str = "pending"
+    step: int = 0
+    max_steps: int = 0
+    epoch: float = 0.0
+    started: float | None = None
+    updated: float | None = None
+    loss: list[tuple[int, float]] = field(default_factory=list)
+    eval_loss: list[tuple[int, float]] = field(default_factory=list)
+    lr: float | None = None
+    grad_norm: float | None = None
+    tokens_per_s: float | None = None
+    gpu_mem_gb: float | None = None
+    last_checkpoint: dict | None = None
+    samples: list[dict] = field(default_factory=list)
+    tokenizer_hash: str | None = None
+    tokenizer_hash_after: str | None = None
+    error: str | None = None
+    plan: dict = field(default_factory=dict)
+
+    def apply(self, ev: dict) -> None:
+        kind = ev.get("event")
+        self.updated = ev.get("time", self.updated)
+        if kind == "start":
+            self.status = "running"
+            self.started = self.started or ev.get("time")
+            self.max_steps = int(ev.get("max_steps") or 0)
+            self.tokenizer_hash = ev.get("tokenizer_hash")
+            self.plan = {k: v for k, v in ev.items() if k not in {"event", "time"}}
+        elif kind == "log":
+            self.step = int(ev.get("step", self.step))
+            self.epoch = float(ev.get("epoch", self.epoch) or 0)
+            if ev.get("loss") is not None:
+                self.loss.append((self.step, float(ev["loss"])))
+            for key in ("lr", "grad_norm", "tokens_per_s", "gpu_mem_gb"):
+                if ev.get(key) is not None:
+                    setattr(self, key, float(ev[key]))
+        elif kind == "eval":
+            if ev.get("eval_loss") is not None:
+                self.eval_loss.append((int(ev.get("step", self.step)), float(ev["eval_loss"])))
+        elif kind == "sample":
+            self.samples.append({"step": ev.get("step"), "prompt": ev.get("prompt"), "text": ev.get("text")})
+        elif kind == "checkpoint":
+            self.last_checkpoint = {"step": ev.get("step"), "path": ev.get("path"), "time": ev.get("time"),
+                                    "reason": ev.get("reason")}
+        elif kind == "status":
+            self.status = ev.get("status", self.status)
+        elif kind == "error":
+            self.error = ev.get("message")
+            self.status = "failed"
+        elif kind == "end":
+            self.status = ev.get("status", "completed")
+            self.step = int(ev.get("step", self.step))
+            self.tokenizer_hash_after = ev.get("tokenizer_hash_after")
+
+    @property
+    def eta_s(self) -> float | None:
+        """Seconds left at the pace so far."""
+        if not (self.started and self.updated and self.step and self.max_steps) or self.status != "running":
+            return None
+        rate = (self.updated - self.started) / self.step
+        return max(self.max_steps - self.step, 0) * rate
+
+    def to_dict(self) -> dict:
+        last_loss = self.loss[-1][1] if self.loss else None
+        last_eval = self.eval_loss[-1][1] if self.eval_loss else None
+        return {
+            "status": self.status,
+            "step": self.step,
+            "max_steps": self.max_steps,
+            "epoch": self.epoch,
+            "eta_s": self.eta_s,
+            "loss": last_loss,
+            "perplexity": perplexity(last_loss),
+            "eval_loss": last_eval,
+            "eval_perplexity": perplexity(last_eval),
+            "lr": self.lr,
+            "grad_norm": self.grad_norm,
+            "tokens_per_s": self.tokens_per_s,
+            "gpu_mem_gb": self.gpu_mem_gb,
+            "last_checkpoint": self.last_checkpoint,
+            "samples": self.samples[-5:],
+            "tokenizer_hash": self.tokenizer_hash,
+            "tokenizer_hash_after": self.tokenizer_hash_after,
+            "error": self.error,
+            "loss_history": [[s, v] for s, v in self.loss],
+            "eval_history": [[s, v] for s, v in self.eval_loss],
+            "plan": self.plan,
+        }
+
+
+def fold(events: Iterator[dict] | list[dict], state: RunState | None = None) -> RunState:
+    state = state or RunState()
+    for ev in events:
+        state.apply(ev)
+    return state
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

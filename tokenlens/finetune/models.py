@@ -1,0 +1,142 @@
+"""Tokenizer and model for a run, loaded the same way in the kernel (dry run) and the trainer.
+
+No code from a model repository ever runs (``trust_remote_code=False``) and weights load as
+safetensors only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from ..errors import InputError
+
+
+def tokenizer_hash(tokenizer) -> str:
+    """A fingerprint of what decides ids: model (vocab, merges), added tokens, normaliser,
+    pre-tokeniser. Equal before and after training: training never changes a tokenizer."""
+    spec = json.loads(tokenizer.backend_tokenizer.to_str())
+    kept = {k: spec.get(k) for k in ("model", "added_tokens", "normalizer", "pre_tokenizer", "post_processor")}
+    return hashlib.sha256(json.dumps(kept, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+def load_tokenizer(spec):
+    """A transformers fast tokenizer for the run: a tokenlens name, else the model's own."""
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+    if spec.tokenizer:
+        from ..backends.hf import HFBackend
+        from ..backends.sentencepiece_backend import SentencePieceBackend
+        from ..hub import resolve
+
+        backend = resolve(spec.tokenizer)
+        source = Path(backend.source)
+        folder = source if source.is_dir() else source.parent
+        if isinstance(backend, HFBackend) and (folder / "tokenizer_config.json").is_file():
+            tok = AutoTokenizer.from_pretrained(str(folder), trust_remote_code=False)
+        elif isinstance(backend, HFBackend) and source.name == "tokenizer.json":
+            tok = PreTrainedTokenizerFast(tokenizer_file=str(source))
+        elif isinstance(backend, HFBackend):
+            tok = PreTrainedTokenizerFast(tokenizer_object=backend.tokenizer)
+        elif isinstance(backend, SentencePieceBackend):
+            from transformers import LlamaTokenizerFast
+
+            tok = LlamaTokenizerFast(vocab_file=str(source))
+        else:
+            raise InputError(
+                f"{spec.tokenizer} is a {backend.kind} tokenizer, which transformers cannot train"
+                " with directly; use the model's own tokenizer (leave out --tokenizer) or a"
+                " tokenizer.json (e.g. one made with %train_tokenizer)."
+            )
+    elif spec.model:
+        try:
+            tok = AutoTokenizer.from_pretrained(spec.model, trust_remote_code=False)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"Could not load the tokenizer of {spec.model!r}: {exc}") from None
+    else:
+        raise InputError("No tokenizer: give --tokenizer NAME or --model.")
+    _ensure_special_tokens(tok)
+    if spec.add_tokens:
+        tok.add_tokens(list(spec.add_tokens))
+    return tok
+
+
+def _ensure_special_tokens(tok) -> None:
+    """Causal LM training needs an end-of-text token and a padding token."""
+    if tok.eos_token is None:
+        vocab = tok.get_vocab()
+        for candidate in ("<|endoftext|>", "</s>", "<eos>", "[SEP]", "<|im_end|>"):
+            if candidate in vocab:
+                tok.eos_token = candidate
+                break
+        else:
+            tok.add_special_tokens({"eos_token": "<|endoftext|>"})
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+
+
+def scratch_config(spec, tok):
+    """A small GPT-2 or Llama architecture sized to the tokenizer's vocabulary."""
+    common = dict(vocab_size=len(tok), bos_token_id=tok.bos_token_id or tok.eos_token_id,
+                  eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    if spec.arch == "gpt2":
+        from transformers import GPT2Config
+
+        return GPT2Config(n_positions=spec.context, n_embd=spec.n_embd, n_layer=spec.n_layer,
+                          n_head=spec.n_head, **common)
+    from transformers import LlamaConfig
+
+    return LlamaConfig(hidden_size=spec.n_embd, intermediate_size=int(spec.n_embd * 8 / 3 // 64 * 64) or 4 * spec.n_embd,
+                       num_hidden_layers=spec.n_layer, num_attention_heads=spec.n_head,
+                       num_key_value_heads=spec.n_head, max_position_embeddings=spec.context,
+                       tie_word_embeddings=True, **common)
+
+
+def check_causal_lm(name: str):
+    """The model's config, refused with a clear message when it is no causal language model."""
+    from transformers import AutoConfig
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+
+    try:
+        config = AutoConfig.from_pretrained(name, trust_remote_code=False)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"Could not load the model {name!r}: {str(exc)[:300]}") from None
+    if config.model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+        raise InputError(
+            f"{name!r} is a {config.model_type} model, which is not a causal language model"
+            f" (next-token prediction); %finetune trains causal LMs such as GPT-2, Llama, Qwen."
+        )
+    return config
+
+
+def check_vocab(spec, tok, config) -> None:
+    """A tokenizer whose ids the model has no rows for is refused unless rows are added."""
+    if spec.from_scratch:
+        return
+    if len(tok) > config.vocab_size and not spec.add_tokens:
+        raise InputError(
+            f"The tokenizer has {len(tok):,} tokens but {spec.model} has embeddings for"
+            f" {config.vocab_size:,}: its ids would point past the model's rows. Use the model's own"
+            " tokenizer, --add-tokens to grow the embeddings, or --from-scratch."
+        )
+
+
+def load_model(spec, tok):
+    """The model to train: from a config (``from_scratch``) or a hub id / folder."""
+    from transformers import AutoModelForCausalLM
+
+    if spec.from_scratch:
+        return AutoModelForCausalLM.from_config(scratch_config(spec, tok))
+    config = check_causal_lm(spec.model)
+    check_vocab(spec, tok, config)
+    try:
+        model = AutoModelForCausalLM.from_pretrained(spec.model, trust_remote_code=False, use_safetensors=True)
+    except OSError as exc:
+        raise InputError(
+            f"Could not load {spec.model!r} as safetensors ({str(exc)[:200]}); tokenlens loads"
+            " weights from .safetensors files only."
+        ) from None
+    if len(tok) > model.get_input_embeddings().weight.shape[0]:
+        model.resize_token_embeddings(len(tok))
+    return model
