@@ -89,6 +89,9 @@ class RunState:
     tokenizer_hash: str | None = None
     tokenizer_hash_after: str | None = None
     error: str | None = None
+    final: str | None = None
+    #: time and step of the latest start (a resume starts the pace afresh)
+    pace_from: tuple[float, int] | None = None
     plan: dict = field(default_factory=dict)
 
     def apply(self, ev: dict) -> None:
@@ -97,6 +100,8 @@ class RunState:
         if kind == "start":
             self.status = "running"
             self.started = self.started or ev.get("time")
+            self.pace_from = (ev.get("time"), self.step)
+            self.error = None
             self.max_steps = int(ev.get("max_steps") or 0)
             self.tokenizer_hash = ev.get("tokenizer_hash")
             self.plan = {k: v for k, v in ev.items() if k not in {"event", "time"}}
@@ -125,13 +130,17 @@ class RunState:
             self.status = ev.get("status", "completed")
             self.step = int(ev.get("step", self.step))
             self.tokenizer_hash_after = ev.get("tokenizer_hash_after")
+            self.final = ev.get("final") or self.final
 
     @property
     def eta_s(self) -> float | None:
         """Seconds left at the pace so far."""
-        if not (self.started and self.updated and self.step and self.max_steps) or self.status != "running":
+        if not (self.pace_from and self.updated and self.max_steps) or self.status != "running":
             return None
-        rate = (self.updated - self.started) / self.step
+        t0, s0 = self.pace_from
+        if self.step <= s0:
+            return None
+        rate = (self.updated - t0) / (self.step - s0)
         return max(self.max_steps - self.step, 0) * rate
 
     def to_dict(self) -> dict:
@@ -156,6 +165,7 @@ class RunState:
             "tokenizer_hash": self.tokenizer_hash,
             "tokenizer_hash_after": self.tokenizer_hash_after,
             "error": self.error,
+            "final": self.final,
             "loss_history": [[s, v] for s, v in self.loss],
             "eval_history": [[s, v] for s, v in self.eval_loss],
             "plan": self.plan,

@@ -10,7 +10,11 @@ def __getattr__(name: str) -> Any:
         from . import tokens
 
         return getattr(tokens, name)
+    if name == "FinetuneWidget":
+        from .finetune import FinetuneWidget
+
+        return FinetuneWidget
     raise AttributeError(name)
 
 
-__all__ = ["TokensWidget", "bundle_path"]
+__all__ = ["FinetuneWidget", "TokensWidget", "bundle_path"]

@@ -1,0 +1,66 @@
+/**
+ * The JSON the kernel syncs as the `state` trait: `RunState.to_dict()` of
+ * tokenlens/finetune/events.py, plus `final` (the saved model folder) from the widget.
+ */
+
+export type RunStatus = 'pending' | 'running' | 'stopping' | 'stopped' | 'completed' | 'failed';
+
+/** [step, loss] */
+export type LossPoint = [number, number];
+
+export interface ICheckpoint {
+  step: number | null;
+  path: string | null;
+  /** seconds since the epoch */
+  time: number | null;
+  /** "steps", "time" or "stop" */
+  reason: string | null;
+}
+
+export interface ISample {
+  step: number | null;
+  prompt: string | null;
+  text: string | null;
+}
+
+export interface IRunState {
+  status: RunStatus | string;
+  step: number;
+  max_steps: number;
+  epoch: number;
+  eta_s: number | null;
+  loss: number | null;
+  perplexity: number | null;
+  eval_loss: number | null;
+  eval_perplexity: number | null;
+  lr: number | null;
+  grad_norm: number | null;
+  tokens_per_s: number | null;
+  gpu_mem_gb: number | null;
+  last_checkpoint: ICheckpoint | null;
+  samples: ISample[];
+  tokenizer_hash: string | null;
+  tokenizer_hash_after: string | null;
+  error: string | null;
+  loss_history: LossPoint[];
+  eval_history: LossPoint[];
+  plan: Record<string, unknown>;
+  final?: string | null;
+}
+
+/** Messages the view sends, and the kernel's answer. */
+export type Action = 'stop' | 'resume';
+
+export interface IAck {
+  type: 'ack';
+  action: Action;
+  error: string | null;
+}
+
+/** The part of anywidget's model API this view uses. */
+export interface IFinetuneModel {
+  get(name: string): any;
+  send?(content: unknown, callbacks?: unknown, buffers?: unknown): void;
+  on(event: string, callback: (...args: any[]) => void): void;
+  off(event?: string | null, callback?: ((...args: any[]) => void) | null): void;
+}

@@ -1,0 +1,15 @@
+/**
+ * Entry of the fine-tune run view bundle (tokenlens/static/finetune.js); esbuild emits the
+ * imported CSS as tokenlens/static/finetune.css.
+ */
+import '../style/finetune.css';
+import { FinetuneView } from './finetune/view';
+import { IFinetuneModel } from './finetune/types';
+
+/** Render the run view into `el`; the returned function removes its listeners and timer. */
+export function render({ model, el }: { model: IFinetuneModel; el: HTMLElement }): () => void {
+  const view = new FinetuneView(model, el);
+  return () => view.dispose();
+}
+
+export default { render };
