@@ -51,9 +51,20 @@ def _precision(spec: RunSpec) -> dict:
     return {}
 
 
-def _text_datasets(spec, tok, train_rows, val_rows):
-    from datasets import Dataset
+class _Blocks:
+    """Token blocks as a map-style dataset (all the Trainer needs; no extra library)."""
 
+    def __init__(self, blocks: list[list[int]]):
+        self.blocks = blocks
+
+    def __len__(self) -> int:
+        return len(self.blocks)
+
+    def __getitem__(self, i: int) -> dict:
+        return {"input_ids": self.blocks[i]}
+
+
+def _text_datasets(spec, tok, train_rows, val_rows):
     def blocks(rows):
         texts = [render_row(r, tok) for r in rows]
         ids = tok(texts, add_special_tokens=False)["input_ids"] if texts else []
@@ -61,7 +72,7 @@ def _text_datasets(spec, tok, train_rows, val_rows):
             out = list(iter_blocks(ids, tok.eos_token_id, spec.context))
         else:
             out = [x[: spec.context] for x in ids if x]
-        return Dataset.from_dict({"input_ids": out}) if out else None
+        return _Blocks(out) if out else None
 
     return blocks(train_rows), blocks(val_rows) if val_rows else None
 
@@ -272,7 +283,7 @@ def _train(spec: RunSpec, run: RunDir, events, resume: bool) -> int:
                  device="cpu" if cpu else torch.cuda.get_device_name(0))
     if resume and checkpoint is None:
         events.write("status", status="running", message="no complete checkpoint yet: starting from the beginning")
-    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     stopped = run.stop_file.exists()
     if stopped:
         run.stop_file.unlink(missing_ok=True)
@@ -290,6 +301,7 @@ def _train(spec: RunSpec, run: RunDir, events, resume: bool) -> int:
         shutil.rmtree(final, ignore_errors=True)
         tmp.rename(final)
         events.write("end", status="completed", step=trainer.state.global_step, final=str(final),
+                     train_runtime=output.metrics.get("train_runtime"),
                      tokenizer_hash_after=hash_after, eval_loss=last_eval.get("eval_loss"),
                      perplexity=perplexity(last_eval.get("eval_loss")) if last_eval else None)
     return 0
