@@ -284,3 +284,17 @@ def test_package_import_is_light():
     code = "import sys, tokenlens; print(sorted(m for m in ('torch','transformers','tokenizers','tiktoken') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_sentencepiece_fast_spans_match_the_engines_offsets():
+    """Spans from piece lengths equal spans from SentencePiece's own per-piece offsets."""
+    from tokenlens.tokenized import clamp_spans
+
+    sp = tokenlens.load("llama-2")
+    assert sp._bytes_are_text
+    lines = ["", " ", "  two  spaces", "a\n\tb", "🙂 ok"] + [l for lang in ("ory_Orya", "zho_Hans", "arb_Arab") for l in flores(lang)[:15]]
+    for line in lines:
+        fast = sp.encode(line, add_special_tokens=False)
+        ids, spans = sp._encode_with_offsets(line)
+        assert fast.ids == ids
+        assert fast.span_array.tolist() == clamp_spans(spans).tolist(), line

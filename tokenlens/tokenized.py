@@ -39,7 +39,9 @@ def utf8(text: str) -> bytes:
     return text.encode("utf-8", errors="surrogatepass")
 
 
-def byte_spans_to_char_spans(text: str, byte_starts: np.ndarray, byte_ends: np.ndarray) -> np.ndarray:
+def byte_spans_to_char_spans(
+    text: str, byte_starts: np.ndarray, byte_ends: np.ndarray, clip: bool = True
+) -> np.ndarray:
     """Map UTF-8 byte spans to character spans, as an (n, 2) array.
 
     A character belongs to the token that holds its first byte, so a token made only of the
@@ -47,21 +49,28 @@ def byte_spans_to_char_spans(text: str, byte_starts: np.ndarray, byte_ends: np.n
     """
     data = np.frombuffer(utf8(text), dtype=np.uint8)
     n_bytes = len(data)
-    byte_starts = np.clip(byte_starts, 0, n_bytes)
-    byte_ends = np.clip(byte_ends, 0, n_bytes)
+    if clip:
+        byte_starts = np.clip(byte_starts, 0, n_bytes)
+        byte_ends = np.clip(byte_ends, 0, n_bytes)
+    out = np.empty((len(byte_starts), 2), dtype=np.int64)
     if n_bytes == len(text):  # ASCII: bytes are characters
-        return np.stack([byte_starts, byte_ends], axis=1).astype(np.int64)
+        out[:, 0], out[:, 1] = byte_starts, byte_ends
+        return out
     # chars_before[b] = number of characters whose first byte lies before byte b
-    chars_before = np.zeros(n_bytes + 1, dtype=np.int64)
+    chars_before = np.zeros(n_bytes + 1, dtype=np.int32)
     np.cumsum((data & 0xC0) != 0x80, out=chars_before[1:])
-    return np.stack([chars_before[byte_starts], chars_before[byte_ends]], axis=1)
+    out[:, 0] = chars_before[byte_starts]
+    out[:, 1] = chars_before[byte_ends]
+    return out
 
 
 def byte_lengths_to_char_spans(text: str, lengths: np.ndarray, shift: int = 0) -> np.ndarray:
     """Spans of tokens whose bytes, concatenated, are the text's bytes (after ``shift`` extra)."""
-    ends = np.cumsum(lengths, dtype=np.int64) - shift
+    ends = np.cumsum(lengths)
+    if shift:
+        ends -= shift
     starts = ends - lengths
-    return byte_spans_to_char_spans(text, starts, ends)
+    return byte_spans_to_char_spans(text, starts, ends, clip=bool(shift))
 
 
 def clamp_spans(spans: Iterable[Span] | np.ndarray) -> np.ndarray:

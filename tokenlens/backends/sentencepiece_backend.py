@@ -99,18 +99,24 @@ class SentencePieceBackend(Backend):
         return self._lengths
 
     def encode(self, text: str, add_special_tokens: bool = True) -> Tokenized:
+        bos = self.sp.bos_id() if add_special_tokens else -1  # Llama-style models add BOS only
         if self._bytes_are_text:
             ids = self.sp.encode(text)
-            lengths = self._byte_lengths()[np.asarray(ids, dtype=np.int64)]
-            # the dummy prefix is a space that is not in the text
-            spans = byte_lengths_to_char_spans(text, lengths, shift=1 if self._dummy_prefix and ids else 0)
-        else:
-            ids, spans = self._encode_with_offsets(text)
-        if add_special_tokens:
-            bos = self.sp.bos_id()
-            if bos >= 0:  # Llama-style models add BOS only
-                ids = [bos, *ids]
-                spans = np.concatenate([np.zeros((1, 2), dtype=np.int64), spans])
+            lengths = self._byte_lengths()[np.array(ids, dtype=np.int32)]
+            if bos >= 0:
+                ids.insert(0, bos)
+                lengths = np.concatenate([[0], lengths])
+            # the dummy prefix is a space that is not in the text; spans from lengths are
+            # already ordered and disjoint
+            shift = 1 if self._dummy_prefix and len(ids) > (bos >= 0) else 0
+            spans = byte_lengths_to_char_spans(text, lengths, shift=shift)
+            if bos >= 0:
+                spans[0] = 0
+            return Tokenized(text, self.name, ids, spans, backend=self)
+        ids, spans = self._encode_with_offsets(text)
+        if bos >= 0:
+            ids = [bos, *ids]
+            spans = np.concatenate([np.zeros((1, 2), dtype=np.int64), spans])
         return Tokenized(text, self.name, ids, clamp_spans(spans), backend=self)
 
     def _encode_with_offsets(self, text: str) -> tuple[list[int], np.ndarray]:
