@@ -134,3 +134,41 @@ class TiktokenBackend(Backend):
 
     def _decode(self, ids: list[int]) -> str:
         return self.encoding.decode(ids)
+
+    # -- many texts at once, for tokenlens.metrics (see backends/batch.py) ---------------------
+    def encode_batch_ids(self, texts, num_threads=None) -> list[list[int]]:
+        """tiktoken's own threaded batch encoder; special-token text is encoded as text."""
+        from .batch import default_threads
+
+        return self.encoding.encode_ordinary_batch(list(texts), num_threads=num_threads or default_threads())
+
+    def encode_batch_spans(self, texts, num_threads=None):
+        # Tokens are byte strings laid end to end, so their lengths give the spans exactly.
+        from .batch import BatchEncoding, flatten, spans_from_lengths
+
+        ids, counts = flatten(self.encode_batch_ids(texts, num_threads))
+        starts, ends, sizes = spans_from_lengths(self._byte_lengths()[ids], counts)
+        return BatchEncoding(ids, counts, starts, ends, "byte", sizes=sizes)
+
+    def _byte_lengths(self):
+        self.token_table()  # fills _lengths on first use
+        return self.__dict__["_lengths"]
+
+    def _make_token_table(self):
+        import numpy as np
+
+        from .batch import TokenTable, utf8_valid
+
+        n = self.vocab_size
+        lengths = np.zeros(n, dtype=np.int64)
+        partial = np.zeros(n, dtype=bool)
+        for i in range(n):
+            try:
+                data = self.token_bytes(i)
+            except KeyError:  # ids between the vocabulary and the special tokens are unused
+                continue
+            lengths[i] = len(data)
+            partial[i] = not utf8_valid(data)
+        self.__dict__["_lengths"] = lengths
+        # Byte-level BPE has no unknown token and no fallback pieces: every token is bytes.
+        return TokenTable(np.zeros(n, dtype=bool), np.zeros(n, dtype=bool), partial, None)
