@@ -10,14 +10,19 @@ from typing import TYPE_CHECKING, Any
 
 __all__ = [
     "Comparison",
+    "DatasetView",
+    "Stats",
+    "StatsTable",
     "Tokenized",
     "TokenlensError",
     "TokenizerNotFound",
     "available",
     "compare",
+    "dataset_view",
     "decode",
     "load",
     "load_ipython_extension",
+    "stats",
     "tokenize",
 ]
 
@@ -31,12 +36,18 @@ _LAZY = {
     "TokenlensError": ".errors",
     "TokenizerNotFound": ".errors",
     "available": ".hub",
+    "DatasetView": ".metrics",
+    "Stats": ".metrics",
+    "StatsTable": ".metrics",
+    "dataset_view": ".metrics",
+    "stats": ".metrics",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
     from .api import Comparison, compare, decode, load, tokenize
     from .errors import TokenizerNotFound, TokenlensError
     from .hub import available
+    from .metrics import DatasetView, Stats, StatsTable, dataset_view, stats
     from .tokenized import Tokenized
 
 
