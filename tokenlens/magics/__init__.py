@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from .stats import StatsMagics
 from .tokenize import TokenizeMagics
 
 #: every magics class that ``%load_ext tokenlens`` registers
-MAGICS = (TokenizeMagics,)
+MAGICS = (TokenizeMagics, StatsMagics)
 
-__all__ = ["MAGICS", "TokenizeMagics"]
+__all__ = ["MAGICS", "StatsMagics", "TokenizeMagics"]

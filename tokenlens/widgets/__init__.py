@@ -1,4 +1,5 @@
-"""anywidget views; their front end is the ESM bundle built from ``src/widget.ts``."""
+"""anywidget views; their front ends are ESM bundles built from ``src/widget.ts`` (token view)
+and ``src/dataset_widget.ts`` (dataset view)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,11 @@ def __getattr__(name: str) -> Any:
         from . import tokens
 
         return getattr(tokens, name)
+    if name == "DatasetWidget":
+        from .dataset import DatasetWidget
+
+        return DatasetWidget
     raise AttributeError(name)
 
 
-__all__ = ["TokensWidget", "bundle_path"]
+__all__ = ["DatasetWidget", "TokensWidget", "bundle_path"]
