@@ -14,8 +14,9 @@
   line i (Petrov et al. 2023, "Language Model Tokenizers Introduce Unfairness Between
   Languages").
 
-Texts are encoded in batches by each engine's own multi-threaded batch encoder and measured
-with array arithmetic, so a large dataset costs little more than encoding it.
+Texts are encoded in batches by each engine's own multi-threaded batch encoder; a batch is
+measured with array arithmetic while the next one encodes, so a large dataset costs little more
+than encoding it (benchmarks/bench_metrics.py).
 ``dataset_view`` adds, for a context length, the token-count histogram, truncated rows, the
 longest rows and the cost at a price per million tokens.
 """
@@ -54,8 +55,13 @@ PROGRESS_CHARS = 4_000_000
 # Whitespace exactly as str.isspace / str.split see it.
 _ASCII_WS = np.zeros(256, dtype=bool)
 _ASCII_WS[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
-#: whitespace outside ASCII, in UTF-8: U+0085, U+00A0, U+1680, U+3000 (the U+20xx ones: below)
-_MULTIBYTE_WS = (b"\xc2\x85", b"\xc2\xa0", b"\xe1\x9a\x80", b"\xe3\x80\x80")
+#: whitespace outside ASCII, in UTF-8: lead byte, then the continuation bytes that make a space
+_MULTIBYTE_WS = (
+    (0xC2, ((0x85,), (0xA0,))),  # U+0085, U+00A0
+    (0xE1, ((0x9A, 0x80),)),  # U+1680
+    (0xE2, tuple((0x80, b) for b in (*range(0x80, 0x8B), 0xA8, 0xA9, 0xAF)) + ((0x81, 0x9F),)),  # U+2000…
+    (0xE3, ((0x80, 0x80),)),  # U+3000
+)
 _UNI_WS_MAX = 0x3001
 _UNI_WS = np.array([chr(c).isspace() for c in range(_UNI_WS_MAX + 1)], dtype=bool)
 
@@ -96,7 +102,7 @@ class _Memory(_Texts):
         self.label = label
         self.n = len(texts)
         for i, t in enumerate(texts):
-            if type(t) is not str and not isinstance(t, str):
+            if not isinstance(t, str):
                 raise InputError(
                     f"{label}: item {i} is {type(t).__name__} ({_short(repr(t), 40)}), not text."
                     " Every item must be a string; drop missing values first (e.g."
@@ -261,6 +267,8 @@ class Stats:
     #: the unknown token's string, or None when the tokenizer has none
     unknown_token: str | None = None
     add_special_tokens: bool = False
+    #: special tokens the tokenizer adds to every text (counted only with add_special_tokens)
+    special_per_text: int = 0
     reference_label: str | None = None
     reference_tokens: int | None = None
     #: tokens per text (with special tokens if they were added)
@@ -336,6 +344,7 @@ class Stats:
         out.update(
             unknown_token=self.unknown_token,
             add_special_tokens=self.add_special_tokens,
+            special_per_text=self.special_per_text,
             reference_label=self.reference_label,
             reference_tokens=self.reference_tokens,
             notes=list(self.notes),
@@ -489,7 +498,7 @@ def _buffer(
             else:  # the backend measured every text already: one encode of the whole batch
                 buf = (" " + " ".join(batch) + " ").encode("utf-8")
             u = np.frombuffer(buf, dtype=np.uint8)
-            ws = _byte_whitespace(buf, u)
+            ws = _byte_whitespace(u)
         else:
             u = np.frombuffer((" " + " ".join(batch) + " ").encode("utf-32-le"), dtype=np.uint32)
             ws = _UNI_WS[np.minimum(u, _UNI_WS_MAX)]
@@ -512,25 +521,26 @@ def _not_unicode(batch: list[str], first_row: int) -> InputError | None:
     return None
 
 
-def _byte_whitespace(buf: bytes, u: np.ndarray) -> np.ndarray:
-    """Which bytes of UTF-8 ``buf`` belong to a whitespace character (as str.isspace says)."""
+def _byte_whitespace(u: np.ndarray) -> np.ndarray:
+    """Which bytes of UTF-8 text ``u`` belong to a whitespace character (as str.isspace says)."""
     ws = u <= 0x20
     low = np.flatnonzero(u < 0x20)  # control characters: only some are whitespace
     ws[low] = _ASCII_WS[u[low]]
-    for seq in _MULTIBYTE_WS:
-        i = buf.find(seq)
-        while i >= 0:
-            ws[i : i + len(seq)] = True
-            i = buf.find(seq, i + len(seq))
-    # U+2000-U+200A, U+2028, U+2029, U+202F (E2 80 xx) and U+205F (E2 81 9F)
-    e2 = np.flatnonzero(u[:-2] == 0xE2)
-    if len(e2):
-        b1, b2 = u[e2 + 1], u[e2 + 2]
-        hit = e2[
-            ((b1 == 0x80) & ((b2 <= 0x8A) | (b2 == 0xA8) | (b2 == 0xA9) | (b2 == 0xAF)))
-            | ((b1 == 0x81) & (b2 == 0x9F))
-        ]
-        ws[hit] = ws[hit + 1] = ws[hit + 2] = True
+    n = len(u)
+    for lead, tails in _MULTIBYTE_WS:
+        width = 1 + len(tails[0])
+        at = np.flatnonzero(u[: n - width + 1] == lead)
+        if not len(at):
+            continue
+        hit = np.zeros(len(at), dtype=bool)
+        for tail in tails:
+            match = np.ones(len(at), dtype=bool)
+            for k, byte in enumerate(tail, 1):
+                match &= u[at + k] == byte
+            hit |= match
+        at = at[hit]
+        for k in range(width):
+            ws[at + k] = True
     return ws
 
 
@@ -553,15 +563,16 @@ def _measure_batch(batch: list[str], enc, table, tally: _Tally, first_row: int) 
     offset = np.repeat(text_start, enc.counts)
     starts = enc.starts + offset
     ends = enc.ends + offset
-    if enc.unit == "char":
+    if enc.unit == "char" and len(starts):
         # Engine offsets: the running maximum makes any out-of-order offset harmless.
-        starts = np.maximum.accumulate(starts) if len(starts) else starts
-        ends = np.maximum.accumulate(ends) if len(ends) else ends
+        starts = np.maximum.accumulate(starts)
+        ends = np.maximum.accumulate(ends)
 
     # The buffer starts and ends with whitespace, so its changes alternate: word start, word end.
     change = np.flatnonzero(ws[:-1] != ws[1:]) + 1
     word_start, word_end = change[0::2], change[1::2]
-    # A word is charged the tokens that overlap it or the one space before it.
+    # A word is charged the tokens that overlap it or the one space before it: those that
+    # start before its end, less those that end before it (or its space) begins.
     charge_from = word_start - (u[word_start - 1] == 0x20)
     charged = np.searchsorted(starts, word_end, "left") - np.searchsorted(ends, charge_from, "right")
 
@@ -571,7 +582,7 @@ def _measure_batch(batch: list[str], enc, table, tally: _Tally, first_row: int) 
         n_bytes = len(u) - (n + 1) + int(
             np.count_nonzero(u >= 0x80) + np.count_nonzero(u >= 0x800) + np.count_nonzero(u >= 0x10000)
         )
-    flags = np.bincount(_flag_bits(table)[enc.ids], minlength=8)
+    flags = _flag_bits(table)[enc.ids]
 
     tally.n_texts += n
     tally.n_empty += int(np.count_nonzero(sizes == 0))
@@ -581,9 +592,9 @@ def _measure_batch(batch: list[str], enc, table, tally: _Tally, first_row: int) 
     tally.n_words += len(word_start)
     tally.n_word_tokens += int(charged.sum())
     tally.n_split_words += int(np.count_nonzero(charged >= 2))
-    tally.n_unknown += int(flags[1::2].sum())
-    tally.n_byte_fallback += int(flags[[2, 3, 6, 7]].sum())
-    tally.n_partial += int(flags[4:].sum())
+    tally.n_unknown += int(np.count_nonzero(flags & 1))
+    tally.n_byte_fallback += int(np.count_nonzero(flags & 2))
+    tally.n_partial += int(np.count_nonzero(flags & 4))
     if n:
         i = int(np.argmax(chars))
         if chars[i] > tally.longest:
@@ -668,6 +679,7 @@ def measure(
         n_partial=tally.n_partial,
         unknown_token=backend.token_table().unknown_token,
         add_special_tokens=add_special_tokens,
+        special_per_text=specials,
         token_counts=token_counts,
         notes=notes,
     )

@@ -79,13 +79,12 @@ def spans_from_lengths(lengths: np.ndarray, counts: np.ndarray) -> tuple[np.ndar
     starts = ends - lengths
     # where each text begins in the running sum (an empty text begins where the next does)
     first = np.cumsum(counts) - counts
-    running = np.concatenate(([0], ends))
-    text_base = running[first]
-    totals = np.diff(np.append(text_base, running[-1]))
+    text_base = np.where(first > 0, ends[np.maximum(first - 1, 0)] if len(ends) else 0, 0)
+    totals = np.diff(np.append(text_base, ends[-1] if len(ends) else 0))
     if len(counts) > 1:
         base = np.repeat(text_base, counts)
-        starts = starts - base
-        ends = ends - base
+        starts -= base
+        ends -= base
     return starts, ends, totals
 
 

@@ -120,10 +120,10 @@ class SentencePieceBackend(Backend):
         # with offsets. Encoding with offsets for every text would be several times slower.
         import numpy as np
 
-        from .batch import BatchEncoding, flatten, spans_from_lengths
+        from .batch import BatchEncoding, spans_from_lengths
 
         texts = list(texts)
-        ids, counts = flatten(self.encode_batch_ids(texts, num_threads))
+        ids, counts = self._encode_batch_arrays(texts, num_threads)
         lengths = self._surface_lengths()[ids]
         starts, ends, got = spans_from_lengths(lengths, counts)
         exact, dummy_prefix = self._surface_rules()
@@ -142,6 +142,21 @@ class SentencePieceBackend(Backend):
                 starts[f : f + c] = [s for s, _ in spans]
                 ends[f : f + c] = [e for _, e in spans]
         return BatchEncoding(ids, counts, starts, ends, "byte", sizes=nbytes)
+
+    def _encode_batch_arrays(self, texts: list[str], num_threads=None):
+        """(all ids, ids per text): numpy buffers straight from the engine where it can."""
+        import numpy as np
+
+        from .batch import default_threads, flatten
+
+        threads = num_threads or default_threads()
+        try:
+            arrays = self.sp.encode(texts, num_threads=threads, return_type="numpy")
+        except (TypeError, ValueError):  # sentencepiece before 0.2.1: lists of ints
+            return flatten(self.sp.encode(texts, num_threads=threads))
+        counts = np.fromiter(map(len, arrays), dtype=np.int64, count=len(arrays))
+        ids = np.concatenate(arrays).astype(np.int64) if arrays else np.zeros(0, dtype=np.int64)
+        return ids, counts
 
     def _surface_lengths(self):
         """UTF-8 length of each piece as it appears in text; -1 where it cannot be known."""
