@@ -104,7 +104,7 @@ def histogram_svg(
     title: str = "tokens per row",
 ) -> str:
     """Vertical bars of rows per token-count bin; bins past the context length in red."""
-    left, right, top, bottom = 56, 12, 22, 34
+    left, right, top, bottom = 56, 12, 36, 34
     inner_w, inner_h = width - left - right, height - top - bottom
     n = max(len(counts), 1)
     cmax = max(list(counts) + [1])
@@ -150,7 +150,7 @@ def histogram_svg(
         anchor = "end" if x > left + inner_w * 0.8 else "start"
         dx = -4 if anchor == "end" else 4
         out.append(
-            f'<text x="{x + dx:.1f}" y="{top + 4}" fill="{WARN}" text-anchor="{anchor}">'
+            f'<text x="{x + dx:.1f}" y="{top - 8}" fill="{WARN}" text-anchor="{anchor}">'
             f"context {context_length:,}</text>"
         )
     out.append("</svg>")
@@ -206,8 +206,9 @@ def stats_html(table: "StatsTable", metric: str | None = None) -> str:
                 text = "0 (none)"
             cells.append(f'<td style="{_CELL}">{escape(text)}</td>')
         parts.append(
-            f'<tr><td style="{_CELL};text-align:left">{escape(r.tokenizer)}</td>'
-            f'<td style="{_CELL};text-align:left">{escape(r.label)} ({r.n_texts:,})</td>{"".join(cells)}</tr>'
+            f'<tr><td style="{_CELL};text-align:left;white-space:nowrap">{escape(r.tokenizer)}</td>'
+            f'<td style="{_CELL};text-align:left;white-space:nowrap">{escape(r.label)} ({r.n_texts:,})</td>'
+            f'{"".join(cells)}</tr>'
         )
     parts.append("</tbody></table>")
     if len(rows) > 1 or has_premium:
@@ -248,9 +249,16 @@ def dataset_summary_rows(view: "DatasetView") -> list[tuple[str, str]]:
     return rows
 
 
+def special_note(view: "DatasetView") -> str:
+    n = view.stats.special_per_text
+    if not view.stats.add_special_tokens or not n:
+        return ""
+    return f" (counting {n} special token{'s' if n > 1 else ''} per row)"
+
+
 def dataset_html(view: "DatasetView") -> str:
     counts, edges = view.histogram()
-    special = " (with special tokens)" if view.stats.add_special_tokens else ""
+    special = special_note(view)
     parts = [
         '<div class="tokenlens-dataset">',
         f'<div style="{_FONT};font-weight:600">{escape(view.tokenizer)} · {escape(view.label)}{special}</div>',
@@ -282,4 +290,4 @@ def dataset_html(view: "DatasetView") -> str:
     return "".join(parts)
 
 
-__all__ = ["PALETTE", "bar_chart", "dataset_html", "histogram_svg", "stats_html"]
+__all__ = ["PALETTE", "bar_chart", "dataset_html", "histogram_svg", "special_note", "stats_html"]

@@ -48,9 +48,10 @@ class DatasetWidget(anywidget.AnyWidget):
 
     def __init__(self, view: "DatasetView", **kwargs):
         self._view = view
-        special = " (with special tokens)" if view.stats.add_special_tokens else ""
+        from ..charts import special_note
+
         super().__init__(
-            title=f"{view.tokenizer} · {view.label}{special}",
+            title=f"{view.tokenizer} · {view.label}{special_note(view)}",
             context_length=view.context_length,
             price=view.price_per_million,
             longest=view.longest(),
