@@ -7,15 +7,15 @@ import math
 import re
 from pathlib import Path
 
-import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tokenlens
-from tokenlens import metrics
+from tokenlens import dataset, metrics
 from tokenlens.errors import InputError
-from tokenlens.metrics import Stats, StatsTable, dataset_view, stats
+from tokenlens.dataset import dataset_view
+from tokenlens.metrics import Stats, StatsTable, stats
 
 from .conftest import FLORES
 
@@ -421,7 +421,7 @@ def test_single_result_repr_and_dict():
 
 def test_public_api_is_lazy():
     assert tokenlens.stats is metrics.stats
-    assert tokenlens.dataset_view is metrics.dataset_view
+    assert tokenlens.dataset_view is dataset.dataset_view
     assert "stats" in tokenlens.__all__
 
 
@@ -458,7 +458,7 @@ def test_dataset_view_opens_rows_in_the_token_view(column, monkeypatch):
     assert isinstance(opened, tokenlens.Comparison)
     assert opened.text == column[101] and opened["gpt2"].ids == tokenlens.tokenize(column[101], "gpt2").ids
     assert view.open_note(101) == ""
-    monkeypatch.setattr(metrics, "OPEN_CHARS", 100)
+    monkeypatch.setattr(dataset, "OPEN_CHARS", 100)
     assert len(view.open(101, limit=100).text) == 100
     assert "the token view shows the first 100" in view.open_note(101, limit=100)
     with pytest.raises(InputError, match="out of range"):
@@ -545,7 +545,9 @@ def test_magic_join_reproduces_the_paper(shell):
     cell = f"%tokenizer_stats -t gpt2 --join ' ' --ref {FLORES}/eng_Latn.* {FLORES}/ory_Orya.*"
     result = shell.run_cell(cell)
     assert result.success, result.error_in_exec
-    assert result.result["gpt2", "ory_Orya"].premium == pytest.approx(13.38, rel=0.002)
+    row = result.result["gpt2", "ory_Orya"]
+    assert row.premium == pytest.approx(13.38, rel=0.002)
+    assert row.reference_label == "eng_Latn"  # a reference file keeps its name
 
 
 def test_magic_python_variables_and_metric(shell):
@@ -573,7 +575,7 @@ def test_magic_dataset_view(shell, tmp_path):
     result = shell.run_cell(f"%tokenizer_stats -t gpt2 --context 100 --price 1.5 {tmp_path}/rows.txt")
     assert result.success, result.error_in_exec
     view = result.result
-    assert isinstance(view, metrics.DatasetView)
+    assert isinstance(view, dataset.DatasetView)
     assert view.n_truncated == 1 and view.cost() == pytest.approx(view.total_tokens * 1.5e-6)
     data, _ = shell.display_formatter.format(view)
     assert "application/vnd.jupyter.widget-view+json" in data

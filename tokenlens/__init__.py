@@ -36,10 +36,10 @@ _LAZY = {
     "TokenlensError": ".errors",
     "TokenizerNotFound": ".errors",
     "available": ".hub",
-    "DatasetView": ".metrics",
+    "DatasetView": ".dataset",
     "Stats": ".metrics",
     "StatsTable": ".metrics",
-    "dataset_view": ".metrics",
+    "dataset_view": ".dataset",
     "stats": ".metrics",
 }
 
@@ -47,7 +47,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .api import Comparison, compare, decode, load, tokenize
     from .errors import TokenizerNotFound, TokenlensError
     from .hub import available
-    from .metrics import DatasetView, Stats, StatsTable, dataset_view, stats
+    from .dataset import DatasetView, dataset_view
+    from .metrics import Stats, StatsTable, stats
     from .tokenized import Tokenized
 
 

@@ -12,7 +12,8 @@ from html import escape
 from typing import TYPE_CHECKING, Mapping, Sequence
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .metrics import DatasetView, StatsTable
+    from .dataset import DatasetView
+    from .metrics import StatsTable
 
 #: one colour per tokenizer, in order (readable on light and dark backgrounds)
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7",

@@ -17,29 +17,25 @@
 Texts are encoded in batches by each engine's own multi-threaded batch encoder; a batch is
 measured with array arithmetic while the next one encodes, so a large dataset costs little more
 than encoding it (benchmarks/bench_metrics.py).
-``dataset_view`` adds, for a context length, the token-count histogram, truncated rows, the
-longest rows and the cost at a price per million tokens.
+``tokenlens.dataset.dataset_view`` adds, for a context length, the token-count histogram,
+truncated rows, the longest rows and the cost at a price per million tokens.
 """
 
 from __future__ import annotations
 
-import glob
 import math
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence, Union
+from typing import TYPE_CHECKING, Any, Mapping, Sequence, Union
 
 import numpy as np
 
 from .backends import Backend
 from .errors import InputError, TokenlensError
+from .texts import Joined, Texts, as_texts
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
-
-    from .api import Comparison
 
 TokenizerLike = Union[str, Backend]
 
@@ -47,8 +43,6 @@ TokenizerLike = Union[str, Backend]
 BATCH_CHARS = 250_000
 #: a text longer than this is reported: it is encoded whole, on one core
 ENORMOUS_CHARS = 10_000_000
-#: characters of a row that the token view opens (a longer row is cut, with a note)
-OPEN_CHARS = 20_000
 #: jobs above this many characters show a progress bar unless told otherwise
 PROGRESS_CHARS = 4_000_000
 
@@ -64,178 +58,6 @@ _MULTIBYTE_WS = (
 )
 _UNI_WS_MAX = 0x3001
 _UNI_WS = np.array([chr(c).isspace() for c in range(_UNI_WS_MAX + 1)], dtype=bool)
-
-
-# -- sources of text ---------------------------------------------------------------------------
-
-
-class _Texts:
-    """A source of texts: a label, how many texts, and the texts in batches."""
-
-    label: str = "text"
-    n: int = 0
-    chars: int | None = None
-
-    def __iter__(self) -> Iterator[str]:
-        raise NotImplementedError
-
-    def batches(self, batch_chars: int) -> Iterator[list[str]]:
-        batch: list[str] = []
-        size = 0
-        for text in self:
-            batch.append(text)
-            size += len(text)
-            if size >= batch_chars:
-                yield batch
-                batch, size = [], 0
-        if batch:
-            yield batch
-
-    def get_many(self, rows: Sequence[int]) -> dict[int, str]:
-        wanted = set(rows)
-        return {i: t for i, t in enumerate(self) if i in wanted}
-
-
-class _Memory(_Texts):
-    def __init__(self, texts: list, label: str):
-        self.texts = texts
-        self.label = label
-        self.n = len(texts)
-        for i, t in enumerate(texts):
-            if not isinstance(t, str):
-                raise InputError(
-                    f"{label}: item {i} is {type(t).__name__} ({_short(repr(t), 40)}), not text."
-                    " Every item must be a string; drop missing values first (e.g."
-                    " series.dropna())."
-                )
-        self.chars = sum(map(len, texts))
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.texts)
-
-    def get_many(self, rows: Sequence[int]) -> dict[int, str]:
-        return {int(i): self.texts[int(i)] for i in rows}
-
-
-class _Files(_Texts):
-    """Text files, one text per line (newlines are not part of the texts), or one per file."""
-
-    def __init__(self, paths: list[Path], label: str, whole_files: bool = False):
-        self.paths = paths
-        self.label = label
-        self.whole_files = whole_files
-        self.n = len(paths) if whole_files else sum(_count_lines(p) for p in paths)
-
-    def __iter__(self) -> Iterator[str]:
-        for path in self.paths:
-            if self.whole_files:
-                yield _decode(path.read_bytes(), path, 1)
-                continue
-            with open(path, "rb") as f:
-                for number, raw in enumerate(f, 1):
-                    if raw.endswith(b"\n"):
-                        raw = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
-                    yield _decode(raw, path, number)
-
-
-class _Joined(_Texts):
-    """All texts of a source as one text, joined by a separator."""
-
-    def __init__(self, source: _Texts, sep: str):
-        self.source = source
-        self.sep = sep
-        self.label = source.label
-        self.n = 1
-
-    def __iter__(self) -> Iterator[str]:
-        yield self.sep.join(self.source)
-
-
-def _decode(raw: bytes, path: Path, line: int) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            f"{path}, line {line}: not UTF-8 (byte {exc.start} is 0x{raw[exc.start]:02X}). Convert"
-            " the file to UTF-8, or read it yourself with the right encoding and pass the lines."
-        ) from None
-
-
-def _count_lines(path: Path) -> int:
-    n, last = 0, b""
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            n += chunk.count(b"\n")
-            last = chunk
-    return n + (1 if last and not last.endswith(b"\n") else 0)
-
-
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _paths(spec: os.PathLike | str) -> list[Path]:
-    text = os.fspath(spec)
-    expanded = os.path.expanduser(text)
-    if glob.has_magic(expanded):
-        found = sorted(Path(p) for p in glob.glob(expanded, recursive=True) if Path(p).is_file())
-        if not found:
-            raise InputError(f"No file matches {text!r}.")
-        return found
-    path = Path(expanded)
-    if path.is_dir():
-        raise InputError(f"{text} is a folder; name its files with a pattern such as '{text}/*.txt'.")
-    if not path.is_file():
-        raise InputError(f"{text}: no such file.")
-    return [path]
-
-
-def as_texts(source: Any, label: str | None = None, whole_files: bool = False) -> _Texts:
-    """Turn what a user passes into a :class:`_Texts`.
-
-    A ``str`` is one text (never a path: pass a :class:`~pathlib.Path` for files; a Path may
-    hold a glob such as ``Path("data/*.txt")``). Lists of strings, pandas Series, ``datasets``
-    columns and other iterables of strings are texts; lists of Paths are files.
-    """
-    if isinstance(source, _Texts):
-        return source
-    if isinstance(source, str):
-        return _Memory([source], label or "text")
-    if isinstance(source, (bytes, bytearray)):
-        raise InputError("Got bytes: decode them to text first, e.g. data.decode('utf-8').")
-    if isinstance(source, os.PathLike):
-        paths = _paths(source)
-        return _Files(paths, label or _file_label(paths), whole_files)
-    module = type(source).__module__ or ""
-    kind = type(source).__name__
-    if module.startswith("datasets") and kind in {"Dataset", "DatasetDict", "IterableDataset"}:
-        names = getattr(source, "column_names", None)
-        raise InputError(
-            f"Got a whole {kind}; pass one column of text, e.g. ds['text']"
-            + (f" (its columns: {names})." if names else ".")
-        )
-    if module.startswith("pandas"):
-        if kind == "DataFrame":
-            raise InputError(
-                f"Got a DataFrame; pass one column of text, e.g. df['text'] (its columns: {list(source.columns)})."
-            )
-        name = getattr(source, "name", None)
-        return _Memory(source.tolist(), label or (str(name) if name is not None else "text"))
-    if isinstance(source, Iterable):
-        items = list(source)
-        if items and all(isinstance(p, os.PathLike) for p in items):
-            paths = [p for item in items for p in _paths(item)]
-            return _Files(paths, label or _file_label(paths), whole_files)
-        return _Memory(items, label or "text")
-    raise InputError(
-        f"Cannot read texts from a {kind}: give a string, a list of strings, a Path or glob,"
-        " a pandas Series or a datasets column."
-    )
-
-
-def _file_label(paths: list[Path]) -> str:
-    stems = sorted({p.name.split(".")[0] for p in paths})
-    return stems[0] if len(stems) == 1 else f"{len(paths)} files"
 
 
 # -- results -----------------------------------------------------------------------------------
@@ -613,7 +435,7 @@ def _progress(total: int, desc: str, show: bool):
 
 def measure(
     backend: Backend,
-    source: _Texts,
+    source: Texts,
     *,
     add_special_tokens: bool = False,
     num_threads: int | None = None,
@@ -685,7 +507,7 @@ def measure(
     )
 
 
-def _check_parallel(text: _Texts, reference: _Texts) -> None:
+def _check_parallel(text: Texts, reference: Texts) -> None:
     if text.n != reference.n:
         raise InputError(
             f"The reference is not parallel to {text.label!r}: {text.label!r} has {text.n:,} texts"
@@ -695,7 +517,7 @@ def _check_parallel(text: _Texts, reference: _Texts) -> None:
         )
 
 
-def _sources(texts: Any, label: str | None, whole_files: bool) -> list[_Texts]:
+def _sources(texts: Any, label: str | None, whole_files: bool) -> list[Texts]:
     if isinstance(texts, Mapping):
         if not texts:
             raise InputError("No texts to measure: the mapping is empty.")
@@ -733,13 +555,15 @@ def stats(
     from .api import load
 
     sources = _sources(texts, label, whole_files)
-    ref_source: _Texts | None = None
+    ref_source: Texts | None = None
     ref_key: str | None = None
     if isinstance(reference, str) and isinstance(texts, Mapping) and reference in texts:
         ref_key = reference
         ref_source = next(s for s in sources if s.label == reference)
     elif reference is not None:
-        ref_source = as_texts(reference, "reference", whole_files)
+        ref_source = as_texts(reference, None, whole_files)  # files keep their name (eng_Latn)
+        if ref_source.label == "text":
+            ref_source.label = "reference"
     for s in sources + ([ref_source] if ref_source is not None else []):
         if s.n == 0:
             raise InputError(
@@ -749,9 +573,9 @@ def stats(
         for s in sources:
             _check_parallel(s, ref_source)
     if join is not None:
-        sources = [_Joined(s, join) for s in sources]
+        sources = [Joined(s, join) for s in sources]
         if ref_source is not None:
-            ref_source = next((s for s in sources if s.label == ref_key), None) or _Joined(ref_source, join)
+            ref_source = next((s for s in sources if s.label == ref_key), None) or Joined(ref_source, join)
     single = isinstance(tokenizer, (str, Backend))
     names = [tokenizer] if single else list(tokenizer)
     if not names:
@@ -762,7 +586,7 @@ def stats(
     if ref_source is not None and ref_key is None:
         work.append(ref_source)
     total_texts = sum(s.n for s in work) * len(backends)
-    total_chars = sum((s.chars or 0) if s.chars is not None else _size_hint(s) for s in work) * len(backends)
+    total_chars = sum(s.size_hint() for s in work) * len(backends)
     show = progress if progress is not None else total_chars >= PROGRESS_CHARS
     bar = _progress(total_texts, "tokenlens.stats", show)
     rows: list[Stats] = []
@@ -793,220 +617,4 @@ def stats(
     return StatsTable(rows)
 
 
-def _size_hint(source: _Texts) -> int:
-    if isinstance(source, _Files):
-        return sum(p.stat().st_size for p in source.paths)
-    if isinstance(source, _Joined):
-        return _size_hint(source.source)
-    return 0
-
-
-# -- dataset view ------------------------------------------------------------------------------
-
-
-@dataclass
-class DatasetView:
-    """Token counts of every row of a dataset column under one tokenizer, for a context length."""
-
-    stats: Stats
-    context_length: int | None = None
-    price_per_million: float | None = None
-    n_longest: int = 10
-    _source: _Texts | None = field(default=None, repr=False)
-    _widget: Any = field(default=None, init=False, repr=False, compare=False)
-
-    @property
-    def tokenizer(self) -> str:
-        return self.stats.tokenizer
-
-    @property
-    def label(self) -> str:
-        return self.stats.label
-
-    @property
-    def token_counts(self) -> np.ndarray:
-        return self.stats.token_counts
-
-    @property
-    def n_rows(self) -> int:
-        return len(self.token_counts)
-
-    @property
-    def total_tokens(self) -> int:
-        return int(self.token_counts.sum())
-
-    @property
-    def n_truncated(self) -> int:
-        """Rows with more tokens than the context length (0 without a context length)."""
-        if not self.context_length:
-            return 0
-        return int(np.count_nonzero(self.token_counts > self.context_length))
-
-    @property
-    def tokens_cut(self) -> int:
-        """Tokens beyond the context length, summed over the truncated rows."""
-        if not self.context_length:
-            return 0
-        return int(np.clip(self.token_counts - self.context_length, 0, None).sum())
-
-    def cost(self, price_per_million: float | None = None) -> float | None:
-        """Price of all tokens at ``price_per_million`` (currency per 1M tokens)."""
-        price = self.price_per_million if price_per_million is None else price_per_million
-        if price is None:
-            return None
-        if price < 0 or not math.isfinite(price):
-            raise InputError(f"The price per million tokens must be a finite number ≥ 0, not {price}.")
-        return self.total_tokens / 1e6 * price
-
-    def summary(self) -> dict[str, Any]:
-        c = self.token_counts
-        has = len(c) > 0
-        return {
-            "tokenizer": self.tokenizer,
-            "label": self.label,
-            "rows": self.n_rows,
-            "total_tokens": self.total_tokens,
-            "mean": float(c.mean()) if has else math.nan,
-            "median": float(np.median(c)) if has else math.nan,
-            "p95": float(np.percentile(c, 95)) if has else math.nan,
-            "max": int(c.max()) if has else 0,
-            "empty_rows": self.stats.n_empty,
-            "context_length": self.context_length,
-            "truncated_rows": self.n_truncated,
-            "truncated_share": _ratio(self.n_truncated, self.n_rows),
-            "tokens_cut": self.tokens_cut,
-            "price_per_million": self.price_per_million,
-            "cost": self.cost(),
-            "add_special_tokens": self.stats.add_special_tokens,
-        }
-
-    def histogram(self, bins: int = 30) -> tuple[np.ndarray, np.ndarray]:
-        """(counts, edges) of the token counts per row, integer-aligned bins."""
-        c = self.token_counts
-        top = int(c.max()) if len(c) else 1
-        if self.context_length:
-            top = max(top, int(self.context_length))
-        width = max(1, math.ceil((top + 1) / bins))
-        edges = np.arange(0, top + width + 1, width)
-        counts, edges = np.histogram(c, bins=edges)
-        return counts, edges
-
-    def longest(self, n: int | None = None) -> list[dict[str, Any]]:
-        """The longest rows: row number, tokens and the first characters of the text."""
-        n = self.n_longest if n is None else n
-        c = self.token_counts
-        if not len(c) or n <= 0:
-            return []
-        n = min(n, len(c))
-        top = np.argpartition(-c, n - 1)[:n]
-        top = top[np.lexsort((top, -c[top]))]
-        texts = self._source.get_many([int(i) for i in top]) if self._source is not None else {}
-        out = []
-        for i in top:
-            text = texts.get(int(i), "")
-            out.append(
-                {
-                    "row": int(i),
-                    "tokens": int(c[i]),
-                    "chars": len(text),
-                    "preview": _short(text.replace("\n", " "), 160),
-                    "truncated": bool(self.context_length and c[i] > self.context_length),
-                }
-            )
-        return out
-
-    def text(self, row: int) -> str:
-        if self._source is None:
-            raise InputError("This view does not keep its texts, so rows cannot be opened.")
-        if not 0 <= row < self.n_rows:
-            raise InputError(f"Row {row} is out of range: the column has {self.n_rows:,} rows (0 to {self.n_rows - 1}).")
-        return self._source.get_many([row])[row]
-
-    def open(self, row: int, limit: int = OPEN_CHARS) -> "Comparison":
-        """Row ``row`` in the token view (its first ``limit`` characters if it is longer)."""
-        from .api import compare
-
-        text = self.text(row)
-        return compare(text[:limit], [self.tokenizer], add_special_tokens=self.stats.add_special_tokens)
-
-    def open_note(self, row: int, limit: int = OPEN_CHARS) -> str:
-        n = len(self.text(row))
-        if n > limit:
-            return f"Row {row} has {n:,} characters; the token view shows the first {limit:,}."
-        return ""
-
-    def to_dict(self) -> dict[str, Any]:
-        counts, edges = self.histogram()
-        return {
-            "summary": self.summary(),
-            "histogram": {"counts": counts.tolist(), "edges": edges.tolist()},
-            "longest": self.longest(),
-            "stats": self.stats.to_dict(),
-        }
-
-    def __repr__(self) -> str:
-        s = self.summary()
-        parts = [f"{s['rows']:,} rows", f"{s['total_tokens']:,} tokens", f"max {s['max']:,}"]
-        if self.context_length:
-            parts.append(f"{s['truncated_rows']:,} rows over {self.context_length:,} tokens")
-        if s["cost"] is not None:
-            parts.append(f"cost {s['cost']:.4g} at {self.price_per_million:g} per 1M tokens")
-        return f"DatasetView({self.tokenizer!r} on {self.label!r}: " + ", ".join(parts) + ")"
-
-    def _repr_html_(self) -> str:
-        from .charts import dataset_html
-
-        return dataset_html(self)
-
-    @property
-    def widget(self):
-        """The live view: histogram, truncation, cost, longest rows that open in the token view."""
-        if self._widget is None:
-            from .widgets.dataset import DatasetWidget
-
-            self._widget = DatasetWidget(self)
-        return self._widget
-
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        try:
-            widget = self.widget
-        except TokenlensError as exc:  # no front end built: the static view still informs
-            return {"text/plain": f"{self!r}\n({exc})", "text/html": self._repr_html_()}
-        return widget._repr_mimebundle_(include, exclude)
-
-
-def dataset_view(
-    texts: Any,
-    tokenizer: TokenizerLike = "gpt2",
-    context_length: int | None = 2048,
-    price_per_million: float | None = None,
-    *,
-    add_special_tokens: bool = True,
-    longest: int = 10,
-    whole_files: bool = False,
-    label: str | None = None,
-    num_threads: int | None = None,
-    progress: bool | None = None,
-) -> DatasetView:
-    """Token counts per row of ``texts`` (a column, list, files…) under ``tokenizer``.
-
-    Shows the histogram of tokens per row, the rows longer than ``context_length`` (truncated
-    when a model reads them), the longest rows (click to open them in the token view), the
-    total token count and its cost at ``price_per_million``. Special tokens are counted, as a
-    model receives them.
-    """
-    if context_length is not None and (not isinstance(context_length, int) or context_length < 1):
-        raise InputError(f"The context length must be a whole number of tokens ≥ 1, not {context_length!r}.")
-    if isinstance(texts, Mapping):
-        raise InputError("The dataset view takes one column of texts, not a dict of several.")
-    if not isinstance(tokenizer, (str, Backend)):
-        raise InputError("The dataset view takes one tokenizer; use stats() to compare several.")
-    source = as_texts(texts, label, whole_files)
-    result = stats(source, tokenizer, add_special_tokens=add_special_tokens, num_threads=num_threads,
-                   progress=progress)
-    view = DatasetView(result, context_length, price_per_million, longest, source)
-    view.cost()  # refuse a bad price now, not when displayed
-    return view
-
-
-__all__ = ["DatasetView", "Stats", "StatsTable", "as_texts", "dataset_view", "measure", "stats"]
+__all__ = ["Stats", "StatsTable", "measure", "stats"]

@@ -122,7 +122,8 @@ class StatsMagics(Magics):
                 " `%tokenizer_stats -t gpt2 texts` (see %tokenizer_stats --help)."
             )
         progress = False if args.no_progress else None
-        from ..metrics import dataset_view, stats
+        from ..dataset import dataset_view
+        from ..metrics import stats
 
         try:
             if args.context is not None or args.price is not None:

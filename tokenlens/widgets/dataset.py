@@ -13,7 +13,7 @@ from ..errors import TokenlensError
 from .tokens import bundle_path
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..metrics import DatasetView
+    from ..dataset import DatasetView
 
 
 def _json_safe(value: Any) -> Any:
@@ -25,7 +25,7 @@ def _json_safe(value: Any) -> Any:
 
 
 class DatasetWidget(anywidget.AnyWidget):
-    """Live view of a :class:`~tokenlens.metrics.DatasetView`; the front end may change
+    """Live view of a :class:`~tokenlens.dataset.DatasetView`; the front end may change
     ``context_length`` and ``price`` and pick a row (``selected``)."""
 
     _esm = bundle_path("dataset.js")
