@@ -10,16 +10,21 @@ from typing import TYPE_CHECKING, Any
 
 __all__ = [
     "Comparison",
+    "DatasetView",
+    "Stats",
+    "StatsTable",
     "Tokenized",
     "TokenlensError",
     "TokenizerNotFound",
     "available",
     "chat",
     "compare",
+    "dataset_view",
     "decode",
     "decode_view",
     "load",
     "load_ipython_extension",
+    "stats",
     "tokenize",
 ]
 
@@ -35,12 +40,19 @@ _LAZY = {
     "TokenlensError": ".errors",
     "TokenizerNotFound": ".errors",
     "available": ".hub",
+    "DatasetView": ".dataset",
+    "Stats": ".metrics",
+    "StatsTable": ".metrics",
+    "dataset_view": ".dataset",
+    "stats": ".metrics",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
     from .api import Comparison, chat, compare, decode, decode_view, load, tokenize
     from .errors import TokenizerNotFound, TokenlensError
     from .hub import available
+    from .dataset import DatasetView, dataset_view
+    from .metrics import Stats, StatsTable, stats
     from .tokenized import Tokenized
 
 

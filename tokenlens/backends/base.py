@@ -180,3 +180,36 @@ class Backend(ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} {self.model} vocab={self.vocab_size}>"
+
+    # -- many texts at once, for tokenlens.metrics (see backends/batch.py) ---------------------
+    # Engines override these with their own multi-threaded batch encoders; these generic
+    # versions call ``encode`` once per text, which is correct but slow.
+
+    def encode_batch_ids(self, texts: Sequence[str], num_threads: int | None = None) -> list[list[int]]:
+        """Ids of each text, without special tokens, by the engine's batch encoder."""
+        return [self.encode(t, add_special_tokens=False).ids for t in texts]
+
+    def encode_batch_spans(self, texts: Sequence[str], num_threads: int | None = None):
+        """A :class:`~tokenlens.backends.batch.BatchEncoding` of ``texts`` (no special tokens)."""
+        from .batch import generic_batch_spans
+
+        return generic_batch_spans(self, texts)
+
+    def token_table(self):
+        """Per-id unknown / byte-fallback / partial-character flags (computed once)."""
+        table = self.__dict__.get("_token_table")
+        if table is None:
+            table = self._make_token_table()
+            self.__dict__["_token_table"] = table
+        return table
+
+    def _make_token_table(self):
+        from .batch import generic_token_table
+
+        return generic_token_table(self)
+
+    def special_tokens_added(self) -> int:
+        """How many special tokens (``[CLS]``/``[SEP]``, ``<s>``) encoding adds to a text."""
+        return len(self.encode("a", add_special_tokens=True).ids) - len(
+            self.encode("a", add_special_tokens=False).ids
+        )

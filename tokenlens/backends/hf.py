@@ -186,6 +186,54 @@ class HFBackend(Backend):
             self._merge_index = index
         return self._merge_index
 
+    # -- many texts at once, for tokenlens.metrics (see backends/batch.py) ---------------------
+    # The tokenizers library spreads a batch over its own thread pool (all cores; the
+    # RAYON_NUM_THREADS environment variable limits it), so num_threads is not used here.
+    def encode_batch_ids(self, texts, num_threads=None) -> list[list[int]]:
+        encode = getattr(self.tokenizer, "encode_batch_fast", None) or self.tokenizer.encode_batch
+        return [e.ids for e in encode(list(texts), add_special_tokens=False)]
+
+    def encode_batch_spans(self, texts, num_threads=None):
+        import itertools
+
+        import numpy as np
+
+        from .batch import BatchEncoding, flatten
+
+        encodings = self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        ids, counts = flatten([e.ids for e in encodings])
+        chain = itertools.chain.from_iterable
+        flat = np.fromiter(chain(chain(e.offsets for e in encodings)), dtype=np.int64, count=2 * len(ids))
+        # character offsets; the pieces of one split character all carry that character
+        return BatchEncoding(ids, counts, flat[0::2], flat[1::2], "char")
+
+    def _make_token_table(self):
+        import numpy as np
+
+        from .batch import TokenTable, utf8_valid
+
+        n = self.vocab_size
+        unknown = np.zeros(n, dtype=bool)
+        fallback = np.zeros(n, dtype=bool)
+        partial = np.zeros(n, dtype=bool)
+        model = json.loads(self.tokenizer.to_str()).get("model") or {}
+        unk_token = model.get("unk_token")
+        if unk_token is None and isinstance(model.get("unk_id"), int):  # Unigram names it by id
+            unk_token = self.tokenizer.id_to_token(model["unk_id"])
+        for piece, i in self.tokenizer.get_vocab(with_added_tokens=True).items():
+            if not 0 <= i < n:
+                continue
+            m = _BYTE_PIECE.match(piece)
+            if m and not self._byte_level:
+                fallback[i] = True
+                partial[i] = int(m.group(1), 16) >= 0x80
+            elif self._byte_level and i not in self._special_ids and all(c in UNICODE_TO_BYTE for c in piece):
+                partial[i] = not utf8_valid(bytes(UNICODE_TO_BYTE[c] for c in piece))
+        unk_id = self.tokenizer.token_to_id(unk_token) if unk_token else None
+        if unk_id is not None and 0 <= unk_id < n:
+            unknown[unk_id] = True
+        return TokenTable(unknown, fallback, partial, unk_token if unk_id is not None else None)
+
 
 def _wordpiece_lowercases(path: Path, vocab_lines: list[str]) -> bool:
     """Whether a WordPiece vocabulary expects lower-cased input.

@@ -169,3 +169,106 @@ class SentencePieceBackend(Backend):
                 parents.append({"id": pid, "piece": part, "display": self.display(pid), "rank": None,
                                 "score": float(self.sp.get_score(pid))})
         return {"score": score, "parents": parents}
+
+    # -- many texts at once, for tokenlens.metrics (see backends/batch.py) ---------------------
+    def encode_batch_ids(self, texts, num_threads=None) -> list[list[int]]:
+        """sentencepiece's own threaded batch encoder (no BOS/EOS)."""
+        from .batch import default_threads
+
+        return self.sp.encode(list(texts), num_threads=num_threads or default_threads())
+
+    def encode_batch_spans(self, texts, num_threads=None):
+        # Piece lengths give exact byte spans when the model does not normalize; a text whose
+        # pieces do not add up to its bytes (an <unk>, a normalizing model) is encoded again
+        # with offsets. Encoding with offsets for every text would be several times slower.
+        import numpy as np
+
+        from .batch import BatchEncoding, spans_from_lengths
+
+        texts = list(texts)
+        ids, counts = self._encode_batch_arrays(texts, num_threads)
+        lengths = self._surface_lengths()[ids]
+        starts, ends, got = spans_from_lengths(lengths, counts)
+        exact, dummy_prefix = self._surface_rules()
+        nbytes = np.fromiter(map(len, map(str.encode, texts)), dtype=np.int64, count=len(texts))
+        expected = nbytes + ((nbytes > 0) if dummy_prefix else 0)
+        if dummy_prefix:
+            # the ▁ added before every text stands for no byte of it: it sits at -1
+            starts -= 1
+            ends -= 1
+        redo = np.arange(len(texts)) if not exact else np.flatnonzero(got != expected)
+        first = np.cumsum(counts) - counts
+        for i in redo:
+            spans = self._proto_byte_spans(texts[int(i)])
+            f, c = int(first[i]), int(counts[i])
+            if len(spans) == c:
+                starts[f : f + c] = [s for s, _ in spans]
+                ends[f : f + c] = [e for _, e in spans]
+        return BatchEncoding(ids, counts, starts, ends, "byte", sizes=nbytes)
+
+    def _encode_batch_arrays(self, texts: list[str], num_threads=None):
+        """(all ids, ids per text): numpy buffers straight from the engine where it can."""
+        import numpy as np
+
+        from .batch import default_threads, flatten
+
+        threads = num_threads or default_threads()
+        try:
+            arrays = self.sp.encode(texts, num_threads=threads, return_type="numpy")
+        except (TypeError, ValueError):  # sentencepiece before 0.2.1: lists of ints
+            return flatten(self.sp.encode(texts, num_threads=threads))
+        counts = np.fromiter(map(len, arrays), dtype=np.int64, count=len(arrays))
+        ids = np.concatenate(arrays).astype(np.int64) if arrays else np.zeros(0, dtype=np.int64)
+        return ids, counts
+
+    def _surface_lengths(self):
+        """UTF-8 length of each piece as it appears in text (0 for <unk> and control pieces:
+        a text holding an <unk> then fails the length check and is encoded with offsets)."""
+        return self._byte_lengths()
+
+    def _surface_rules(self) -> tuple[bool, bool]:
+        """(pieces spell the text unchanged, a ▁ is prepended to every text)."""
+        try:
+            from sentencepiece import sentencepiece_model_pb2 as pb
+
+            proto = pb.ModelProto()
+            proto.ParseFromString(self.sp.serialized_model_proto())
+        except Exception:  # noqa: BLE001 - unknown layout: take the slow, exact path
+            return False, False
+        norm = proto.normalizer_spec
+        exact = (
+            norm.name == "identity"
+            and not norm.remove_extra_whitespaces
+            and not proto.trainer_spec.treat_whitespace_as_suffix
+        )
+        return exact, bool(norm.add_dummy_prefix)
+
+    def _proto_byte_spans(self, text: str) -> list[tuple[int, int]]:
+        """Byte spans from the engine's offsets, each byte-fallback piece on its own byte."""
+        pieces = list(self.sp.encode(text, out_type="proto").pieces)
+        spans = [(p.begin, p.end) for p in pieces]
+        run: list[int] = []
+        for k, p in enumerate(pieces):
+            if self._byte[p.id] is None:
+                run = []
+            elif p.begin == p.end:
+                run.append(k)
+            else:
+                if p.end - p.begin == len(run) + 1:
+                    for j, idx in enumerate(run):
+                        spans[idx] = (p.begin + j, p.begin + j + 1)
+                    spans[k] = (p.end - 1, p.end)
+                run = []
+        return spans
+
+    def _make_token_table(self):
+        import numpy as np
+
+        from .batch import TokenTable
+
+        n = len(self._pieces)
+        unknown = np.array([self.sp.is_unknown(i) for i in range(n)], dtype=bool)
+        fallback = np.array([b is not None for b in self._byte], dtype=bool)
+        partial = np.array([b is not None and b >= 0x80 for b in self._byte], dtype=bool)
+        unk = self.sp.unk_id()
+        return TokenTable(unknown, fallback, partial, self._pieces[unk] if 0 <= unk < n else None)

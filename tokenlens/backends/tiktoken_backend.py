@@ -164,6 +164,34 @@ class TiktokenBackend(Backend):
         }
 
 
+    # -- many texts at once, for tokenlens.metrics (see backends/batch.py) ---------------------
+    def encode_batch_ids(self, texts, num_threads=None) -> list[list[int]]:
+        """tiktoken's own threaded batch encoder; special-token text is encoded as text."""
+        from .batch import default_threads
+
+        return self.encoding.encode_ordinary_batch(list(texts), num_threads=num_threads or default_threads())
+
+    def encode_batch_spans(self, texts, num_threads=None):
+        # Tokens are byte strings laid end to end, so their lengths give the spans exactly.
+        from .batch import BatchEncoding, flatten, spans_from_lengths
+
+        ids, counts = flatten(self.encode_batch_ids(texts, num_threads))
+        starts, ends, sizes = spans_from_lengths(self._byte_lengths()[ids], counts)
+        return BatchEncoding(ids, counts, starts, ends, "byte", sizes=sizes)
+
+    def _make_token_table(self):
+        import numpy as np
+
+        from .batch import TokenTable, utf8_valid
+
+        n = self.vocab_size
+        partial = np.zeros(n, dtype=bool)
+        for token, rank in self.encoding._mergeable_ranks.items():
+            partial[rank] = not utf8_valid(token)
+        # Byte-level BPE has no unknown token and no fallback pieces: every token is bytes.
+        return TokenTable(np.zeros(n, dtype=bool), np.zeros(n, dtype=bool), partial, None)
+
+
 def bpe_parents(token: bytes, ranks: dict[bytes, int]) -> list[bytes]:
     """The two parts byte pair encoding joins last to make ``token`` (none for one byte)."""
     parts = [token[i : i + 1] for i in range(len(token))]

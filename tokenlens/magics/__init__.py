@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from .finetune import FinetuneMagics
+from .stats import StatsMagics
 from .tokenize import TokenizeMagics
 
 #: every magics class that ``%load_ext tokenlens`` registers
-MAGICS = (TokenizeMagics, FinetuneMagics)
+MAGICS = (TokenizeMagics, StatsMagics, FinetuneMagics)
 
-__all__ = ["MAGICS", "FinetuneMagics", "TokenizeMagics"]
+__all__ = ["MAGICS", "FinetuneMagics", "StatsMagics", "TokenizeMagics"]

@@ -1,4 +1,5 @@
-"""anywidget views; their front end is the ESM bundle built from ``src/widget.ts``."""
+"""anywidget views; their front ends are ESM bundles built from ``src/widget.ts`` (token view)
+``src/dataset_widget.ts`` (dataset view) and ``src/finetune_widget.ts`` (run view)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,11 @@ def __getattr__(name: str) -> Any:
         from .finetune import FinetuneWidget
 
         return FinetuneWidget
+    if name == "DatasetWidget":
+        from .dataset import DatasetWidget
+
+        return DatasetWidget
     raise AttributeError(name)
 
 
-__all__ = ["FinetuneWidget", "TokensWidget", "bundle_path"]
+__all__ = ["DatasetWidget", "FinetuneWidget", "TokensWidget", "bundle_path"]
