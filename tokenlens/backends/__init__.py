@@ -8,7 +8,7 @@ from ..errors import TokenizerFileError
 from .base import Backend
 
 #: file names (or suffixes) that mark a folder as holding a tokenizer, in order of preference
-TOKENIZER_FILES = ("tokenizer.json", "*.tiktoken", "tokenizer.model", "*.model", "vocab.json", "vocab.txt")
+TOKENIZER_FILES = ("tokenizer.json", "*.tiktoken", "tokenizer.model", "*.model", "vocab.json", "vocab.txt", "*.gguf")
 
 
 def find_tokenizer_file(folder: Path) -> Path | None:
@@ -38,10 +38,16 @@ def open_path(name: str, path: Path) -> Backend:
     if not path.is_file():
         raise TokenizerFileError(f"{path} does not exist.")
     suffix, fname = path.suffix.lower(), path.name.lower()
+    if suffix != ".gguf" and _starts_with_gguf(path):  # an Ollama blob has no suffix
+        suffix = ".gguf"
     if fname.endswith(".tiktoken"):
         from .tiktoken_backend import TiktokenBackend
 
         return TiktokenBackend.from_file(name, path)
+    if suffix == ".gguf":
+        from .gguf_backend import GGUFBackend
+
+        return GGUFBackend.from_file(name, path)
     if suffix == ".model":
         from .sentencepiece_backend import SentencePieceBackend
 
@@ -70,8 +76,17 @@ def open_path(name: str, path: Path) -> Backend:
         return HFBackend.from_wordpiece_vocab(name, path)
     raise TokenizerFileError(
         f"{path.name}: unknown tokenizer format. tokenlens reads tokenizer.json, *.tiktoken,"
-        " SentencePiece *.model, vocab.json + merges.txt and WordPiece vocab.txt."
+        " SentencePiece *.model, vocab.json + merges.txt, WordPiece vocab.txt and GGUF model"
+        " files (*.gguf)."
     )
+
+
+def _starts_with_gguf(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) == b"GGUF"
+    except OSError:
+        return False
 
 
 __all__ = ["Backend", "TOKENIZER_FILES", "find_tokenizer_file", "open_path"]

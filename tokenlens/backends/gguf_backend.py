@@ -1,0 +1,330 @@
+"""GGUF files (llama.cpp, Ollama): the tokenizer their metadata describes.
+
+A GGUF file carries no tokenizer.json. It stores the vocabulary, merges or scores, token types,
+special ids and the name of a pre-tokenizer under ``tokenizer.ggml.*``. Those are read here with
+the ``gguf`` package and rebuilt as a Hugging Face ``tokenizers`` pipeline, so encoding, spans and
+explanations are the ones :class:`~tokenlens.backends.hf.HFBackend` gives every other tokenizer:
+
+- ``tokenizer.ggml.model = "llama"``: SentencePiece-style BPE. Spaces become ``▁``, a ``▁`` is
+  put before the text, characters outside the vocabulary fall back to ``<0xNN>`` byte tokens, and
+  pieces merge in the order of the file's merges (or, where it has none, of the scores, as
+  SentencePiece and llama.cpp do).
+- ``tokenizer.ggml.model = "gpt2"``: byte-level BPE; the text is split by the regular expressions
+  llama.cpp uses for the ``tokenizer.ggml.pre`` name (see :data:`PRE_TOKENIZERS`).
+
+Anything else is refused with the list of what is supported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError, TokenizerFileError
+from .hf import HFBackend
+
+# token types, as llama.cpp numbers them (gguf.TokenType)
+NORMAL, UNKNOWN, CONTROL, USER_DEFINED, UNUSED, BYTE = 1, 2, 3, 4, 5, 6
+
+_GPT2_SPLIT = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)"
+_LLAMA3_SPLIT = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}"
+    r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
+_QWEN2_SPLIT = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}"
+    r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
+_GPT4O_SPLIT = (
+    r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?"
+    r"|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?"
+    r"|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
+
+
+@dataclass(frozen=True)
+class PreTokenizer:
+    """How a byte-level vocabulary splits text before merging: llama.cpp's regular expressions,
+    applied one after another (each splits the pieces the previous one left)."""
+
+    splits: tuple[str, ...]
+    #: a piece that is a whole vocabulary entry is taken as it is, merges or not (Llama 3)
+    ignore_merges: bool = False
+    #: llama.cpp's default for ``add_bos_token`` when the file does not say
+    add_bos: bool = False
+
+
+_GPT2 = PreTokenizer((_GPT2_SPLIT,))
+_LLAMA3 = PreTokenizer((_LLAMA3_SPLIT,), ignore_merges=True, add_bos=True)
+_QWEN2 = PreTokenizer((_QWEN2_SPLIT,))
+_GPT4O = PreTokenizer((_GPT4O_SPLIT,))
+_DIGITS_FIRST = PreTokenizer((r"\p{N}", _GPT2_SPLIT))
+_DEFAULT = PreTokenizer((r"[\p{P}\$\+<=>\^~\|]+", _GPT2_SPLIT, r"\p{N}+", r"[0-9][0-9][0-9]"))
+
+#: ``tokenizer.ggml.pre`` names of byte-level vocabularies that tokenlens reads
+PRE_TOKENIZERS: dict[str, PreTokenizer] = {
+    "default": _DEFAULT,
+    "gpt-2": _GPT2, "gpt2": _GPT2, "phi-2": _GPT2, "mpt": _GPT2, "olmo": _GPT2, "roberta-bpe": _GPT2,
+    "llama-bpe": _LLAMA3, "llama3": _LLAMA3, "llama-v3": _LLAMA3, "dbrx": _LLAMA3, "smaug-bpe": _LLAMA3,
+    "falcon3": _LLAMA3, "pixtral": _LLAMA3,
+    "qwen2": _QWEN2, "deepseek-r1-qwen": _QWEN2, "stablelm2": _QWEN2,
+    "gpt-4o": _GPT4O, "llama4": _GPT4O,
+    "starcoder": _DIGITS_FIRST, "smollm": _DIGITS_FIRST, "refact": _DIGITS_FIRST, "command-r": _DIGITS_FIRST,
+}
+
+#: ``tokenizer.ggml.model`` values tokenlens reads, and what they are
+MODELS = {"llama": "SentencePiece-style BPE with byte fallback", "gpt2": "byte-level BPE"}
+_OTHER_MODELS = {"t5": "Unigram", "bert": "WordPiece", "rwkv": "RWKV", "plamo2": "PLaMo-2", "ugm": "Unigram"}
+
+
+@dataclass
+class GGUFTokenizer:
+    """What a GGUF file says about its tokenizer (``tokenizer.ggml.*`` and the chat template)."""
+
+    path: str
+    model: str
+    tokens: list[str]
+    pre: str | None = None
+    scores: list[float] | None = None
+    token_types: list[int] | None = None
+    merges: list[str] | None = None
+    bos_id: int | None = None
+    eos_id: int | None = None
+    unk_id: int | None = None
+    pad_id: int | None = None
+    add_bos: bool | None = None
+    add_eos: bool | None = None
+    add_space_prefix: bool | None = None
+    chat_template: str | None = None
+    architecture: str | None = None
+    model_name: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def token(self, token_id: int | None) -> str | None:
+        if token_id is None or not 0 <= token_id < len(self.tokens):
+            return None
+        return self.tokens[token_id]
+
+    def type_of(self, token_id: int) -> int:
+        types = self.token_types
+        return types[token_id] if types and token_id < len(types) else NORMAL
+
+
+def read_tokenizer(path: Path) -> GGUFTokenizer:
+    """The tokenizer metadata of a GGUF file; refuses files without one."""
+    from ..gguf_metadata import read_metadata
+
+    meta = read_metadata(path)
+    get = meta.fields.get
+    model, tokens = get("tokenizer.ggml.model"), get("tokenizer.ggml.tokens")
+    if model is None or tokens is None:
+        raise TokenizerFileError(
+            f"{path} holds no tokenizer (no tokenizer.ggml.model / tokenizer.ggml.tokens in its"
+            " metadata); it may be an adapter or a projector file rather than a model."
+        )
+
+    def opt_int(key: str) -> int | None:
+        value = get(key)
+        return int(value) if isinstance(value, (int, float)) else None
+
+    def opt_bool(key: str) -> bool | None:
+        value = get(key)
+        return bool(value) if value is not None else None
+
+    template = get("tokenizer.chat_template")
+    return GGUFTokenizer(
+        path=str(path),
+        model=str(model),
+        tokens=tokens,
+        pre=get("tokenizer.ggml.pre"),
+        scores=get("tokenizer.ggml.scores"),
+        token_types=get("tokenizer.ggml.token_type"),
+        merges=get("tokenizer.ggml.merges"),
+        bos_id=opt_int("tokenizer.ggml.bos_token_id"),
+        eos_id=opt_int("tokenizer.ggml.eos_token_id"),
+        unk_id=opt_int("tokenizer.ggml.unknown_token_id"),
+        pad_id=opt_int("tokenizer.ggml.padding_token_id"),
+        add_bos=opt_bool("tokenizer.ggml.add_bos_token"),
+        add_eos=opt_bool("tokenizer.ggml.add_eos_token"),
+        add_space_prefix=opt_bool("tokenizer.ggml.add_space_prefix"),
+        chat_template=template if isinstance(template, str) else None,
+        architecture=get("general.architecture"),
+        model_name=get("general.name"),
+    )
+
+
+def check_supported(info: GGUFTokenizer) -> None:
+    """Refuse tokenizer kinds and pre-tokenizers that tokenlens cannot reproduce exactly."""
+    if info.model not in MODELS:
+        kind = _OTHER_MODELS.get(info.model)
+        described = f"{info.model!r} ({kind})" if kind else repr(info.model)
+        supported = "; ".join(f"{k!r} ({v})" for k, v in MODELS.items())
+        raise TokenizerFileError(
+            f"{Path(info.path).name}: its tokenizer (tokenizer.ggml.model = {described}) is not"
+            f" supported. tokenlens reads GGUF tokenizers of type {supported}."
+        )
+    if info.model == "gpt2" and (info.pre or "default") not in PRE_TOKENIZERS:
+        raise TokenizerFileError(
+            f"{Path(info.path).name}: its pre-tokenizer (tokenizer.ggml.pre = {info.pre!r}) is not"
+            " supported, so its text could not be split as the model expects. Supported:"
+            f" {', '.join(sorted(PRE_TOKENIZERS))}."
+        )
+    if len(info.tokens) == 0:
+        raise TokenizerFileError(f"{Path(info.path).name}: its vocabulary (tokenizer.ggml.tokens) is empty.")
+
+
+def merges_from_scores(info: GGUFTokenizer) -> list[tuple[str, str]]:
+    """SentencePiece's merge order as a merge list: every split of a piece into two pieces of the
+    vocabulary, best score of the merged piece first (what SentencePiece and llama.cpp do)."""
+    ids: dict[str, int] = {}
+    for i, tok in enumerate(info.tokens):
+        ids.setdefault(tok, i)
+    scores = info.scores or [0.0] * len(info.tokens)
+    ranked = []
+    for i, piece in enumerate(info.tokens):
+        if len(piece) < 2 or info.type_of(i) not in (NORMAL, USER_DEFINED) or ids[piece] != i:
+            continue
+        for cut in range(1, len(piece)):
+            left, right = piece[:cut], piece[cut:]
+            li, ri = ids.get(left), ids.get(right)
+            if li is not None and ri is not None:
+                ranked.append((-float(scores[i]), i, li, ri, left, right))
+    ranked.sort(key=lambda r: r[:4])
+    return [(r[4], r[5]) for r in ranked]
+
+
+def _split_merge(merge: str, vocab: dict[str, int]) -> tuple[str, str]:
+    left, sep, right = merge.partition(" ")
+    if sep and left in vocab and right in vocab:
+        return left, right
+    # a piece that itself holds a space: find the cut where both halves are tokens
+    for cut, ch in enumerate(merge):
+        if ch == " " and merge[:cut] in vocab and merge[cut + 1:] in vocab:
+            return merge[:cut], merge[cut + 1:]
+    raise TokenizerFileError(f"The merge {merge!r} does not join two tokens of the vocabulary.")
+
+
+def build_tokenizer(info: GGUFTokenizer):
+    """A ``tokenizers.Tokenizer`` that encodes as the GGUF file's tokenizer does."""
+    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+
+    check_supported(info)
+    vocab: dict[str, int] = {}
+    for i, tok in enumerate(info.tokens):
+        vocab.setdefault(tok, i)  # a repeated entry (padding rows) keeps its first id
+    if info.merges is not None:
+        merges = [_split_merge(m, vocab) for m in info.merges]
+    elif info.model == "llama":
+        merges = merges_from_scores(info)
+    else:
+        raise TokenizerFileError(
+            f"{Path(info.path).name}: a byte-level (gpt2) tokenizer needs tokenizer.ggml.merges,"
+            " which this file lacks."
+        )
+    unk = info.token(info.unk_id) if info.model == "llama" else None  # byte-level BPE never needs one
+    if info.model == "llama":
+        tok = Tokenizer(models.BPE(vocab, merges, unk_token=unk, byte_fallback=True, fuse_unk=True))
+        prefix = info.add_space_prefix is not False
+        # SentencePiece puts a space before the text even when it starts with one, and llama.cpp
+        # also after each special token: a normaliser on every stretch of plain text does both.
+        steps = [normalizers.Replace(" ", "\u2581")]
+        if prefix:
+            steps.insert(0, normalizers.Prepend("\u2581"))
+        tok.normalizer = normalizers.Sequence(steps)
+        steps = [decoders.Replace("\u2581", " "), decoders.ByteFallback(), decoders.Fuse()]
+        if prefix:
+            steps.append(decoders.Strip(content=" ", left=1, right=0))
+        tok.decoder = decoders.Sequence(steps)
+        add_bos = True if info.add_bos is None else info.add_bos
+    else:
+        pre = PRE_TOKENIZERS[info.pre or "default"]
+        tok = Tokenizer(models.BPE(vocab, merges, unk_token=unk, ignore_merges=pre.ignore_merges))
+        tok.pre_tokenizer = pre_tokenizers.Sequence(
+            [pre_tokenizers.Split(Regex(s), behavior="isolated") for s in pre.splits]
+            + [pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)]
+        )
+        tok.decoder = decoders.ByteLevel()
+        add_bos = pre.add_bos if info.add_bos is None else info.add_bos
+    # Control tokens are special; user-defined ones are matched whole in the text, as llama.cpp does.
+    specials, added = [], []
+    for i, t in enumerate(info.tokens):
+        kind = info.type_of(i)
+        if vocab.get(t) != i:
+            continue
+        if kind == CONTROL or (kind == UNKNOWN and i == info.unk_id):
+            specials.append(AddedToken(t, special=True, normalized=False))
+        elif kind == USER_DEFINED:
+            added.append(AddedToken(t, special=False, normalized=False))
+    for i in (info.bos_id, info.eos_id, info.pad_id):
+        t = info.token(i)
+        if t is not None and vocab.get(t) == i and info.type_of(i) not in (CONTROL, USER_DEFINED):
+            specials.append(AddedToken(t, special=True, normalized=False))
+    if specials:
+        tok.add_special_tokens(specials)
+    if added:
+        tok.add_tokens(added)
+    bos, eos = info.token(info.bos_id), info.token(info.eos_id)
+    first = [bos] if add_bos and bos is not None else []
+    last = [eos] if info.add_eos and eos is not None else []
+    if first or last:
+        tok.post_processor = processors.TemplateProcessing(
+            single=[*first, "$A", *last],
+            pair=[*first, "$A", *last, *first, "$B:1", *last],
+            special_tokens=[(t, vocab[t]) for t in dict.fromkeys(first + last)],
+        )
+    return tok
+
+
+class GGUFBackend(HFBackend):
+    """The tokenizer of a GGUF file, encoding through a rebuilt ``tokenizers`` pipeline."""
+
+    kind = "gguf"
+
+    def __init__(self, name: str, info: GGUFTokenizer, source: Path | str | None = None):
+        super().__init__(name, build_tokenizer(info), source=source or info.path)
+        self.info = info
+        # The file's list is the vocabulary, padding rows and repeated entries included.
+        self._vocab_size = len(info.tokens)
+        self._special_ids |= {i for i in range(len(info.tokens)) if info.type_of(i) == CONTROL}
+
+    @classmethod
+    def from_file(cls, name: str, path: Path) -> "GGUFBackend":
+        return cls(name, read_tokenizer(Path(path)), source=path)
+
+    @property
+    def unk_id(self) -> int | None:
+        return self.info.unk_id if self.info.model == "llama" else None
+
+    def id_to_piece(self, token_id: int) -> str:
+        return self.info.tokens[token_id]
+
+    def _explain_model(self, token_id: int) -> dict:
+        out = super()._explain_model(token_id)
+        if self.info.scores and token_id < len(self.info.scores) and self.info.model == "llama":
+            out["score"] = float(self.info.scores[token_id])
+        return out
+
+    def apply_chat_template(self, messages: list[dict], add_generation_prompt: bool = True) -> str:
+        """The prompt text for ``messages`` from the chat template stored in the GGUF file."""
+        from ..chat_template import render_chat
+
+        if not self.info.chat_template:
+            raise InputError(
+                f"{self.name} has no chat template (the GGUF file holds no tokenizer.chat_template);"
+                " it is probably a base model rather than a chat model."
+            )
+        config = {"bos_token": self.info.token(self.info.bos_id) or "",
+                  "eos_token": self.info.token(self.info.eos_id) or "",
+                  "unk_token": self.info.token(self.info.unk_id) or "",
+                  "pad_token": self.info.token(self.info.pad_id) or ""}
+        return render_chat(self.info.chat_template, config, messages, add_generation_prompt)
+
+    def describe(self) -> dict:
+        out = super().describe()
+        out.update(gguf_model=self.info.model, pre_tokenizer=self.info.pre,
+                   architecture=self.info.architecture, chat_template=bool(self.info.chat_template))
+        return out
+
+
+__all__ = ["GGUFBackend", "GGUFTokenizer", "MODELS", "PRE_TOKENIZERS", "build_tokenizer", "read_tokenizer"]
