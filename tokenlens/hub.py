@@ -1,8 +1,9 @@
 """Resolve a tokenizer name or path to a loaded :class:`~tokenlens.backends.Backend`.
 
-Order: folders on ``TOKENLENS_PATH`` (folder name = tokenizer name), the registry of trained
-tokenizers, a local file or folder path, tiktoken encoding names, then the Hugging Face hub and
-its cache. Loaded tokenizers are cached and reloaded when their file changes.
+Order: ``ollama:NAME[:TAG]`` names (the GGUF file in the local Ollama store), folders on
+``TOKENLENS_PATH`` (folder name = tokenizer name), the registry of trained tokenizers, a local
+file or folder path (a ``.gguf`` file too), tiktoken encoding names, then the Hugging Face hub
+and its cache. Loaded tokenizers are cached and reloaded when their file changes.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .backends import Backend, find_tokenizer_file, open_path
-from .errors import TokenizerNotFound
+from .errors import TokenizerNotFound, TokenlensError
 
 #: a tokenizer name that may be looked up as a folder under an allowed root
 _PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
@@ -71,6 +72,8 @@ def _kind_of(file: Path) -> str:
         return "tiktoken"
     if name.endswith(".model"):
         return "sentencepiece"
+    if name.endswith(".gguf"):
+        return "gguf"
     return "hf"
 
 
@@ -99,10 +102,23 @@ def available(include_hub_cache: bool = True) -> list[Entry]:
             found = find_tokenizer_file(folder)
             if found is not None:
                 seen[folder.name] = Entry(folder.name, _kind_of(found), label, str(folder))
+    for entry in _ollama_entries():
+        seen.setdefault(entry.name, entry)
     if include_hub_cache:
         for entry in _hub_cache_entries():
             seen.setdefault(entry.name, entry)
     return sorted(seen.values(), key=lambda e: (e.source != "TOKENLENS_PATH", e.name))
+
+
+def _ollama_entries() -> list[Entry]:
+    """Models in the local Ollama store, by manifest (no blob is opened to list them)."""
+    from .ollama import PREFIX, local_models, store_dir
+
+    try:
+        store = store_dir()
+        return [Entry(PREFIX + ref.name, "gguf", "ollama", str(ref.manifest_path(store))) for ref in local_models(store)]
+    except OSError:
+        return []
 
 
 def _hub_cache_entries() -> list[Entry]:
@@ -168,6 +184,13 @@ def _load_file(name: str, path: Path) -> Backend:
 
 def fingerprint(name: str) -> tuple:
     """Changes when the file behind a tokenizer name in the allowed roots changes."""
+    if isinstance(name, str) and name.startswith("ollama:"):
+        from .ollama import parse_name, store_dir
+
+        try:  # a pull of a new version rewrites the manifest
+            return _stamp(parse_name(name).manifest_path(store_dir()))
+        except (OSError, TokenlensError):
+            return (name,)
     folder = _find_in_roots(name) if isinstance(name, str) else None
     return _stamp(folder) if folder is not None else (name,)
 
@@ -181,6 +204,11 @@ def resolve(name: str, *, allow_paths: bool = True, allow_hub: bool = True) -> B
     if not isinstance(name, str) or not name.strip():
         raise TokenizerNotFound(str(name), _names(), detail="The name is empty.")
     name = name.strip()
+    if name.startswith("ollama:"):
+        from .ollama import resolve_gguf
+
+        # only inside the Ollama store, so the server may resolve these names too
+        return _load_file(name, resolve_gguf(name))
     folder = _find_in_roots(name)
     if folder is not None:
         return _load_file(name, folder)
