@@ -21,6 +21,7 @@ __all__ = [
     "compare",
     "dataset_view",
     "decode",
+    "export_gguf",
     "decode_view",
     "load",
     "load_ipython_extension",
@@ -44,6 +45,7 @@ _LAZY = {
     "Stats": ".metrics",
     "StatsTable": ".metrics",
     "dataset_view": ".dataset",
+    "export_gguf": ".gguf_export",
     "stats": ".metrics",
 }
 
@@ -52,6 +54,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .errors import TokenizerNotFound, TokenlensError
     from .hub import available
     from .dataset import DatasetView, dataset_view
+    from .gguf_export import export_gguf
     from .metrics import Stats, StatsTable, stats
     from .tokenized import Tokenized
 
