@@ -3,8 +3,8 @@
 Event kinds (``"event"``): ``start`` (plan, sizes, tokenizer hash), ``log`` (step, epoch, loss,
 perplexity, lr, grad_norm, tokens_per_s, gpu_mem_gb), ``eval`` (eval_loss, perplexity),
 ``sample`` (prompt, text), ``checkpoint`` (step, path, reason), ``status`` (running, stopping,
-stopped, completed, failed), ``error`` (message) and ``end`` (status, step, final path,
-tokenizer hash after). Every event has ``time`` (seconds since the epoch).
+stopped, completed, failed), ``error`` (message), ``export`` (GGUF path, Modelfile, dtype, size,
+or error) and ``end`` (status, step, final path, tokenizer hash after). Every event has ``time`` (seconds since the epoch).
 """
 
 from __future__ import annotations
@@ -90,6 +90,9 @@ class RunState:
     tokenizer_hash_after: str | None = None
     error: str | None = None
     final: str | None = None
+    #: the GGUF file written at the end (``--export gguf``), or why it was not
+    gguf: str | None = None
+    export_error: str | None = None
     #: time and step of the latest start (a resume starts the pace afresh)
     pace_from: tuple[float, int] | None = None
     plan: dict = field(default_factory=dict)
@@ -126,6 +129,9 @@ class RunState:
         elif kind == "error":
             self.error = ev.get("message")
             self.status = "failed"
+        elif kind == "export":
+            self.gguf = ev.get("path")
+            self.export_error = ev.get("error")
         elif kind == "end":
             self.status = ev.get("status", "completed")
             self.step = int(ev.get("step", self.step))
@@ -166,6 +172,8 @@ class RunState:
             "tokenizer_hash_after": self.tokenizer_hash_after,
             "error": self.error,
             "final": self.final,
+            "gguf": self.gguf,
+            "export_error": self.export_error,
             "loss_history": [[s, v] for s, v in self.loss],
             "eval_history": [[s, v] for s, v in self.eval_loss],
             "plan": self.plan,

@@ -1,7 +1,8 @@
 """Tokenizer and model for a run, loaded the same way in the kernel (dry run) and the trainer.
 
 No code from a model repository ever runs (``trust_remote_code=False``) and weights load as
-safetensors only.
+safetensors only, or from a GGUF file (``--model file.gguf`` / ``ollama:NAME``): both formats are
+plain tensors, never pickles.
 """
 
 from __future__ import annotations
@@ -21,11 +22,47 @@ def tokenizer_hash(tokenizer) -> str:
     return hashlib.sha256(json.dumps(kept, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
+def gguf_model_file(name: str | None) -> Path | None:
+    """The GGUF file a ``--model`` names (``ollama:NAME[:TAG]`` or a ``.gguf`` path), else None."""
+    if not name:
+        return None
+    if name.startswith("ollama:"):
+        from ..ollama import resolve_gguf
+
+        return resolve_gguf(name)
+    if name.lower().endswith(".gguf"):
+        path = Path(name).expanduser()
+        if not path.is_file():
+            raise InputError(f"No GGUF file at {path}.")
+        return path.absolute()
+    return None
+
+
+def _gguf_tokenizer(backend):
+    """A transformers fast tokenizer from a GGUF file's tokenizer, with its special tokens and chat
+    template (the same pipeline tokenlens shows, so ids agree)."""
+    from transformers import PreTrainedTokenizerFast
+
+    info = backend.info
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=backend.tokenizer, bos_token=info.token(info.bos_id), eos_token=info.token(info.eos_id),
+        unk_token=info.token(info.unk_id) if info.model == "llama" else None, pad_token=info.token(info.pad_id),
+    )
+    if info.chat_template:
+        tok.chat_template = info.chat_template
+    return tok
+
+
 def load_tokenizer(spec):
     """A transformers fast tokenizer for the run: a tokenlens name, else the model's own."""
     from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
-    if spec.tokenizer:
+    if not spec.tokenizer and gguf_model_file(spec.model) is not None:
+        from ..backends.gguf_backend import GGUFBackend
+
+        tok = _gguf_tokenizer(GGUFBackend.from_file(spec.model, gguf_model_file(spec.model)))
+    elif spec.tokenizer:
+        from ..backends.gguf_backend import GGUFBackend
         from ..backends.hf import HFBackend
         from ..backends.sentencepiece_backend import SentencePieceBackend
         from ..hub import resolve
@@ -33,7 +70,9 @@ def load_tokenizer(spec):
         backend = resolve(spec.tokenizer)
         source = Path(backend.source)
         folder = source if source.is_dir() else source.parent
-        if isinstance(backend, HFBackend) and (folder / "tokenizer_config.json").is_file():
+        if isinstance(backend, GGUFBackend):
+            tok = _gguf_tokenizer(backend)
+        elif isinstance(backend, HFBackend) and (folder / "tokenizer_config.json").is_file():
             tok = AutoTokenizer.from_pretrained(str(folder), trust_remote_code=False)
         elif isinstance(backend, HFBackend) and source.name == "tokenizer.json":
             tok = PreTrainedTokenizerFast(tokenizer_file=str(source))
@@ -93,13 +132,34 @@ def scratch_config(spec, tok):
                        tie_word_embeddings=True, **common)
 
 
+def _gguf_config(name: str, path: Path):
+    """The transformers config of a GGUF model, or a clear refusal for architectures transformers
+    cannot rebuild from GGUF."""
+    from transformers import AutoConfig
+
+    from ..gguf_metadata import read_metadata
+
+    arch = read_metadata(path, tensors=False).architecture
+    try:
+        config = AutoConfig.from_pretrained(str(path.parent), gguf_file=path.name, trust_remote_code=False)
+    except Exception as exc:  # noqa: BLE001 - transformers raises ValueError, KeyError, RuntimeError
+        raise InputError(
+            f"{name} is a GGUF model of architecture {arch!r}, which transformers cannot load from GGUF"
+            f" ({type(exc).__name__}: {str(exc)[:200]}). Fine-tune its Hugging Face original instead"
+            " (--model with its hub id), or a GGUF of a supported architecture (llama, mistral, qwen2,"
+            " gpt2, phi3, gemma2, …)."
+        ) from None
+    return config
+
+
 def check_causal_lm(name: str):
     """The model's config, refused with a clear message when it is no causal language model."""
     from transformers import AutoConfig
     from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
 
+    gguf = gguf_model_file(name)
     try:
-        config = AutoConfig.from_pretrained(name, trust_remote_code=False)
+        config = _gguf_config(name, gguf) if gguf else AutoConfig.from_pretrained(name, trust_remote_code=False)
     except (OSError, ValueError) as exc:
         raise InputError(f"Could not load the model {name!r}: {str(exc)[:300]}") from None
     if config.model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
@@ -130,6 +190,12 @@ def load_model(spec, tok):
         return AutoModelForCausalLM.from_config(scratch_config(spec, tok))
     config = check_causal_lm(spec.model)
     check_vocab(spec, tok, config)
+    gguf = gguf_model_file(spec.model)
+    if gguf is not None:
+        model = load_gguf_model(gguf)
+        if len(tok) > model.get_input_embeddings().weight.shape[0]:
+            model.resize_token_embeddings(len(tok))
+        return model
     try:
         model = AutoModelForCausalLM.from_pretrained(spec.model, trust_remote_code=False, use_safetensors=True)
     except OSError as exc:
@@ -139,4 +205,32 @@ def load_model(spec, tok):
         ) from None
     if len(tok) > model.get_input_embeddings().weight.shape[0]:
         model.resize_token_embeddings(len(tok))
+    return model
+
+
+def load_gguf_model(path: Path, dtype=None):
+    """A dense, trainable model from a GGUF file: every weight dequantised (to float32)."""
+    import torch
+    from transformers import AutoModelForCausalLM, GgufConfig
+
+    from ..gguf_metadata import read_metadata
+
+    meta = read_metadata(path, tensors=False)
+    fixes = {}
+    if meta.architecture == "gpt2" and meta.get("gpt2.context_length"):
+        # transformers reads GPT-2's context length into n_ctx; the model sizes itself by n_positions
+        fixes["n_positions"] = int(meta.get("gpt2.context_length"))
+    model = AutoModelForCausalLM.from_pretrained(
+        str(path.parent), gguf_file=path.name, dtype=dtype or torch.float32, trust_remote_code=False,
+        quantization_config=GgufConfig(dequantize=True), **fixes,
+    )
+    # what is trained and saved is a plain model: nothing of the GGUF loading stays in its config
+    for obj in (model, model.config):
+        for attr in ("quantization_config", "hf_quantizer"):
+            if hasattr(obj, attr):
+                try:
+                    delattr(obj, attr)
+                except AttributeError:
+                    setattr(obj, attr, None)
+    model.is_quantized = False
     return model

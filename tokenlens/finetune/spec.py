@@ -88,6 +88,8 @@ class RunSpec:
     main_address: str = ""
     main_port: int = 29500
     device: str = "auto"  # auto | cpu | cuda
+    export: str = ""  # "gguf": write final/model-<dtype>.gguf and an Ollama Modelfile at the end
+    export_dtype: str = "f16"  # f16 | q8_0 | f32
 
     def validate(self) -> "RunSpec":
         check_name(self.name)
@@ -113,6 +115,10 @@ class RunSpec:
             raise InputError("--validation must be a fraction between 0 and 0.9 (e.g. 0.1).")
         if self.context < 8:
             raise InputError("--context must be at least 8 tokens.")
+        if self.export not in {"", "gguf"}:
+            raise InputError(f"--export {self.export!r}: the only export format is gguf.")
+        if self.export_dtype not in {"f16", "q8_0", "f32"}:
+            raise InputError(f"--export-dtype {self.export_dtype!r}: choose f16, q8_0 or f32.")
         if self.num_machines > 1 and not self.main_address:
             raise InputError("Several machines need --main-address (the host of machine 0).")
         return self

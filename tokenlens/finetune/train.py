@@ -300,11 +300,27 @@ def _train(spec: RunSpec, run: RunDir, events, resume: bool) -> int:
         hash_after = tokenizer_hash(load_tokenizer_from(tmp))
         shutil.rmtree(final, ignore_errors=True)
         tmp.rename(final)
+        if spec.export == "gguf":
+            _export_gguf(spec, final, events)
         events.write("end", status="completed", step=trainer.state.global_step, final=str(final),
                      train_runtime=output.metrics.get("train_runtime"),
                      tokenizer_hash_after=hash_after, eval_loss=last_eval.get("eval_loss"),
                      perplexity=perplexity(last_eval.get("eval_loss")) if last_eval else None)
     return 0
+
+
+def _export_gguf(spec: RunSpec, final: Path, events) -> None:
+    """The trained model as one GGUF file plus a Modelfile; a failure leaves the run completed."""
+    from ..gguf_export import export_gguf
+
+    try:
+        done = export_gguf(final, dtype=spec.export_dtype, name=spec.name)
+    except Exception as exc:  # noqa: BLE001 - the trained model is saved whatever happens here
+        traceback.print_exc()
+        events.write("export", error=f"GGUF export failed ({type(exc).__name__}: {exc}); the trained model"
+                     f" is saved in {final}. Retry with %finetune --export-gguf {spec.name}.")
+        return
+    events.write("export", path=str(done.gguf), modelfile=str(done.modelfile), dtype=done.dtype, size=done.size)
 
 
 def load_tokenizer_from(folder: Path):

@@ -24,7 +24,7 @@ _SPEC_FIELDS = {
     "save_minutes": "save_minutes", "keep": "keep", "sample_prompt": "sample_prompt",
     "sample_tokens": "sample_tokens", "launcher": "launcher", "num_processes": "num_processes",
     "num_machines": "num_machines", "machine_rank": "machine_rank", "main_address": "main_address",
-    "main_port": "main_port", "device": "device",
+    "main_port": "main_port", "device": "device", "export": "export", "export_dtype": "export_dtype",
 }
 
 
@@ -33,7 +33,8 @@ class FinetuneMagics(Magics):
     """``%finetune``."""
 
     @magic_arguments()
-    @argument("--model", help="hub id or local folder of a causal LM (safetensors; no remote code)")
+    @argument("--model", help="hub id or local folder of a causal LM (safetensors; no remote code), a .gguf"
+              " file or ollama:NAME[:TAG] (weights dequantised)")
     @argument("--from-scratch", action="store_true", help="a new model sized to the tokenizer's vocabulary")
     @argument("--arch", default="gpt2", choices=["gpt2", "llama"], help="architecture with --from-scratch")
     @argument("--layers", type=int, default=4, help="layers of a from-scratch model")
@@ -77,6 +78,11 @@ class FinetuneMagics(Magics):
     @argument("--main-address", default="", help="host of machine 0 for multi-node runs")
     @argument("--main-port", type=int, default=29500)
     @argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    @argument("--export", default="", choices=["", "gguf"],
+              help="at the end, also write final/model-<dtype>.gguf and an Ollama Modelfile")
+    @argument("--export-dtype", default="f16", choices=["f16", "q8_0", "f32"], help="GGUF weight type")
+    @argument("--export-gguf", metavar="RUN", help="export a finished run (or model folder) to GGUF now")
+    @argument("--out", help="with --export-gguf: the .gguf path or a folder (default: the run's final/)")
     @argument("--name", help="run name (folder under the runs directory)")
     @argument("--overwrite", action="store_true", help="replace an existing run of this name")
     @argument("--dry-run", action="store_true", help="report tokens, truncated rows and steps; start nothing")
@@ -97,6 +103,8 @@ class FinetuneMagics(Magics):
             %finetune --model distilgpt2 --data data/train.jsonl --epochs 1 --lr 5e-5 --name my-run
             %finetune --from-scratch --tokenizer odia-bpe --data odia.txt --layers 2 --width 128 --name odia-tiny
             %finetune --attach my-run
+            %finetune --model ollama:smollm2:135m --data chat.jsonl --max-steps 50 --export gguf --name tuned
+            %finetune --export-gguf my-run --export-dtype q8_0
         """
         if wants_help(line):
             print(self.finetune.parser.format_help())
@@ -107,6 +115,10 @@ class FinetuneMagics(Magics):
         try:
             if args.list:
                 return [r.path.name for r in ft.list_runs()]
+            if args.export_gguf:
+                from ..gguf_export import export_gguf
+
+                return export_gguf(args.export_gguf, out=args.out, dtype=args.export_dtype)
             if args.attach:
                 return ft.attach(args.attach)
             if args.resume:
