@@ -146,10 +146,28 @@ def _gguf_config(name: str, path: Path):
         raise InputError(
             f"{name} is a GGUF model of architecture {arch!r}, which transformers cannot load from GGUF"
             f" ({type(exc).__name__}: {str(exc)[:200]}). Fine-tune its Hugging Face original instead"
-            " (--model with its hub id), or a GGUF of a supported architecture (llama, mistral, qwen2,"
-            " gpt2, phi3, gemma2, …)."
+            f" (--model with its hub id), or a GGUF of an architecture transformers reads: {_gguf_archs()}."
         ) from None
     return config
+
+
+def _gguf_archs() -> str:
+    names: set[str] = set()
+    try:
+        from transformers.modeling_gguf_pytorch_utils import GGUF_SUPPORTED_ARCHITECTURES
+
+        names.update(GGUF_SUPPORTED_ARCHITECTURES)
+    except ImportError:
+        pass
+    try:
+        from transformers.integrations.gguf import GGUF_ARCHS
+
+        names.update(GGUF_ARCHS)
+    except ImportError:
+        pass
+    names.discard("general")
+    names.discard("tokenizer")
+    return ", ".join(sorted(names)) or "see the transformers GGUF documentation"
 
 
 def check_causal_lm(name: str):
