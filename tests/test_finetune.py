@@ -198,6 +198,8 @@ def test_bad_models_and_names_are_refused(workdir, runs, small_model, tmp_path):
         ft.finetune(data, "b1", model=str(tmp_path / "t5"), tokenizer=str(workdir / "odia-bpe"))
     with pytest.raises(InputError, match="embeddings for"):
         ft.finetune(data, "b2", model=str(small_model), tokenizer="bert-base-uncased")
+    with pytest.raises(InputError, match="--qlora needs a CUDA GPU"):
+        ft.finetune(data, "q", model=str(small_model), qlora=True, device="cpu")
     with pytest.raises(InputError, match="No data file matches"):
         ft.finetune(str(tmp_path / "missing-*.txt"), "b3", model=str(small_model))
     with pytest.raises(InputError, match="not a usable run name"):

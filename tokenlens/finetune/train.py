@@ -237,10 +237,8 @@ def _train(spec: RunSpec, run: RunDir, events, resume: bool) -> int:
     if spec.lora_r > 0 or spec.qlora:
         from peft import LoraConfig, get_peft_model
 
-        if spec.qlora:
-            raise SystemExit("QLoRA loads 4-bit weights with bitsandbytes on a CUDA GPU; use --lora-r alone here.")
         model = get_peft_model(model, LoraConfig(
-            r=spec.lora_r, lora_alpha=spec.lora_alpha, lora_dropout=spec.lora_dropout,
+            r=spec.lora_r or 16, lora_alpha=spec.lora_alpha, lora_dropout=spec.lora_dropout,
             target_modules=spec.lora_targets or "all-linear", task_type="CAUSAL_LM"))
     cpu = spec.device == "cpu" or not torch.cuda.is_available()
     common = dict(
