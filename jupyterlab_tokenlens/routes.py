@@ -158,6 +158,35 @@ class ExplainHandler(_Handler):
         self.finish(json.dumps({"explanations": explanations}))
 
 
+class PipelineHandler(_Handler):
+    """The text through each stage of one tokenizer (the learning view)."""
+
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        try:
+            body = json.loads(self.request.body or b"null")
+        except (ValueError, UnicodeDecodeError) as exc:
+            return self.fail(400, f"The request body is not valid JSON ({exc}).")
+        example = '{"text": "I love NLP", "tokenizer": "bert-base-uncased"}'
+        if not isinstance(body, dict) or not isinstance(body.get("text"), str) or not isinstance(body.get("tokenizer"), str):
+            return self.fail(400, f"Send a JSON object such as {example}.")
+        if len(body["text"]) > 20_000:
+            return self.fail(413, "The pipeline view takes at most 20,000 characters; use the token view for more.")
+        try:
+            answer = await self.in_pool(_pipeline, body["text"], body["tokenizer"], self.tl_config.allow_hub_downloads)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a JSON answer
+            return self._fail_from(exc)
+        self.finish(json.dumps(answer))
+
+
+def _pipeline(text: str, name: str, allow_hub: bool) -> dict:
+    from tokenlens.api import _check_text
+    from tokenlens.hub import resolve
+    from tokenlens.pipeline_view import pipeline
+
+    return pipeline(_check_text(text), resolve(name, allow_paths=False, allow_hub=allow_hub)).to_dict()
+
+
 def _explain_all(name: str, ids: list[int], allow_hub: bool) -> list[dict]:
     from tokenlens.hub import resolve
 
@@ -212,5 +241,6 @@ def setup_handlers(server_app) -> None:
             (url_path_join(base, "tokenizers"), TokenizersHandler, kwargs),
             (url_path_join(base, "tokenize"), TokenizeHandler, kwargs),
             (url_path_join(base, "explain"), ExplainHandler, kwargs),
+            (url_path_join(base, "pipeline"), PipelineHandler, kwargs),
         ],
     )

@@ -37,3 +37,11 @@ def test_tokenize_notebook():
     ]
     assert len(widget_outputs) == 2
     assert "I love NLP" in text and "\ufffd" not in text
+
+
+def test_pipeline_notebook():
+    nb = run("05-pipeline-and-decoding.ipynb")
+    text = outputs_text(nb)
+    assert "✗ not the same text" in text and "✓ the same text" in text  # BERT lossy, GPT-2 exact
+    assert "'I love NLP'" in text  # ids decoded back
+    assert "word 3-grams" in text

@@ -85,6 +85,17 @@ def test_from_scratch_loss_falls_and_tokenizer_is_unchanged(workdir, runs):
     tok = AutoTokenizer.from_pretrained(final)
     assert model.config.vocab_size == len(tok) == 1000
     assert all((c / "COMPLETE").is_file() for c in run.dir.complete_checkpoints())
+    # what the model now predicts, token by token, decoded back to text
+    import tokenlens
+
+    preds = tokenlens.next_tokens(flores("ory_Orya", "devtest")[0][:40], "odia-tiny", top_k=3)
+    assert len(preds.positions) > 3 and all(len(p.top) == 3 for p in preds.positions)
+    assert all(0 < p.top[0][2] <= 1 and p.top[0][2] >= p.top[1][2] for p in preds.positions)
+    assert "\ufffd" not in preds._repr_html_() and "<script" not in preds._repr_html_()
+    gen = tokenlens.generate("ଓଡ଼ିଆ", "odia-tiny", max_new_tokens=5)
+    assert 1 <= len(gen.steps) <= 5 and gen.text == tok.decode([s["id"] for s in gen.steps], skip_special_tokens=True)
+    drift = tokenlens.embedding_drift("odia-tiny", top=5)
+    assert len(drift) == 5 and drift[0]["moved"] >= drift[-1]["moved"] > 0
     # re-attach from another process, as after a kernel restart
     code = f"import tokenlens.finetune as ft; print(ft.attach('odia-tiny').state.status)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ, check=True)
@@ -187,6 +198,8 @@ def test_bad_models_and_names_are_refused(workdir, runs, small_model, tmp_path):
         ft.finetune(data, "b1", model=str(tmp_path / "t5"), tokenizer=str(workdir / "odia-bpe"))
     with pytest.raises(InputError, match="embeddings for"):
         ft.finetune(data, "b2", model=str(small_model), tokenizer="bert-base-uncased")
+    with pytest.raises(InputError, match="--qlora needs a CUDA GPU"):
+        ft.finetune(data, "q", model=str(small_model), qlora=True, device="cpu")
     with pytest.raises(InputError, match="No data file matches"):
         ft.finetune(str(tmp_path / "missing-*.txt"), "b3", model=str(small_model))
     with pytest.raises(InputError, match="not a usable run name"):

@@ -92,8 +92,9 @@ def finetune(data: Any, name: str, overwrite: bool = False, root: Path | None = 
 
 def _check_model_and_tokenizer(spec: RunSpec) -> None:
     """Refuse, before launching, what the trainer would refuse minutes later."""
-    from .models import check_causal_lm, check_vocab, load_tokenizer
+    from .models import check_causal_lm, check_qlora, check_vocab, load_tokenizer
 
+    check_qlora(spec)
     tok = load_tokenizer(spec)
     if not spec.from_scratch:
         check_vocab(spec, tok, check_causal_lm(spec.model))

@@ -210,12 +210,24 @@ def load_model(spec, tok):
     check_vocab(spec, tok, config)
     gguf = gguf_model_file(spec.model)
     if gguf is not None:
+        if spec.qlora:
+            raise InputError("--qlora loads 4-bit weights from safetensors; a GGUF model is loaded"
+                             " dequantised. Use --lora-r alone.")
         model = load_gguf_model(gguf)
         if len(tok) > model.get_input_embeddings().weight.shape[0]:
             model.resize_token_embeddings(len(tok))
         return model
+    extra = {}
+    if spec.qlora:
+        import torch
+        from transformers import BitsAndBytesConfig
+
+        check_qlora(spec)
+        extra["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16,
+            bnb_4bit_use_double_quant=True)
     try:
-        model = AutoModelForCausalLM.from_pretrained(spec.model, trust_remote_code=False, use_safetensors=True)
+        model = AutoModelForCausalLM.from_pretrained(spec.model, trust_remote_code=False, use_safetensors=True, **extra)
     except OSError as exc:
         raise InputError(
             f"Could not load {spec.model!r} as safetensors ({str(exc)[:200]}); tokenlens loads"
@@ -223,7 +235,27 @@ def load_model(spec, tok):
         ) from None
     if len(tok) > model.get_input_embeddings().weight.shape[0]:
         model.resize_token_embeddings(len(tok))
+    if spec.qlora:
+        from peft import prepare_model_for_kbit_training
+
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=spec.gradient_checkpointing)
     return model
+
+
+def check_qlora(spec) -> None:
+    """QLoRA keeps 4-bit base weights with bitsandbytes, which needs a CUDA GPU."""
+    if not spec.qlora:
+        return
+    if spec.from_scratch:
+        raise InputError("--qlora adapts an existing model's frozen 4-bit weights; it does not apply to --from-scratch.")
+    import importlib.util
+
+    import torch
+
+    if spec.device == "cpu" or not torch.cuda.is_available():
+        raise InputError("--qlora needs a CUDA GPU (bitsandbytes 4-bit weights); on this machine use --lora-r 8 alone.")
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise InputError("--qlora needs the bitsandbytes package: pip install bitsandbytes.")
 
 
 def load_gguf_model(path: Path, dtype=None):

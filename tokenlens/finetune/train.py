@@ -237,10 +237,8 @@ def _train(spec: RunSpec, run: RunDir, events, resume: bool) -> int:
     if spec.lora_r > 0 or spec.qlora:
         from peft import LoraConfig, get_peft_model
 
-        if spec.qlora:
-            raise SystemExit("QLoRA loads 4-bit weights with bitsandbytes on a CUDA GPU; use --lora-r alone here.")
         model = get_peft_model(model, LoraConfig(
-            r=spec.lora_r, lora_alpha=spec.lora_alpha, lora_dropout=spec.lora_dropout,
+            r=spec.lora_r or 16, lora_alpha=spec.lora_alpha, lora_dropout=spec.lora_dropout,
             target_modules=spec.lora_targets or "all-linear", task_type="CAUSAL_LM"))
     cpu = spec.device == "cpu" or not torch.cuda.is_available()
     common = dict(
@@ -275,6 +273,13 @@ def _train(spec: RunSpec, run: RunDir, events, resume: bool) -> int:
                              callbacks=_callbacks(spec, run, events, tok, tokens_per_step))
     n_params = sum(p.numel() for p in model.parameters())
     checkpoint = run.latest_checkpoint() if resume else None
+    start_file = run.path / "embeddings_start.safetensors"
+    if _rank() == 0 and not start_file.exists():
+        # the rows before training, so a drift table can show which tokens moved most
+        from safetensors.torch import save_file
+
+        emb = model.get_input_embeddings().weight.detach().to("cpu", torch.float16).contiguous()
+        save_file({"embeddings": emb}, str(start_file))
     events.write("start", max_steps=trainer.args.max_steps if trainer.args.max_steps > 0 else None,
                  model=spec.model or f"{spec.arch} from scratch", params=n_params, world_size=world,
                  tokens_per_step=tokens_per_step, tokenizer_hash=hash_before, vocab=len(tok),

@@ -34,6 +34,13 @@ class TokenizeMagics(Magics):
         help='the cell holds JSON chat messages ([{"role": "user", "content": "…"}]); render them'
         " with the tokenizer's own chat template, then tokenize",
     )
+    @argument("--pipeline", action="store_true",
+              help="show each stage: normaliser, pre-tokeniser, model, post-processor, ids, decoder")
+    @argument("--ngrams", type=int, metavar="N", help="also show word and character N-grams of the text")
+    @argument("--model", metavar="MODEL",
+              help="a causal LM folder or %%finetune run: its next-token predictions after each token")
+    @argument("--top-k", type=int, default=5, help="predictions shown per position with --model")
+    @argument("--generate", type=int, default=0, metavar="N", help="with --model: continue the text by N tokens")
     @argument("--color-by", choices=["id", "position"], default="id", help="colour tokens by id (default) or position")
     @argument("--no-ids", action="store_true", help="hide the ids under the tokens")
     @argument("-o", "--out", metavar="VAR", help="also store the result in this variable")
@@ -61,9 +68,29 @@ class TokenizeMagics(Magics):
             raise UsageError(
                 "The cell is empty: write the text to tokenize on the lines below %%tokenize."
             )
+        from IPython.display import display
+
         from ..api import chat, compare, decode_view
 
         names = args.tokenizer or ["gpt2"]
+        try:
+            if args.pipeline:
+                from ..pipeline_view import pipeline
+
+                views = [pipeline(text, name) for name in names]
+                return views[0] if len(views) == 1 else views
+            if args.ngrams:
+                from ..pipeline_view import ngrams
+
+                display(ngrams(text, args.ngrams))
+            if args.model:
+                from ..predict import generate, next_tokens
+
+                display(next_tokens(text, args.model, top_k=args.top_k))
+                if args.generate:
+                    display(generate(text, args.model, max_new_tokens=args.generate))
+        except TokenlensError as exc:
+            raise UsageError(str(exc)) from None
         options = {"color_by": args.color_by, "show_ids": not args.no_ids}
         try:
             if args.decode:

@@ -1,0 +1,166 @@
+"""The tokenization pipeline, stage by stage, in the tokenizers library's words:
+normaliser → pre-tokeniser → model → post-processor → ids → decoder, with the round trip
+checked. Also word and character n-grams, to set a feature beside a vocabulary."""
+
+from __future__ import annotations
+
+import difflib
+from collections import Counter
+from dataclasses import dataclass, field
+from html import escape
+from typing import Any
+
+from .api import TokenizerLike, _check_text, load
+
+
+@dataclass
+class Pipeline:
+    text: str
+    tokenizer: str
+    #: one dict per stage: {"stage", "what", ...stage data}
+    stages: list[dict[str, Any]] = field(default_factory=list)
+
+    def stage(self, name: str) -> dict[str, Any]:
+        return next(s for s in self.stages if s["stage"] == name)
+
+    @property
+    def lossless(self) -> bool:
+        return self.stage("decoder")["round_trip"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "tokenizer": self.tokenizer, "stages": self.stages}
+
+    def __repr__(self) -> str:
+        lines = [f"Pipeline of {self.tokenizer!r} on {len(self.text)} characters:"]
+        for s in self.stages:
+            lines.append(f"  {s['stage']}: {s['what']}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        from .html import token_hue
+
+        out = [f'<div class="tokenlens-pipeline"><b>{escape(self.tokenizer)}</b>: text → tokens → ids → text</div><ol>']
+        for s in self.stages:
+            body = ""
+            if s["stage"] == "normalizer":
+                body = _diff_html(self.text, s["output"])
+            elif s["stage"] == "pre-tokenizer":
+                body = " ".join(f'<code style="border:1px solid #999;padding:0 2px">{escape(p)}</code>'
+                                f"<sub>{a}–{b}</sub>" for p, (a, b) in s["pieces"])
+            elif s["stage"] in {"model", "post-processor"}:
+                body = " ".join(
+                    f'<span style="background:hsla({token_hue(i)},70%,60%,.35);padding:0 2px;border-radius:3px;'
+                    f'font-family:monospace" title="id {i}">{escape(t)}<sub>{i}</sub></span>'
+                    for t, i in zip(s["tokens"], s["ids"]))
+            elif s["stage"] == "decoder":
+                mark = "✓ the same text" if s["round_trip"] else "✗ not the same text:"
+                body = f"<code>{escape(s['output'])}</code> {mark}"
+                if not s["round_trip"]:
+                    body += " " + _diff_html(self.text, s["output"])
+            out.append(f"<li><b>{escape(s['stage'])}</b> — {escape(s['what'])}<div>{body}</div></li>")
+        out.append("</ol>")
+        return "".join(out)
+
+
+def _diff_html(before: str, after: str) -> str:
+    """``after`` with what changed from ``before`` highlighted."""
+    parts = []
+    for op, a0, a1, b0, b1 in difflib.SequenceMatcher(None, before, after, autojunk=False).get_opcodes():
+        if op == "equal":
+            parts.append(escape(after[b0:b1]))
+        else:
+            was = escape(before[a0:a1]) or "∅"
+            now = escape(after[b0:b1]) or "∅"
+            parts.append(f'<mark title="was {was}">{now}</mark>')
+    return "<code>" + "".join(parts) + "</code>"
+
+
+def changes(before: str, after: str) -> list[dict[str, str]]:
+    """What a stage changed: [{"was": ..., "now": ...}] (empty when nothing changed)."""
+    out = []
+    for op, a0, a1, b0, b1 in difflib.SequenceMatcher(None, before, after, autojunk=False).get_opcodes():
+        if op != "equal":
+            out.append({"was": before[a0:a1], "now": after[b0:b1]})
+    return out
+
+
+def pipeline(text: str, tokenizer: TokenizerLike = "gpt2") -> Pipeline:
+    """The text through each stage of ``tokenizer``'s pipeline."""
+    text = _check_text(text)
+    backend = load(tokenizer)
+    result = Pipeline(text, backend.name)
+    if backend.kind == "hf":
+        tok = backend.tokenizer
+        normalized = tok.normalizer.normalize_str(text) if tok.normalizer else text
+        kind = type(tok.normalizer).__name__ if tok.normalizer else "none"
+        result.stages.append({"stage": "normalizer", "what": f"{kind}: " + (
+            "changes nothing here" if normalized == text else "rewrites the text before anything else"),
+            "output": normalized, "changes": changes(text, normalized)})
+        pieces = tok.pre_tokenizer.pre_tokenize_str(normalized) if tok.pre_tokenizer else [(normalized, (0, len(normalized)))]
+        pre = type(tok.pre_tokenizer).__name__ if tok.pre_tokenizer else "none"
+        result.stages.append({"stage": "pre-tokenizer", "what": f"{pre}: splits into {len(pieces)} pieces; merges never cross them",
+                              "pieces": [[p, list(o)] for p, o in pieces]})
+    else:
+        result.stages.append({"stage": "normalizer", "what": _engine_normalizer(backend), "output": text, "changes": []})
+        pieces = _engine_pre_tokens(backend, text)
+        result.stages.append({"stage": "pre-tokenizer", "what": f"splits into {len(pieces)} pieces; merges never cross them",
+                              "pieces": [[p, list(o)] for p, o in pieces]})
+    bare = backend.encode(text, add_special_tokens=False)
+    result.stages.append({"stage": "model", "what": f"{backend.model or 'model'}: pieces become vocabulary tokens",
+                          "tokens": bare.tokens, "pieces": bare.pieces, "ids": bare.ids})
+    full = backend.encode(text, add_special_tokens=True)
+    added = [t for t, s, (a, b) in zip(full.tokens, full.special, full.spans) if s and a == b]
+    result.stages.append({"stage": "post-processor", "what": ("adds " + ", ".join(added)) if added else "adds no special tokens",
+                          "tokens": full.tokens, "ids": full.ids, "special": full.special})
+    result.stages.append({"stage": "ids", "what": f"{len(full.ids)} numbers: all the model ever sees", "ids": full.ids})
+    decoded = backend.decode(bare.ids)
+    result.stages.append({"stage": "decoder", "what": "ids back to text", "output": decoded,
+                          "round_trip": decoded == text, "changes": changes(text, decoded)})
+    return result
+
+
+def _engine_normalizer(backend) -> str:
+    if backend.kind == "sentencepiece":
+        name = "identity" if getattr(backend, "_bytes_are_text", False) else "SentencePiece's own"
+        return f"{name}; spaces become ▁" + (" and one ▁ is put before the text" if getattr(backend, "_dummy_prefix", False) else "")
+    return "none (tiktoken reads the text as it is)"
+
+
+def _engine_pre_tokens(backend, text: str) -> list[tuple[str, tuple[int, int]]]:
+    if backend.kind == "tiktoken":
+        import regex
+
+        return [(m.group(), m.span()) for m in regex.finditer(backend.encoding._pat_str, text)]
+    # SentencePiece has no separate pre-tokenizer: whitespace-delimited pieces with their ▁
+    import re
+
+    return [(("▁" if i or getattr(backend, "_dummy_prefix", False) else "") + m.group().lstrip(" ").replace(" ", "▁"), m.span())
+            for i, m in enumerate(re.finditer(r" ?[^ ]+| +", text))]
+
+
+@dataclass
+class NGrams:
+    text: str
+    n: int
+    words: list[tuple[str, int]]
+    chars: list[tuple[str, int]]
+
+    def _repr_html_(self) -> str:
+        def table(title, rows):
+            body = "".join(f"<tr><td><code>{escape(g)}</code></td><td>{c}</td></tr>" for g, c in rows[:30])
+            return f"<div style='display:inline-block;vertical-align:top;margin-right:2em'><b>{title}</b><table>{body}</table></div>"
+
+        return (f"<div>{self.n}-grams are counted features: no vocabulary, no ids, nothing merged.</div>"
+                + table(f"word {self.n}-grams", self.words) + table(f"character {self.n}-grams", self.chars))
+
+
+def ngrams(text: str, n: int = 2) -> NGrams:
+    """Word and character n-grams of ``text`` with their counts."""
+    from .errors import InputError
+
+    if n < 1 or n > 10:
+        raise InputError("n must be between 1 and 10.")
+    words = text.split()
+    word_grams = Counter(" ".join(words[i:i + n]) for i in range(len(words) - n + 1))
+    char_grams = Counter(text[i:i + n] for i in range(len(text) - n + 1))
+    return NGrams(text, n, word_grams.most_common(), char_grams.most_common())
