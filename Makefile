@@ -44,7 +44,7 @@ test: setup
 	$(PY) -m pytest
 
 lab: setup
-	$(VENV)/bin/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir=examples examples/01-tokenize.ipynb
+	$(VENV)/bin/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir=examples --ServerApp.default_url=/lab/tree/01-tokenize.ipynb
 
 clean:
 	rm -rf $(VENV) node_modules lib jupyterlab_tokenlens/labextension tokenlens/static

@@ -4,7 +4,7 @@
  */
 import { IViewModel } from './view';
 
-type Callback = () => void;
+type Callback = (...args: any[]) => void;
 
 export class LocalModel implements IViewModel {
   constructor(initial: Record<string, unknown> = {}) {
@@ -15,8 +15,15 @@ export class LocalModel implements IViewModel {
     return this._state[name];
   }
 
-  /** Set one or more values; listeners of changed names run once each. */
-  set(values: Record<string, unknown>): void {
+  /**
+   * Set one value (anywidget's `set(name, value)`) or several at once; listeners of the
+   * changed names run once each.
+   */
+  set(name: string, value: unknown): void;
+  set(values: Record<string, unknown>): void;
+  set(nameOrValues: string | Record<string, unknown>, value?: unknown): void {
+    const values =
+      typeof nameOrValues === 'string' ? { [nameOrValues]: value } : nameOrValues;
     const changed = Object.keys(values).filter(k => this._state[k] !== values[k]);
     Object.assign(this._state, values);
     const fired = new Set<Callback>();
@@ -29,6 +36,11 @@ export class LocalModel implements IViewModel {
         }
       }
     }
+  }
+
+  /** Nothing to sync: the state lives here. */
+  save_changes(): void {
+    // anywidget sends changes to the kernel here; a local model has no kernel.
   }
 
   on(event: string, callback: Callback): void {

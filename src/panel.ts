@@ -12,7 +12,7 @@ import { Widget } from '@lumino/widgets';
 import { tokenLensIcon } from './icon';
 import { LocalModel } from './model';
 import { ITokenizerInfo, ResultOrError, isError } from './render/types';
-import { errorText, listTokenizers, tokenize } from './request';
+import { errorText, listTokenizers, RestExplainer, tokenize } from './request';
 import { render } from './view';
 
 type ActiveCell = NonNullable<INotebookTracker['activeCell']>;
@@ -53,20 +53,6 @@ export class TokenLensPanel extends Widget {
     this._chooser.appendChild(legend);
     controls.appendChild(this._chooser);
 
-    const idsLabel = document.createElement('label');
-    idsLabel.className = 'tl-toggle-ids';
-    this._idsToggle = document.createElement('input');
-    this._idsToggle.type = 'checkbox';
-    this._idsToggle.checked = this._config.showIds;
-    this._idsToggle.setAttribute('aria-label', 'Show token ids');
-    this._idsToggle.addEventListener('change', () => {
-      this._config.showIds = this._idsToggle.checked;
-      this._model.set({ show_ids: this._config.showIds });
-      this._configChanged.emit({ showIds: this._config.showIds });
-    });
-    idsLabel.append(this._idsToggle, document.createTextNode(' ids'));
-    controls.appendChild(idsLabel);
-
     this._status = document.createElement('div');
     this._status.className = 'tl-status';
     this._status.setAttribute('role', 'status');
@@ -77,7 +63,19 @@ export class TokenLensPanel extends Widget {
     this.node.append(controls, this._status, view);
 
     this._model = new LocalModel({ results: [], error: '', show_ids: this._config.showIds });
-    this._disposeView = render({ model: this._model, el: view });
+    // The view's own toolbar switches ids; the choice is kept in the settings.
+    this._model.on('change:show_ids', () => {
+      const showIds = this._model.get('show_ids') !== false;
+      if (showIds !== this._config.showIds) {
+        this._config.showIds = showIds;
+        this._configChanged.emit({ showIds });
+      }
+    });
+    this._disposeView = render({
+      model: this._model,
+      el: view,
+      explainer: new RestExplainer(this._serverSettings)
+    });
 
     if (this._tracker) {
       this._tracker.activeCellChanged.connect(this._onActiveCellChanged, this);
@@ -100,12 +98,12 @@ export class TokenLensPanel extends Widget {
       this._debouncer.dispose();
       this._debouncer = new Debouncer(() => this._refresh(), Math.max(0, next.debounceMs));
     }
-    if (next.showIds !== this._config.showIds) {
-      this._idsToggle.checked = next.showIds;
+    const selectionChanged = !sameList(next.tokenizers, this._config.tokenizers);
+    const showIds = next.showIds !== this._config.showIds;
+    this._config = next;
+    if (showIds) {
       this._model.set({ show_ids: next.showIds });
     }
-    const selectionChanged = !sameList(next.tokenizers, this._config.tokenizers);
-    this._config = next;
     if (selectionChanged) {
       this._drawChooser();
       this._schedule();
@@ -295,7 +293,6 @@ export class TokenLensPanel extends Widget {
   private _config: IPanelConfig;
   private _debouncer: Debouncer;
   private _chooser: HTMLFieldSetElement;
-  private _idsToggle: HTMLInputElement;
   private _status: HTMLElement;
   private _model: LocalModel;
   private _disposeView: () => void;

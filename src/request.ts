@@ -5,6 +5,9 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 import {
   IErrorReply,
+  IExplainer,
+  IExplainReply,
+  IExplanation,
   ITokenizePayload,
   ITokenizeRequest,
   ITokenizersReply
@@ -98,6 +101,33 @@ export function tokenize(
     { method: 'POST', body: JSON.stringify(body) },
     settings
   );
+}
+
+/** POST /tokenlens/explain: why each of `ids` is a token of `tokenizer`. */
+export function explain(
+  tokenizer: string,
+  ids: number[],
+  settings?: ServerConnection.ISettings
+): Promise<IExplainReply> {
+  return requestAPI<IExplainReply>(
+    'explain',
+    { method: 'POST', body: JSON.stringify({ tokenizer, ids }) },
+    settings
+  );
+}
+
+/** The panel's explainer: the same question over REST. */
+export class RestExplainer implements IExplainer {
+  constructor(private settings?: ServerConnection.ISettings) {}
+
+  async explain(tokenizer: string, ids: number[]): Promise<IExplanation[]> {
+    try {
+      const reply = await explain(tokenizer, ids, this.settings);
+      return Array.isArray(reply.explanations) ? reply.explanations : [];
+    } catch (error) {
+      throw new Error(errorText(error));
+    }
+  }
 }
 
 /** A message for the status line from anything thrown. */

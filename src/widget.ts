@@ -6,3 +6,6 @@ import '../style/render.css';
 import { render } from './view';
 
 export default { render };
+
+/** For the renderer harness and benchmark pages, which call the renderer directly. */
+export { renderResults } from './render';

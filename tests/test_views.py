@@ -268,3 +268,9 @@ def test_widget_answers_explain_messages(shell):
     assert sent[-1]["explanations"][0]["parents"][1]["piece"] == "ove"
     widget._on_custom_msg(widget, {"type": "explain", "request": 8, "tokenizer": "bert", "ids": [1]}, [])
     assert "not shown in this view" in sent[-1]["error"]
+
+
+def test_decoded_special_tokens_cover_their_text():
+    r = tokenlens.decode_view([40, 1842, 50256, 399], ["gpt2"])["gpt2"]
+    assert r.text == "I love<|endoftext|> N"
+    assert r.spans[2] == (6, 19) and r.gaps == []

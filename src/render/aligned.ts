@@ -9,7 +9,7 @@
  */
 import { hueForId, positionClass } from './colors';
 import { ResultText } from './context';
-import { div, lineBreak, span } from './dom';
+import { div, lineBreak, span, thousands } from './dom';
 import { appendVisible } from './text';
 import { BlockList, cutBlocks, IBlockSource } from './virtual';
 import { IDrawn } from './stacked';
@@ -28,7 +28,9 @@ export function canAlign(contexts: ResultText[]): boolean {
 
 /** The counts table: tokens, characters, bytes, characters per token, tokens vs the fewest. */
 export function countsTable(contexts: ResultText[]): HTMLElement {
+  const wrap = div('tl-counts-wrap');
   const table = document.createElement('table');
+  wrap.appendChild(table);
   table.className = 'tl-counts';
   const head = table.createTHead().insertRow();
   for (const [label, title] of [
@@ -62,16 +64,14 @@ export function countsTable(contexts: ResultText[]): HTMLElement {
     const name = row.insertCell();
     name.className = 'tl-n-name';
     name.textContent = result.tokenizer;
-    if (result.model) {
-      name.appendChild(span('tl-kind', result.model));
-    }
+    name.title = [result.kind, result.model].filter(Boolean).join(' · ');
     const specials = (result.special ?? []).filter(Boolean).length;
-    cell('tl-n-tokens', result.n_tokens.toLocaleString('en-US'));
+    cell('tl-n-tokens', thousands(result.n_tokens));
     if (specials > 0) {
       (row.lastChild as HTMLElement).title = `${specials} special`;
     }
-    cell('tl-n-chars', result.n_chars.toLocaleString('en-US'));
-    cell('tl-n-bytes', result.n_bytes.toLocaleString('en-US'));
+    cell('tl-n-chars', thousands(result.n_chars));
+    cell('tl-n-bytes', thousands(result.n_bytes));
     cell('tl-n-ratio', result.n_tokens > 0 ? (result.n_chars / result.n_tokens).toFixed(2) : '–');
     cell(
       'tl-n-relative',
@@ -81,7 +81,7 @@ export function countsTable(contexts: ResultText[]): HTMLElement {
       row.classList.add('tl-fewest');
     }
   });
-  return table;
+  return wrap;
 }
 
 export function alignedView(contexts: ResultText[], virtualize: boolean): IDrawn {
@@ -120,18 +120,20 @@ class ColumnBlocks implements IBlockSource {
     // cuts[p]: how many tokenizers have a boundary at character p.
     const cuts = new Uint8Array(n + 1);
     const seen = new Uint8Array(n + 1);
-    contexts.forEach(ctx => {
+    for (const ctx of contexts) {
       seen.fill(0);
-      for (const [s, e] of ctx.segments) {
-        if (e > s) {
-          seen[Math.min(s, n)] = 1;
-          seen[Math.min(e, n)] = 1;
+      const segs = ctx.segments;
+      for (let k = 0; k < segs.length; k++) {
+        const seg = segs[k];
+        if (seg[1] > seg[0]) {
+          seen[Math.min(seg[0], n)] = 1;
+          seen[Math.min(seg[1], n)] = 1;
         }
       }
       for (let p = 0; p <= n; p++) {
         cuts[p] += seen[p];
       }
-    });
+    }
     const bounds: number[] = [0];
     let disagreements = 0;
     for (let p = 1; p < n; p++) {
@@ -184,7 +186,7 @@ class ColumnBlocks implements IBlockSource {
       const cut = this.cuts[a];
       col.dataset.cut = j === 0 ? 'edge' : cut === this.all ? 'all' : cut > 0 ? 'some' : 'none';
       const text = span('tl-col-text');
-      appendVisible(text, this.contexts[0].slice(a, z));
+      appendVisible(text, this.contexts[0].slice(a, z), true);
       col.appendChild(text);
       this.contexts.forEach((ctx, lane) => {
         col.appendChild(this.laneCell(ctx, lane, at, a, z, false));
@@ -194,6 +196,10 @@ class ColumnBlocks implements IBlockSource {
       const breaks = j === to - 1 && !last ? newlines - 1 : newlines;
       for (let k = 0; k < breaks; k++) {
         frag.appendChild(lineBreak());
+      }
+      if (newlines > 0 && j < to - 1) {
+        // Every line of the text starts with the lanes' names.
+        frag.appendChild(this.labelColumn());
       }
     }
     if (last && this.hasSpecials()) {
@@ -240,7 +246,10 @@ class ColumnBlocks implements IBlockSource {
       k++;
     }
     at[lane] = k;
-    if (end || k >= segs.length) {
+    if (end) {
+      return cell;
+    }
+    if (k >= segs.length) {
       cell.classList.add('tl-lane-gap');
       return cell;
     }
@@ -251,17 +260,15 @@ class ColumnBlocks implements IBlockSource {
     }
     if (s === a) {
       cell.classList.add('tl-lane-start');
-    }
-    if (e === z) {
-      cell.classList.add('tl-lane-end');
-    }
-    if (s === a) {
+      const multi = hi - lo > 1;
       for (let i = lo; i < hi; i++) {
-        cell.appendChild(this.bar(ctx, i, hi - lo > 1 ? 'tl-bar tl-bar-part' : 'tl-bar'));
+        const edges = multi ? 'tl-bar-part' : e === z ? 'tl-first tl-last' : 'tl-first';
+        cell.appendChild(this.bar(ctx, i, `tl-bar ${edges}`));
       }
     } else {
       // The token goes on from an earlier column: same colour, no edge.
-      cell.appendChild(this.bar(ctx, lo, hi - lo > 1 ? 'tl-bar tl-bar-part tl-cont' : 'tl-bar tl-cont'));
+      const edges = e === z ? 'tl-cont tl-last' : 'tl-cont';
+      cell.appendChild(this.bar(ctx, lo, `tl-bar ${edges}`));
     }
     return cell;
   }

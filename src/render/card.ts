@@ -304,7 +304,9 @@ export class TokenCard {
     const head = div('tl-card-head');
     const chip = span('tl-card-chip tl-token');
     chip.style.setProperty('--tl-id-hue', String(hueForId(id)));
-    appendDisplay(chip, display);
+    const chipText = span('tl-token-text');
+    appendDisplay(chipText, display);
+    chip.appendChild(chipText);
     head.append(chip, span('tl-card-id', `id ${id}`));
     const where = [result.tokenizer, result.model].filter(Boolean).join(' · ');
     head.appendChild(span('tl-card-where', where));
@@ -469,7 +471,6 @@ function parentChip(display: string, piece: string, id: number | null, rank: num
   const text = span('tl-token-text');
   appendDisplay(text, display);
   chip.appendChild(text);
-  chip.appendChild(span('tl-token-id', id !== null && id !== undefined ? String(id) : '?'));
   return chip;
 }
 

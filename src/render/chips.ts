@@ -12,6 +12,7 @@ export function tokenChip(ctx: ResultText, i: number): HTMLElement {
   const id = ctx.result.ids[i];
   const display = ctx.display(i);
   const chip = span(`tl-token ${positionClass(i)}`);
+  // data-id also draws the id under the chip (CSS ::after), so it can hide without a redraw.
   chip.dataset.index = String(i);
   chip.dataset.id = String(id);
   chip.style.setProperty('--tl-id-hue', String(hueForId(id)));
@@ -39,7 +40,7 @@ export function tokenChip(ctx: ResultText, i: number): HTMLElement {
     appendDisplay(text, display);
     chip.appendChild(text);
   }
-  chip.appendChild(span('tl-token-id', String(id)));
+  // The id is drawn by CSS from data-id (::after): one element fewer per token.
   return chip;
 }
 
@@ -49,7 +50,7 @@ export function tokenGroup(ctx: ResultText, start: number, end: number, lo: numb
   group.dataset.start = String(start);
   group.dataset.end = String(end);
   const chars = span('tl-group-text');
-  appendVisible(chars, ctx.slice(start, end));
+  appendVisible(chars, ctx.slice(start, end), true);
   const chips = span('tl-group-tokens');
   for (let k = lo; k < hi; k++) {
     chips.appendChild(tokenChip(ctx, k));

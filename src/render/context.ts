@@ -13,11 +13,14 @@ export class ResultText {
     readonly r: number
   ) {
     this.text = result.text ?? '';
-    this.index = codePointIndex(this.text);
+    // Results of one comparison share their text: index it once.
+    const shared = lastIndexed && lastIndexed.text === this.text ? lastIndexed : null;
+    this.index = shared?.index ?? codePointIndex(this.text);
+    this._newlines = shared?.newlines ?? newlinePrefix(this.text, this.index);
+    lastIndexed = { text: this.text, index: this.index, newlines: this._newlines };
     this.nChars = this.index.length - 1;
     this.segments = segmentsOf(result, this.index);
     this.unkId = typeof result.unk_id === 'number' ? result.unk_id : null;
-    this._newlines = newlinePrefix(this.text, this.index);
   }
 
   readonly text: string;
@@ -82,6 +85,9 @@ export class ResultText {
 
   private _newlines: Uint32Array;
 }
+
+/** The last text indexed (code points, newlines), reused by the next result on the same text. */
+let lastIndexed: { text: string; index: Uint32Array; newlines: Uint32Array } | null = null;
 
 /** prefix[k] = newlines among the first k characters. */
 function newlinePrefix(text: string, index: Uint32Array): Uint32Array {

@@ -29,3 +29,8 @@ export function messageBox(text: string, kind: MessageKind): HTMLElement {
   box.textContent = text;
   return box;
 }
+
+/** 1234567 → "1,234,567" (toLocaleString would load locale data: 100 ms on first use). */
+export function thousands(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}

@@ -39,7 +39,8 @@ export function deriveSegments(result: ITokenizeResult, index: Uint32Array): Seg
     return JOINS_PREVIOUS.test(next) || prev === '\u200d';
   };
   for (let i = 0; i < n; i++) {
-    const [s, e] = result.spans[i] ?? [cur ? cur[1] : 0, cur ? cur[1] : 0];
+    const here: number = cur ? cur[1] : 0;
+    const [s, e]: [number, number] = result.spans[i] ?? [here, here];
     if (result.special?.[i]) {
       if (cur) {
         out.push(cur);

@@ -4,7 +4,7 @@
  */
 import { gap, tokenChip, tokenGroup } from './chips';
 import { ResultText } from './context';
-import { div, lineBreak, span } from './dom';
+import { div, lineBreak, span, thousands } from './dom';
 import { BlockList, cutBlocks, IBlockSource } from './virtual';
 
 /** Results with more segments than this get their own scroller and draw only what is seen. */
@@ -61,9 +61,9 @@ export function resultHeader(ctx: ResultText): HTMLElement {
   const perToken = result.n_tokens > 0 ? (result.n_chars / result.n_tokens).toFixed(2) : '–';
   const stats = span('tl-stats');
   stats.append(
-    stat('tl-count', result.n_tokens.toLocaleString('en-US'), result.n_tokens === 1 ? 'token' : 'tokens'),
-    stat('tl-chars', result.n_chars.toLocaleString('en-US'), 'chars'),
-    stat('tl-bytes', result.n_bytes.toLocaleString('en-US'), 'bytes'),
+    stat('tl-count', thousands(result.n_tokens), result.n_tokens === 1 ? 'token' : 'tokens'),
+    stat('tl-chars', thousands(result.n_chars), 'chars'),
+    stat('tl-bytes', thousands(result.n_bytes), 'bytes'),
     stat('tl-ratio', perToken, 'chars/token')
   );
   header.appendChild(stats);

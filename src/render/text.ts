@@ -37,15 +37,24 @@ export function hasHex(display: string): boolean {
   return HEX_TEST.test(display);
 }
 
-/** Append `s` with whitespace and invisible characters made visible. */
-export function appendVisible(parent: HTMLElement, s: string): void {
+/** Characters that only make sense inside a sequence (ZWJ, variation selectors). */
+const JOINERS = /^[\u200c\u200d\ufe00-\ufe0f]$/u;
+
+/**
+ * Append `s` with whitespace and invisible characters made visible.
+ *
+ * `whole`: `s` is whole characters (a group's or a column's text), so joiners inside a
+ * sequence (the ZWJ of 👩🏽‍💻) stay in it and keep it one symbol; alone they are named.
+ */
+export function appendVisible(parent: HTMLElement, s: string, whole = false): void {
   if (!NEEDS_MARK.test(s)) {
     parent.appendChild(document.createTextNode(s));
     return;
   }
+  const keepJoiners = whole && /[^\s\p{Cf}\p{Cc}\p{Zl}\p{Zp}\p{M}]/u.test(s);
   let plain = '';
   for (const ch of s) {
-    const mark = markFor(ch);
+    const mark = keepJoiners && JOINERS.test(ch) ? null : markFor(ch);
     if (mark === null) {
       plain += ch;
       continue;

@@ -21,7 +21,7 @@ export interface IBlockListOptions {
 }
 
 /** Weight drawn before the first paint, enough to fill a tall scroller. */
-const FIRST_WEIGHT = 700;
+const FIRST_WEIGHT = 250;
 /** Milliseconds of drawing per frame for blocks coming into view; the rest waits a frame. */
 const FRAME_BUDGET_MS = 10;
 /** Height of a block before anything is known (px per unit of weight). */
@@ -30,7 +30,7 @@ const MIN_BLOCK_PX = 18;
 
 export class BlockList {
   constructor(
-    private host: HTMLElement,
+    host: HTMLElement,
     private source: IBlockSource,
     options: IBlockListOptions
   ) {
@@ -51,7 +51,9 @@ export class BlockList {
       return;
     }
 
-    // Draw the first blocks now so the first paint shows text, then learn how tall a unit is.
+    // Draw the first blocks now so the first paint shows text; the rest are placeholders of a
+    // guessed height until the observer reports how tall drawn blocks really are (no forced
+    // layout here: that would lay the page out twice before its first paint).
     let weight = 0;
     let b = 0;
     while (b < source.count && weight < FIRST_WEIGHT) {
@@ -59,9 +61,9 @@ export class BlockList {
       weight += source.weight(b);
       b++;
     }
-    this.pxPerUnit = this.measure(b, weight);
     for (let k = b; k < source.count; k++) {
       this.placeholder(k, this.estimate(k));
+      this.guessed.add(k);
     }
 
     this.observer = new IntersectionObserver(entries => this.onIntersect(entries), {
@@ -89,6 +91,7 @@ export class BlockList {
   }
 
   private onIntersect(entries: IntersectionObserverEntry[]): void {
+    this.learn(entries);
     for (const entry of entries) {
       const b = Number((entry.target as HTMLElement).dataset.block);
       if (entry.isIntersecting) {
@@ -161,18 +164,41 @@ export class BlockList {
     return this.source.weight(b) * this.pxPerUnit;
   }
 
-  /** Pixels per unit of weight among the first `count` blocks (drawn). */
-  private measure(count: number, weight: number): number {
-    if (count === 0 || weight === 0) {
-      return DEFAULT_PX_PER_UNIT;
+  /**
+   * Once, from the first report on drawn blocks: how many pixels a unit of weight takes here
+   * (fonts, width, ids shown or not); then re-guess the height of every block not yet drawn,
+   * so the scrollbar tells the truth. Scroll anchoring keeps what is in view in place.
+   */
+  private learn(entries: IntersectionObserverEntry[]): void {
+    if (this.learned) {
+      return;
     }
-    const top = this.blocks[0].getBoundingClientRect().top;
-    const bottom = this.blocks[count - 1].getBoundingClientRect().bottom;
-    const px = (bottom - top) / weight;
-    return px > 0 && Number.isFinite(px) ? px : DEFAULT_PX_PER_UNIT;
+    let px = 0;
+    let weight = 0;
+    for (const entry of entries) {
+      const b = Number((entry.target as HTMLElement).dataset.block);
+      if (this.live.has(b) && !this.guessed.has(b) && entry.boundingClientRect.height > 0) {
+        px += entry.boundingClientRect.height;
+        weight += this.source.weight(b);
+      }
+    }
+    if (weight === 0) {
+      return;
+    }
+    this.learned = true;
+    this.pxPerUnit = px / weight;
+    for (const b of this.guessed) {
+      if (!this.live.has(b)) {
+        this.placeholder(b, this.estimate(b));
+      }
+    }
+    this.guessed.clear();
   }
 
   private blocks: HTMLElement[] = [];
+  /** Placeholders whose height is still the first guess. */
+  private guessed = new Set<number>();
+  private learned = false;
   private live = new Set<number>();
   private queue = new Set<number>();
   private observer: IntersectionObserver | null = null;
@@ -187,8 +213,8 @@ export class BlockList {
 export function cutBlocks(
   count: number,
   endsLine: (unit: number) => boolean,
-  min = 64,
-  max = 512
+  min = 96,
+  max = 768
 ): Int32Array {
   const starts: number[] = [0];
   let size = 0;

@@ -114,7 +114,7 @@ class Backend(ABC):
         # (a piece of a character, a token the decoder drops) gets an empty span in place.
         spans, pos = [], 0
         for token_id, shown in zip(ids, self.displays(ids)):
-            found = text.find(shown, pos) if shown and not self.is_special(token_id) else -1
+            found = text.find(shown, pos) if shown else -1
             if found == pos or (found > pos and not text[pos:found].strip()):
                 spans.append((found, found + len(shown)))
                 pos = found + len(shown)

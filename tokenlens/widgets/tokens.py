@@ -40,6 +40,8 @@ class TokensWidget(anywidget.AnyWidget):
     #: "id" (a token keeps its colour everywhere) or "position" (neighbours always differ)
     color_by = traitlets.Enum(["id", "position"], "id").tag(sync=True)
     show_whitespace = traitlets.Bool(True).tag(sync=True)
+    #: several tokenizers: "aligned" (rows under the same characters) or "stacked"
+    layout = traitlets.Enum(["aligned", "stacked"], "aligned").tag(sync=True)
 
     #: tokens kept in the static HTML copy saved with the notebook
     html_token_limit = 5000

@@ -1,4 +1,5 @@
-"""Screenshot the renderer harness in Debian's Chromium, light and dark.
+"""Screenshot the renderer harness in Debian's Chromium: light and dark, aligned and stacked,
+the token card, and a long text scrolled through.
 
 Run from the repo root after `jlpm build:widget`:
     .venv/bin/python ui-tests/harness/shoot.py [OUTDIR]   (default /tmp/tokenlens-harness)
@@ -15,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 OUT = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/tokenlens-harness")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run"]
+SAMPLES = ("english", "odia", "emoji", "single", "unknown", "decoded", "errors")
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -22,12 +24,16 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def main() -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
+def serve() -> tuple[http.server.ThreadingHTTPServer, str]:
     handler = functools.partial(QuietHandler, directory=str(ROOT))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_port}/ui-tests/harness/index.html"
+    return server, f"http://127.0.0.1:{server.server_port}/ui-tests/harness/index.html"
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    server, url = serve()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
         page = browser.new_page(viewport={"width": 800, "height": 900})
@@ -35,18 +41,34 @@ def main() -> None:
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.on("console", lambda m: m.type == "error" and "favicon" not in m.location.get("url", "") and errors.append(m.text))
         for theme in ("light", "dark"):
-            page.goto(f"{url}?theme={theme}&reps=20")
+            for layout in ("aligned", "stacked"):
+                page.goto(f"{url}?theme={theme}&layout={layout}")
+                page.wait_for_selector("body[data-ready='true']")
+                for name in SAMPLES:
+                    if layout == "stacked" and name in ("single", "unknown", "decoded", "errors"):
+                        continue
+                    page.locator(f"#sample-{name}").screenshot(path=str(OUT / f"{name}-{layout}-{theme}.png"))
+            # The card of " love" in GPT-2: rank and parents come from the (fake) kernel.
+            page.goto(f"{url}?theme={theme}&only=single")
             page.wait_for_selector("body[data-ready='true']")
-            page.wait_for_selector("#sample-long .tl-root[data-rendered='complete']")
-            for name in ("english", "odia", "emoji", "errors"):
-                page.locator(f"#sample-{name}").screenshot(path=str(OUT / f"{name}-{theme}.png"))
-        # A long text renders in batches and then completes.
-        page.goto(f"{url}?reps=3000")
+            page.hover("#sample-single .tl-token[data-id='1842']")
+            page.wait_for_selector(".tl-card[data-state='ready']")
+            page.screenshot(path=str(OUT / f"card-{theme}.png"), clip={"x": 0, "y": 0, "width": 800, "height": 330})
+            page.goto(f"{url}?theme={theme}&only=odia&color=position")
+            page.wait_for_selector("body[data-ready='true']")
+            page.locator("#sample-odia").screenshot(path=str(OUT / f"odia-position-{theme}.png"))
+        # A long text: drawn at once near the top, the rest as it scrolls into view.
+        page.goto(f"{url}?reps=3000&only=long")
         page.wait_for_selector("body[data-ready='true']")
-        partial = page.eval_on_selector("#sample-long .tl-root", "el => el.dataset.rendered")
-        page.wait_for_selector("#sample-long .tl-root[data-rendered='complete']", timeout=60000)
-        n = page.locator("#sample-long .tl-token").count()
-        print(f"long text: first state {partial}, then complete with {n} chips")
+        scroller = page.locator("#sample-long .tl-scroll")
+        n0 = page.locator("#sample-long .tl-token").count()
+        scroller.evaluate("el => { el.scrollTop = el.scrollHeight; }")
+        page.wait_for_timeout(300)
+        scroller.evaluate("el => { el.scrollTop = el.scrollHeight; }")
+        page.wait_for_timeout(300)
+        last = page.locator("#sample-long .tl-token").last.get_attribute("data-index")
+        print(f"long text: {n0} chips drawn at first; after scrolling to the end the last is token {last}")
+        page.locator("#sample-long").screenshot(path=str(OUT / "long-end.png"))
         browser.close()
     server.shutdown()
     if errors:
