@@ -19,6 +19,7 @@ __all__ = [
     "load",
     "load_ipython_extension",
     "tokenize",
+    "train_tokenizer",
 ]
 
 _LAZY = {
@@ -31,6 +32,7 @@ _LAZY = {
     "TokenlensError": ".errors",
     "TokenizerNotFound": ".errors",
     "available": ".hub",
+    "train_tokenizer": ".training",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -38,6 +40,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .errors import TokenizerNotFound, TokenlensError
     from .hub import available
     from .tokenized import Tokenized
+    from .training import train_tokenizer
 
 
 def __getattr__(name: str) -> Any:

@@ -1,0 +1,271 @@
+"""The merge table of a trained BPE (or WordPiece) vocabulary, with the frequency of each pair at
+the moment it was merged.
+
+The ``tokenizers`` trainers keep the order of the merges but not how often each pair occurred
+when it was chosen, so we count it ourselves: start from the words of the corpus (as the trainer
+counted them, after normalising and pre-tokenising), split each into its alphabet symbols, and
+replay the merges in order. Pair counts are kept up to date incrementally, touching only the words
+that hold the merged pair (the way fast trainers do it), so thousands of merges over a corpus of
+tens of thousands of distinct words take seconds, not hours.
+
+:func:`count_pairs_naive` is the textbook version (count every pair again after every merge), kept
+to check the fast one.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from typing import Iterable, Mapping, Sequence
+
+Pair = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Merge:
+    """One merge: ``left`` + ``right`` became ``token`` (with id ``id``) as the ``rank``-th merge."""
+
+    rank: int
+    left: str
+    right: str
+    token: str
+    id: int
+    left_id: int
+    right_id: int
+    #: how often the pair stood side by side in the corpus just before this merge
+    frequency: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Replay:
+    """The result of replaying the merges over the corpus words."""
+
+    merges: list[Merge]
+    #: for each token id, how often it is used when the training words are split with every merge
+    uses: list[int]
+    #: the words the trainer counted, with their counts
+    n_words: int
+    n_word_occurrences: int
+
+
+def initial_symbols(
+    word: str,
+    vocab: Mapping[str, int],
+    prefix: str | None = None,
+    suffix: str | None = None,
+) -> list[int]:
+    """The alphabet ids a word starts as, the way the ``tokenizers`` BPE trainer splits it.
+
+    Characters outside the alphabet are left out (the trainer drops them too, e.g. after
+    ``limit_alphabet``); characters after the first carry ``prefix`` and the last one ``suffix``.
+    """
+    out = []
+    last = len(word) - 1
+    for i, ch in enumerate(word):
+        if ch not in vocab:
+            continue
+        symbol = ch
+        if i > 0 and prefix:
+            symbol = prefix + symbol
+        if i == last and suffix:
+            symbol = symbol + suffix
+        token_id = vocab.get(symbol)
+        if token_id is not None:
+            out.append(token_id)
+    return out
+
+
+def merge_pair(seq: Sequence[int], left: int, right: int, new: int) -> list[int]:
+    """``seq`` with every occurrence of ``(left, right)`` replaced by ``new``, left to right."""
+    out: list[int] = []
+    i, n = 0, len(seq)
+    while i < n:
+        if i + 1 < n and seq[i] == left and seq[i + 1] == right:
+            out.append(new)
+            i += 2
+        else:
+            out.append(seq[i])
+            i += 1
+    return out
+
+
+class _PairCounts:
+    """Pair counts over weighted words, updated word by word as merges are applied."""
+
+    def __init__(self, seqs: list[list[int]], counts: list[int]):
+        self.seqs = seqs
+        self.counts = counts
+        self.pairs: dict[Pair, int] = defaultdict(int)
+        # words that held a pair at some point; stale entries are harmless (merging is a no-op)
+        self.where: dict[Pair, set[int]] = defaultdict(set)
+        for wi, seq in enumerate(seqs):
+            c = counts[wi]
+            for p in zip(seq, seq[1:]):
+                self.pairs[p] += c
+                self.where[p].add(wi)
+
+    def get(self, pair: Pair) -> int:
+        return self.pairs.get(pair, 0)
+
+    def apply(self, left: int, right: int, new: int) -> None:
+        pairs, where, seqs, counts = self.pairs, self.where, self.seqs, self.counts
+        for wi in where.pop((left, right), ()):
+            seq = seqs[wi]
+            merged = merge_pair(seq, left, right, new)
+            if len(merged) == len(seq):
+                continue
+            c = counts[wi]
+            for p in zip(seq, seq[1:]):
+                pairs[p] -= c
+            for p in zip(merged, merged[1:]):
+                pairs[p] += c
+                where[p].add(wi)
+            seqs[wi] = merged
+        pairs.pop((left, right), None)
+
+
+def _words_as_symbols(
+    words: Mapping[str, int], vocab: Mapping[str, int], prefix: str | None, suffix: str | None
+) -> tuple[list[list[int]], list[int]]:
+    seqs, counts = [], []
+    for word, count in words.items():
+        seq = initial_symbols(word, vocab, prefix, suffix)
+        if seq:
+            seqs.append(seq)
+            counts.append(int(count))
+    return seqs, counts
+
+
+def _uses(seqs: list[list[int]], counts: list[int], size: int) -> list[int]:
+    uses = [0] * size
+    for seq, c in zip(seqs, counts):
+        for t in seq:
+            if t < size:
+                uses[t] += c
+    return uses
+
+
+def replay_merges(
+    words: Mapping[str, int],
+    merges: Iterable[tuple[str, str]],
+    vocab: Mapping[str, int],
+    prefix: str | None = None,
+    suffix: str | None = None,
+) -> Replay:
+    """Frequencies of ``merges`` (pairs of token strings, in rank order) over ``words``."""
+    id_to_token = {i: t for t, i in vocab.items()}
+    seqs, counts = _words_as_symbols(words, vocab, prefix, suffix)
+    state = _PairCounts(seqs, counts)
+    out: list[Merge] = []
+    for rank, (a, b) in enumerate(merges):
+        left, right = vocab[a], vocab[b]
+        token = a + (b[len(prefix):] if prefix and b.startswith(prefix) else b)
+        new = vocab.get(token)
+        if new is None:  # a vocabulary cut after training: the merge has no token any more
+            continue
+        out.append(Merge(rank, a, b, id_to_token.get(new, token), new, left, right, state.get((left, right))))
+        state.apply(left, right, new)
+    return Replay(out, _uses(state.seqs, counts, max(vocab.values(), default=-1) + 1), len(seqs), sum(counts))
+
+
+def replay_wordpiece(
+    words: Mapping[str, int],
+    vocab: Mapping[str, int],
+    first_merged_id: int,
+    prefix: str = "##",
+) -> Replay:
+    """Like :func:`replay_merges` for a WordPiece vocabulary, which keeps no merge list.
+
+    Its tokens from ``first_merged_id`` on were made by merges in id order; for each we find the
+    pair that made it: of the ways to split it into two tokens that exist already, the one that
+    occurs most often now (ties go to the smaller ids, as in the trainer).
+    """
+    id_to_token = {i: t for t, i in vocab.items()}
+    seqs, counts = _words_as_symbols(words, vocab, None if not prefix else prefix, None)
+    state = _PairCounts(seqs, counts)
+    out: list[Merge] = []
+    for new in range(first_merged_id, max(vocab.values()) + 1):
+        token = id_to_token.get(new)
+        if token is None:
+            continue
+        cont = bool(prefix) and token.startswith(prefix)
+        core = token[len(prefix):] if cont else token
+        best: tuple[int, int, int] | None = None
+        for cut in range(1, len(core)):
+            a = (prefix + core[:cut]) if cont else core[:cut]
+            b = prefix + core[cut:]
+            ia, ib = vocab.get(a), vocab.get(b)
+            if ia is None or ib is None or ia >= new or ib >= new:
+                continue
+            f = state.get((ia, ib))
+            if best is None or f > best[0] or (f == best[0] and (ia, ib) < (best[1], best[2])):
+                best = (f, ia, ib)
+        if best is None:
+            continue
+        f, ia, ib = best
+        out.append(Merge(len(out), id_to_token[ia], id_to_token[ib], token, new, ia, ib, f))
+        state.apply(ia, ib, new)
+    return Replay(out, _uses(state.seqs, counts, max(vocab.values(), default=-1) + 1), len(seqs), sum(counts))
+
+
+def count_pairs_naive(
+    words: Mapping[str, int],
+    merges: Sequence[tuple[int, int, int]],
+    vocab: Mapping[str, int],
+    prefix: str | None = None,
+    suffix: str | None = None,
+) -> list[int]:
+    """The textbook way: before each merge, count every adjacent pair of every word again.
+
+    ``merges`` are ``(left_id, right_id, new_id)``. Slow (merges × corpus); for checking.
+    """
+    seqs, counts = _words_as_symbols(words, vocab, prefix, suffix)
+    out = []
+    for left, right, new in merges:
+        stats: dict[Pair, int] = defaultdict(int)
+        for seq, c in zip(seqs, counts):
+            for p in zip(seq, seq[1:]):
+                stats[p] += c
+        out.append(stats.get((left, right), 0))
+        seqs = [merge_pair(s, left, right, new) for s in seqs]
+    return out
+
+
+def build_steps(
+    symbols: list[int], ranks: Mapping[Pair, tuple[int, int]]
+) -> list[tuple[int, int, int, int, list[int]]]:
+    """How a word is built: apply the lowest-ranked mergeable pair until none is left.
+
+    ``ranks`` maps ``(left_id, right_id)`` to ``(rank, new_id)``. Returns one step per merge:
+    ``(rank, left_id, right_id, new_id, symbols_after)``. This is how a BPE tokenizer encodes a
+    word, so the last step's symbols are the word's tokens.
+    """
+    steps = []
+    seq = list(symbols)
+    while len(seq) > 1:
+        best = None
+        for p in zip(seq, seq[1:]):
+            hit = ranks.get(p)
+            if hit is not None and (best is None or hit[0] < best[1][0]):
+                best = (p, hit)
+        if best is None:
+            break
+        (left, right), (rank, new) = best
+        seq = merge_pair(seq, left, right, new)
+        steps.append((rank, left, right, new, list(seq)))
+    return steps
+
+
+__all__ = [
+    "Merge",
+    "Replay",
+    "build_steps",
+    "count_pairs_naive",
+    "initial_symbols",
+    "merge_pair",
+    "replay_merges",
+    "replay_wordpiece",
+]
