@@ -10,7 +10,11 @@ def __getattr__(name: str) -> Any:
         from . import tokens
 
         return getattr(tokens, name)
+    if name == "TrainReportWidget":
+        from . import train_report
+
+        return train_report.TrainReportWidget
     raise AttributeError(name)
 
 
-__all__ = ["TokensWidget", "bundle_path"]
+__all__ = ["TokensWidget", "TrainReportWidget", "bundle_path"]
