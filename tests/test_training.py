@@ -456,3 +456,110 @@ def test_fit_numbers_on_a_known_text():
     assert fit.byte_pieces == 0 and fit.unknown == 0
     odia = fit_of(tokenlens.tokenize("ଓଡ଼ିଆ", "gpt2"))
     assert odia.words == 1 and odia.byte_pieces > 0.5 and odia.continued_words == 1
+
+
+# -- the magic --------------------------------------------------------------------------------------
+@pytest.fixture
+def shell():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    InteractiveShell.clear_instance()
+    sh = InteractiveShell.instance()
+    sh.run_cell("%load_ext tokenlens", store_history=False)
+    yield sh
+    InteractiveShell.clear_instance()
+
+
+def run_ok(shell, cell: str):
+    result = shell.run_cell(cell)
+    assert result.success, result.error_in_exec or result.error_before_exec
+    return result.result
+
+
+def usage_error(shell, capsys, cell: str) -> str:
+    result = shell.run_cell(cell)
+    assert not result.success
+    err = capsys.readouterr().err
+    assert "UsageError" in err and "Traceback" not in err, err
+    return err
+
+
+def test_magic_help(shell, capsys):
+    assert run_ok(shell, "%train_tokenizer --help") is None
+    out = capsys.readouterr().out
+    for option in ("--vocab-size", "--algorithm", "--byte-fallback", "--compare", "--overwrite", "--on-bad-file"):
+        assert option in out
+
+
+def test_magic_trains_from_files_and_registers(shell, tmp_path):
+    path = tmp_path / "corpus.txt"
+    path.write_text("\n".join(SMALL) + "\n", encoding="utf-8")
+    result = run_ok(shell, f"%train_tokenizer {tmp_path}/*.txt --name magic-bpe --vocab-size 500 --out trained")
+    assert shell.user_ns["trained"] is result and result.vocab_size == 500
+    toks = run_ok(shell, "%%tokenize -t magic-bpe\nI love NLP")
+    assert toks["magic-bpe"].ids == tokenlens.tokenize("I love NLP", "magic-bpe").ids
+
+
+def test_magic_cell_body_and_variables(shell):
+    import pandas as pd
+
+    result = run_ok(shell, "%%train_tokenizer --name from-cell --algorithm char-bpe --vocab-size 300\n" + "\n".join(SMALL[:80]))
+    assert result.corpus["lines"] == 80 and result.algorithm == "char-bpe"
+    shell.user_ns["lines"] = SMALL
+    assert run_ok(shell, "%train_tokenizer --var lines --name from-list --vocab-size 400").corpus["lines"] == len(SMALL)
+    shell.user_ns["df"] = pd.DataFrame({"text": SMALL})
+    result = run_ok(shell, "%train_tokenizer --var df.text --name from-df -a unigram -v 400 --holdout 0.1 --compare gpt2")
+    assert [f.tokenizer for f in result.fit] == ["from-df", "gpt2"]
+
+
+@pytest.mark.parametrize(
+    "cell,fragment",
+    [
+        ("%train_tokenizer corpus.txt", "Name the tokenizer: --name NAME"),
+        ("%train_tokenizer --name x", "Give the training text one way"),
+        ("%train_tokenizer /no/such.txt --var lines --name x", "not more than one"),
+        ("%train_tokenizer /no/such.txt --name x", "No such file or folder: '/no/such.txt'"),
+        ("%train_tokenizer /no/*.txt --name x", "matches no file"),
+        ("%train_tokenizer --var nothing_here --name x", "No variable named 'nothing_here'"),
+        ("%train_tokenizer --var lines --name 'bad name'", "letters, digits and . _ + -"),
+        ("%train_tokenizer --var lines --name x --vocab-size 100", "Ask for at least 258"),
+        ("%train_tokenizer --var lines --name x --algorithm gpt", "invalid choice"),
+        ("%train_tokenizer --var lines --name x --vocab-size many", "invalid int value: 'many'"),
+        ("%train_tokenizer --var lines --name x --compare gpt2", "needs held-out text"),
+        ("%train_tokenizer --var lines --name x --out 1x", "--out needs a Python variable name"),
+        ("%%train_tokenizer --name x\n\n   \n", "Give the training text one way"),
+    ],
+)
+def test_magic_bad_input_is_a_usage_error(shell, capsys, cell, fragment):
+    shell.user_ns["lines"] = SMALL
+    err = usage_error(shell, capsys, cell)
+    assert fragment in err, err
+    assert leftovers() == []
+
+
+def test_magic_refuses_an_existing_name(shell, capsys):
+    shell.user_ns["lines"] = SMALL
+    run_ok(shell, "%train_tokenizer --var lines --name taken --vocab-size 400")
+    assert "--overwrite" in usage_error(shell, capsys, "%train_tokenizer --var lines --name taken --vocab-size 400")
+    assert run_ok(shell, "%train_tokenizer --var lines --name taken --vocab-size 450 --overwrite").vocab_size == 450
+
+
+def test_magic_result_displays_as_the_report(shell):
+    shell.user_ns["lines"] = SMALL
+    result = run_ok(shell, "%train_tokenizer --var lines --name shown --vocab-size 500 --holdout 0.1 --compare gpt2 --word language")
+    data, _ = shell.display_formatter.format(result)
+    widget = result.widget
+    assert data["application/vnd.jupyter.widget-view+json"]["model_id"] == widget.model_id
+    html = data["text/html"]
+    assert "<script" not in html and "<svg" in html and "fertility" in html and "How language was built" in html
+    assert "trained in" in data["text/plain"]
+    report = widget.report
+    assert len(report["merges"]) == len(result.merges) and len(report["displays"]) == result.vocab_size
+    assert [f["tokenizer"] for f in report["fit"]] == ["shown", "gpt2"]
+    assert widget.built["word"] == "language" and widget.built["rows"][0]["tokenizer"].startswith("start")
+    widget.word = "tokenizer"  # what typing a word in the report does
+    rows = widget.built["rows"]
+    assert widget.built["word"] == "tokenizer" and len(rows) >= 2
+    assert rows[-1]["ids"] == tokenlens.tokenize("tokenizer", "shown", add_special_tokens=False).ids
+    for row in rows:  # the renderer's shape: spans cover the word
+        assert len(row["spans"]) == len(row["ids"]) and row["spans"][-1][1] == len("tokenizer")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from .tokenize import TokenizeMagics
+from .train import TrainMagics
 
 #: every magics class that ``%load_ext tokenlens`` registers
-MAGICS = (TokenizeMagics,)
+MAGICS = (TokenizeMagics, TrainMagics)
 
-__all__ = ["MAGICS", "TokenizeMagics"]
+__all__ = ["MAGICS", "TokenizeMagics", "TrainMagics"]
