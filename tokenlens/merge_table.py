@@ -101,29 +101,61 @@ class _PairCounts:
         self.pairs: dict[Pair, int] = defaultdict(int)
         # words that held a pair at some point; stale entries are harmless (merging is a no-op)
         self.where: dict[Pair, set[int]] = defaultdict(set)
+        pairs, where = self.pairs, self.where
         for wi, seq in enumerate(seqs):
             c = counts[wi]
             for p in zip(seq, seq[1:]):
-                self.pairs[p] += c
-                self.where[p].add(wi)
+                pairs[p] += c
+                where[p].add(wi)
 
     def get(self, pair: Pair) -> int:
         return self.pairs.get(pair, 0)
 
     def apply(self, left: int, right: int, new: int) -> None:
+        """Merge ``(left, right)`` into ``new`` in every word that holds it.
+
+        Only the pairs next to each merge change: ``(prev, left)`` becomes ``(prev, new)`` and
+        ``(right, next)`` becomes ``(new, next)``, weighted by the word's count. Walking left to
+        right, a merge right after another sees the new token as its ``prev``, so runs such as
+        ``a b a b`` come out right. Occurrences are found with ``list.index`` (C speed), so a word
+        costs little more than its merges.
+        """
         pairs, where, seqs, counts = self.pairs, self.where, self.seqs, self.counts
         for wi in where.pop((left, right), ()):
             seq = seqs[wi]
-            merged = merge_pair(seq, left, right, new)
-            if len(merged) == len(seq):
+            try:
+                i = seq.index(left)
+            except ValueError:  # a stale entry: the word lost the pair to an earlier merge
                 continue
+            n = len(seq)
             c = counts[wi]
-            for p in zip(seq, seq[1:]):
-                pairs[p] -= c
-            for p in zip(merged, merged[1:]):
-                pairs[p] += c
-                where[p].add(wi)
-            seqs[wi] = merged
+            out: list[int] = []
+            start = 0
+            while True:
+                if i + 1 < n and seq[i + 1] == right:
+                    if i > 0:
+                        prev = new if i == start and out else seq[i - 1]
+                        pairs[(prev, left)] -= c
+                        pairs[(prev, new)] += c
+                        where[(prev, new)].add(wi)
+                    if i + 2 < n:
+                        nxt = seq[i + 2]
+                        pairs[(right, nxt)] -= c
+                        pairs[(new, nxt)] += c
+                        where[(new, nxt)].add(wi)
+                    out.extend(seq[start:i])
+                    out.append(new)
+                    start = i + 2
+                    nxt_from = start
+                else:
+                    nxt_from = i + 1
+                try:
+                    i = seq.index(left, nxt_from)
+                except ValueError:
+                    break
+            if out:
+                out.extend(seq[start:])
+                seqs[wi] = out
         pairs.pop((left, right), None)
 
 
