@@ -563,3 +563,60 @@ def test_magic_result_displays_as_the_report(shell):
     assert rows[-1]["ids"] == tokenlens.tokenize("tokenizer", "shown", add_special_tokens=False).ids
     for row in rows:  # the renderer's shape: spans cover the word
         assert len(row["spans"]) == len(row["ids"]) and row["spans"][-1][1] == len("tokenizer")
+
+
+# -- the replay against the textbook loop, on awkward words -------------------------------------------
+def _naive_counts(seqs, counts):
+    stats: Counter = Counter()
+    for seq, c in zip(seqs, counts):
+        for p in zip(seq, seq[1:]):
+            stats[p] += c
+    return stats
+
+
+@pytest.mark.parametrize("words", [[[0, 1, 0, 1, 0, 1]], [[0, 0, 0, 0, 0]], [[0, 0, 0], [1, 0, 0, 1, 0, 0]]])
+def test_incremental_pair_counts_on_runs(words):
+    from tokenlens.merge_table import _PairCounts, merge_pair
+
+    counts = [3] * len(words)
+    state = _PairCounts([list(w) for w in words], counts)
+    seqs = [list(w) for w in words]
+    new = 10
+    while True:
+        naive = _naive_counts(seqs, counts)
+        assert {p: c for p, c in state.pairs.items() if c} == +naive
+        if not naive:
+            break
+        (a, b), _ = max(naive.items(), key=lambda kv: (kv[1], -kv[0][0], -kv[0][1]))
+        state.apply(a, b, new)
+        seqs = [merge_pair(s, a, b, new) for s in seqs]
+        assert state.seqs == seqs
+        new += 1
+
+
+def test_incremental_pair_counts_property():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from tokenlens.merge_table import _PairCounts, merge_pair
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.lists(st.tuples(st.lists(st.integers(0, 3), min_size=1, max_size=12), st.integers(1, 5)), min_size=1, max_size=8),
+           st.lists(st.integers(0, 1000), max_size=12))
+    def check(words, picks):
+        seqs = [list(w) for w, _ in words]
+        counts = [c for _, c in words]
+        state = _PairCounts([list(s) for s in seqs], counts)
+        new = 100
+        for pick in picks:
+            naive = _naive_counts(seqs, counts)
+            if not naive:
+                break
+            pair = sorted(naive)[pick % len(naive)]  # any pair, not only the most frequent
+            assert state.get(pair) == naive[pair]
+            state.apply(*pair, new)
+            seqs = [merge_pair(s, *pair, new) for s in seqs]
+            new += 1
+        assert {p: c for p, c in state.pairs.items() if c} == +_naive_counts(seqs, counts)
+
+    check()
