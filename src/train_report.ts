@@ -101,9 +101,12 @@ function svg(tag: string, attrs: Record<string, string | number>): SVGElement {
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 
-/** Make whitespace in a token visible, as the chips do. */
+/** Make whitespace in a token visible, as the chips do (not the spaces of a byte run "<E0 AC>"). */
 function visible(s: string): string {
-  return s.replace(/ /g, '·').replace(/\n/g, '↵').replace(/\t/g, '→');
+  return s
+    .replace(/(<[0-9A-F]{2}(?: [0-9A-F]{2})*>)| /g, (_m: string, hex?: string) => hex ?? '·')
+    .replace(/\n/g, '↵')
+    .replace(/\t/g, '→');
 }
 
 /**

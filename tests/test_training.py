@@ -620,3 +620,17 @@ def test_incremental_pair_counts_property():
         assert {p: c for p, c in state.pairs.items() if c} == +_naive_counts(seqs, counts)
 
     check()
+
+
+# -- the example notebook, in a real kernel ---------------------------------------------------------
+def test_train_notebook():
+    from .test_examples import outputs_text, run
+
+    nb = run("02-train-tokenizer.ipynb")
+    text = outputs_text(nb)
+    assert "fertility" in text and "odia-bpe" in text and "gpt2" in text
+    widgets = [o for c in nb.cells for o in c.get("outputs", []) if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert len(widgets) == 3  # two reports and the token view
+    progress = [o for c in nb.cells for o in c.get("outputs", []) if "tokenlens-progress" in str(o.get("data", {}).get("text/html", ""))]
+    assert progress and "done" in str(progress[0]["data"]["text/html"])
+    assert "\ufffd" not in text and "Traceback" not in text

@@ -68,7 +68,7 @@ def _row(result: "TrainingResult", label: str, text: str, ids: Sequence[int]) ->
         pos += n
     return {
         "tokenizer": label,
-        "kind": "hf",
+        "kind": "",
         "model": "",
         "text": text,
         "ids": list(ids),
