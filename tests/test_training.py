@@ -634,3 +634,20 @@ def test_train_notebook():
     progress = [o for c in nb.cells for o in c.get("outputs", []) if "tokenlens-progress" in str(o.get("data", {}).get("text/html", ""))]
     assert progress and "done" in str(progress[0]["data"]["text/html"])
     assert "\ufffd" not in text and "Traceback" not in text
+
+
+def test_merge_frequencies_on_runs_of_one_symbol():
+    """a + a: a run of three or more a holds more pairs than merges; both paths count pairs."""
+    from tokenlens.merge_table import replay_merges
+
+    lines = ["aaaa bbb aaaaaaa ====== ---- aa", "zzzzz aaa abab ababab", "!!!!!!!!! ...... aaaaa"] * 3
+    result = train_tokenizer(lines, name="runs", vocab_size=300, progress=None)
+    vocab = result.tokenizer.get_vocab(with_added_tokens=False)
+    words = _word_counts(result, lines)
+    merges = [(m.left_id, m.right_id, m.id) for m in result.merges]
+    assert any(m.left_id == m.right_id for m in result.merges)
+    assert [m.frequency for m in result.merges] == count_pairs_naive(words, merges, vocab)
+    pairs = [(m.left, m.right) for m in result.merges]
+    fast = replay_merges(words, pairs, vocab, model=result.tokenizer.model)
+    slow = replay_merges(words, pairs, vocab)
+    assert fast.merges == slow.merges and fast.uses == slow.uses

@@ -180,27 +180,126 @@ def _uses(seqs: list[list[int]], counts: list[int], size: int) -> list[int]:
     return uses
 
 
+def _merge_triples(
+    merges: Iterable[tuple[str, str]], vocab: Mapping[str, int], prefix: str | None
+) -> list[tuple[int, str, str, str, int, int, int]]:
+    """``(rank, left, right, token, left_id, right_id, new_id)`` for each merge that has a token."""
+    out = []
+    for rank, (a, b) in enumerate(merges):
+        token = a + (b[len(prefix):] if prefix and b.startswith(prefix) else b)
+        new = vocab.get(token)
+        if new is None:  # a vocabulary cut after training: the merge has no token any more
+            continue
+        out.append((rank, a, b, token, vocab[a], vocab[b], new))
+    return out
+
+
 def replay_merges(
     words: Mapping[str, int],
     merges: Iterable[tuple[str, str]],
     vocab: Mapping[str, int],
     prefix: str | None = None,
     suffix: str | None = None,
+    model=None,
 ) -> Replay:
-    """Frequencies of ``merges`` (pairs of token strings, in rank order) over ``words``."""
-    id_to_token = {i: t for t, i in vocab.items()}
+    """Frequencies of ``merges`` (pairs of token strings, in rank order) over ``words``.
+
+    With ``model`` (the trained ``tokenizers`` BPE model) the words are split by the model itself
+    and the counts are read off the merge trees (:func:`_counts_from_trees`), which takes a
+    fraction of a second for tens of thousands of words. Otherwise, or when two merges made the
+    same token, the merges are replayed one by one over the words (:class:`_PairCounts`).
+    """
+    triples = _merge_triples(merges, vocab, prefix)
+    size = max(vocab.values(), default=-1) + 1
+    if model is not None and len({t[6] for t in triples}) == len(triples):
+        return _counts_from_trees(words, triples, vocab, model, size)
     seqs, counts = _words_as_symbols(words, vocab, prefix, suffix)
     state = _PairCounts(seqs, counts)
     out: list[Merge] = []
-    for rank, (a, b) in enumerate(merges):
-        left, right = vocab[a], vocab[b]
-        token = a + (b[len(prefix):] if prefix and b.startswith(prefix) else b)
-        new = vocab.get(token)
-        if new is None:  # a vocabulary cut after training: the merge has no token any more
-            continue
-        out.append(Merge(rank, a, b, id_to_token.get(new, token), new, left, right, state.get((left, right))))
+    for rank, a, b, token, left, right, new in triples:
+        out.append(Merge(rank, a, b, token, new, left, right, state.get((left, right))))
         state.apply(left, right, new)
-    return Replay(out, _uses(state.seqs, counts, max(vocab.values(), default=-1) + 1), len(seqs), sum(counts))
+    return Replay(out, _uses(state.seqs, counts, size), len(seqs), sum(counts))
+
+
+def _counts_from_trees(words, triples, vocab, model, size: int) -> Replay:
+    """Merge frequencies from the final split of each word.
+
+    Every time a merge is applied inside a word it makes a node of that word's merge trees, and
+    nodes are never undone; so the times merge ``r`` was applied is the number of ``r`` nodes in
+    the trees of all final tokens. Splitting the words with the model (Rust) and pushing the
+    final token counts down the trees, from the last merge to the first, gives every count in one
+    pass. When ``left != right`` each occurrence of the pair is merged, so applications equal the
+    pair's frequency; for ``a + a`` a run of three or more ``a`` holds more pairs than merges, so
+    those words are split back to the moment of the merge and counted exactly.
+    """
+    made_by: dict[int, int] = {}  # token id -> index into triples
+    for k, t in enumerate(triples):
+        made_by[t[6]] = k
+    uses = [0] * size
+    same = {k for k, t in enumerate(triples) if t[4] == t[5]}
+    same_in: dict[int, frozenset[int]] = {}
+
+    def same_nodes(tok: int) -> frozenset[int]:
+        hit = same_in.get(tok)
+        if hit is None:
+            k = made_by.get(tok)
+            if k is None:
+                hit = frozenset()
+            else:
+                t = triples[k]
+                hit = same_nodes(t[4]) | same_nodes(t[5]) | ({k} if k in same else frozenset())
+            same_in[tok] = hit
+        return hit
+
+    n_words = n_occ = 0
+    in_vocab = vocab.__contains__
+    corrections = [0] * len(triples)
+    tokenize = model.tokenize
+    for word, count in words.items():
+        if not all(map(in_vocab, word)):  # the trainer drops characters outside the alphabet
+            word = "".join(ch for ch in word if ch in vocab)
+            if not word:
+                continue
+        count = int(count)
+        ids = [t.id for t in tokenize(word)]
+        n_words += 1
+        n_occ += count
+        for i in ids:
+            uses[i] += count
+        if same:
+            marks = frozenset().union(*(same_nodes(i) for i in ids))
+            for k in marks:
+                corrections[k] += count * _run_excess(ids, k, triples, made_by)
+    total = list(uses)
+    out: list[Merge] = [None] * len(triples)  # type: ignore[list-item]
+    for k in range(len(triples) - 1, -1, -1):
+        rank, a, b, token, left, right, new = triples[k]
+        applied = total[new]
+        total[left] += applied
+        total[right] += applied
+        out[k] = Merge(rank, a, b, token, new, left, right, applied + corrections[k])
+    return Replay(out, uses, n_words, n_occ)
+
+
+def _run_excess(ids: list[int], k: int, triples, made_by: dict[int, int]) -> int:
+    """For merge ``k`` = ``a + a``: pairs ``(a, a)`` in the word just before it, minus merges."""
+    a = triples[k][4]
+    new = triples[k][6]
+
+    def before(tok: int) -> list[int]:
+        j = made_by.get(tok)
+        if j is None or j < k:
+            return [tok]
+        t = triples[j]
+        return before(t[4]) + before(t[5])
+
+    seq: list[int] = []
+    for i in ids:
+        seq.extend(before(i))
+    pairs = sum(1 for x, y in zip(seq, seq[1:]) if x == a and y == a)
+    merged = len(merge_pair(seq, a, a, new))
+    return pairs - (len(seq) - merged)
 
 
 def replay_wordpiece(

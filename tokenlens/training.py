@@ -1254,7 +1254,9 @@ def train_tokenizer(
         watch.phase("counting merge frequencies", key="count")
         if model["type"] == "BPE":
             pairs = [tuple(m.split(" ", 1)) if isinstance(m, str) else tuple(m) for m in model.get("merges") or []]
-            replay = replay_merges(words, pairs, vocab, model.get("continuing_subword_prefix"), model.get("end_of_word_suffix"))
+            replay = replay_merges(
+                words, pairs, vocab, model.get("continuing_subword_prefix"), model.get("end_of_word_suffix"), model=tok.model
+            )
         elif model["type"] == "WordPiece":
             first = _first_merged_id(vocab, n_special, opts.continuing_subword_prefix or "##")
             replay = replay_wordpiece(words, vocab, first, opts.continuing_subword_prefix or "##")
