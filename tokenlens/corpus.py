@@ -162,7 +162,9 @@ def check_file(path: Path) -> str | None:
             try:
                 decoder.decode(block, final=not block)
             except UnicodeDecodeError as exc:
-                return f"is not UTF-8 text (byte {offset + exc.start} is 0x{block[exc.start]:02X})" if exc.start < len(block) else "is not UTF-8 text (it ends inside a character)"
+                if exc.start >= len(block):
+                    return "is not UTF-8 text (it ends inside a character)"
+                return f"is not UTF-8 text (byte {offset + exc.start} is 0x{block[exc.start]:02X})"
             if not block:
                 return None
             offset += len(block)

@@ -16,27 +16,45 @@ class TrainMagics(Magics):
     """``%train_tokenizer``."""
 
     @magic_arguments()
-    @argument("files", nargs="*", metavar="FILE", help="text files, folders or globs (.txt, .jsonl, .gz); or give --var, or the cell body")
-    @argument("-n", "--name", required=False, help="name to register the tokenizer under (letters, digits, . _ + -)")
+    @argument("files", nargs="*", metavar="FILE",
+              help="text files, folders or globs (.txt, .jsonl, .gz); or give --var, or the cell body")
+    @argument("-n", "--name", required=False,
+              help="name to register the tokenizer under (letters, digits, . _ + -)")
     @argument("-a", "--algorithm", default="bpe", choices=["bpe", "char-bpe", "wordpiece", "unigram"],
-              help="bpe: byte-level BPE (GPT-2); char-bpe: character BPE (Llama style); wordpiece (BERT); unigram (SentencePiece). Default: bpe")
-    @argument("-v", "--vocab-size", type=int, default=8000, help="vocabulary size, special and byte tokens included (default 8000)")
-    @argument("--min-frequency", type=int, default=None, help="merge only pairs seen at least this often (BPE, WordPiece)")
-    @argument("--special-token", action="append", metavar="TOKEN", help="a special token (repeat); replaces the algorithm's defaults")
-    @argument("--normalizer", default="none", choices=["none", "nfc", "nfkc", "nfd", "nfkd"], help="Unicode normal form applied first (default none)")
+              help="bpe: byte-level BPE (GPT-2); char-bpe: character BPE (Llama style); wordpiece (BERT);"
+                   " unigram (SentencePiece). Default: bpe")
+    @argument("-v", "--vocab-size", type=int, default=8000,
+              help="vocabulary size, special and byte tokens included (default 8000)")
+    @argument("--min-frequency", type=int, default=None,
+              help="merge only pairs seen at least this often (BPE, WordPiece)")
+    @argument("--special-token", action="append", metavar="TOKEN",
+              help="a special token (repeat); replaces the algorithm's defaults")
+    @argument("--normalizer", default="none", choices=["none", "nfc", "nfkc", "nfd", "nfkd"],
+              help="Unicode normal form applied first (default none)")
     @argument("--lowercase", action="store_true", help="lower-case the text")
     @argument("--strip-accents", action="store_true", help="remove accents (combining marks)")
     @argument("--pre-tokenizer", action="append", metavar="NAME",
-              help="byte-level, gpt2, cl100k, whitespace, bert, metaspace or digits; repeat to chain (default by algorithm)")
-    @argument("--byte-fallback", action="store_true", help="unseen characters become byte tokens <0xXX> instead of unknown (char-bpe, unigram)")
-    @argument("--limit-alphabet", type=int, default=None, help="keep only this many distinct characters (the most frequent)")
-    @argument("--continuing-subword-prefix", default=None, metavar="PREFIX", help="prefix of pieces inside a word, e.g. ## (WordPiece's default)")
-    @argument("--field", default=None, help="the text field of JSON lines files, or the column of a datasets dataset (default: text)")
-    @argument("--var", default=None, metavar="NAME", help="train on a Python variable: text, a list or iterator of strings, a pandas Series or a datasets dataset")
-    @argument("--on-bad-file", default="skip", choices=["skip", "stop"], help="binary or non-UTF-8 files, bad JSON lines: skip them with a count (default) or stop")
-    @argument("--eval", action="append", metavar="FILE", help="held-out text files or globs to measure the fit on (repeat)")
-    @argument("--holdout", type=float, default=0.0, metavar="FRACTION", help="hold back this share of the corpus lines to measure the fit on, e.g. 0.05")
-    @argument("--compare", action="append", metavar="NAME", help="a tokenizer to compare the fit with (repeat), e.g. gpt2, o200k_base")
+              help="byte-level, gpt2, cl100k, whitespace, bert, metaspace or digits; repeat to chain"
+                   " (default by algorithm)")
+    @argument("--byte-fallback", action="store_true",
+              help="unseen characters become byte tokens <0xXX> instead of unknown (char-bpe, unigram)")
+    @argument("--limit-alphabet", type=int, default=None,
+              help="keep only this many distinct characters (the most frequent)")
+    @argument("--continuing-subword-prefix", default=None, metavar="PREFIX",
+              help="prefix of pieces inside a word, e.g. ## (WordPiece's default)")
+    @argument("--field", default=None,
+              help="the text field of JSON lines files, or the column of a datasets dataset (default: text)")
+    @argument("--var", default=None, metavar="NAME",
+              help="train on a Python variable: text, a list or iterator of strings, a pandas Series or a"
+                   " datasets dataset")
+    @argument("--on-bad-file", default="skip", choices=["skip", "stop"],
+              help="binary or non-UTF-8 files, bad JSON lines: skip them with a count (default) or stop")
+    @argument("--eval", action="append", metavar="FILE",
+              help="held-out text files or globs to measure the fit on (repeat)")
+    @argument("--holdout", type=float, default=0.0, metavar="FRACTION",
+              help="hold back this share of the corpus lines to measure the fit on, e.g. 0.05")
+    @argument("--compare", action="append", metavar="NAME",
+              help="a tokenizer to compare the fit with (repeat), e.g. gpt2, o200k_base")
     @argument("--word", default=None, help="the word the report builds merge by merge (default: a frequent one)")
     @argument("--seed", type=int, default=0, help="seed of what tokenlens draws (the --holdout lines)")
     @argument("--overwrite", action="store_true", help="replace a tokenizer of the same name")
@@ -66,7 +84,9 @@ class TrainMagics(Magics):
             return None
         args = parse_args(self.train_tokenizer, line)
         if not args.name:
-            raise UsageError("Name the tokenizer: --name NAME (letters, digits, . _ + -), e.g. --name odia-bpe.")
+            raise UsageError(
+                "Name the tokenizer: --name NAME (letters, digits, . _ + -), e.g. --name odia-bpe."
+            )
         sources = [bool(args.files), args.var is not None, bool(cell and cell.strip())]
         if sum(sources) != 1:
             raise UsageError(
@@ -119,9 +139,13 @@ class TrainMagics(Magics):
         ns = self.shell.user_ns
         if expression.isidentifier():
             if expression not in ns:
-                raise UsageError(f"No variable named {expression!r} in this notebook; define it first or check the spelling.")
+                raise UsageError(
+                    f"No variable named {expression!r} in this notebook; define it first or check the spelling."
+                )
             return ns[expression]
         try:
             return eval(expression, ns)  # noqa: S307 - the user's own expression in the user's own namespace
         except Exception as exc:  # noqa: BLE001 - any failure is the user's expression
-            raise UsageError(f"--var {expression!r} could not be evaluated: {type(exc).__name__}: {exc}") from None
+            raise UsageError(
+                f"--var {expression!r} could not be evaluated: {type(exc).__name__}: {exc}"
+            ) from None

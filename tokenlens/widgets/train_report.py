@@ -14,7 +14,8 @@ from ..errors import TokenlensError
 from .tokens import bundle_path
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..training import TrainingProgress, TrainingResult
+    from ..trained import TrainingResult
+    from ..training import TrainingProgress
 
 
 # -- the live report ----------------------------------------------------------------------------
@@ -146,7 +147,8 @@ class ProgressDisplay:
             bar = (
                 f'<progress value="{share:.3f}" max="1" style="width:14em;vertical-align:middle"></progress> '
             )
-        html = HTML(f'<div class="tokenlens-progress" style="font-family:monospace">{bar}{escape(progress_text(p))}</div>')
+        line = escape(progress_text(p))
+        html = HTML(f'<div class="tokenlens-progress" style="font-family:monospace">{bar}{line}</div>')
         if self._handle is None:
             self._handle = display(html, display_id=True)
         else:
@@ -184,7 +186,8 @@ def merge_chart_svg(frequencies: Sequence[int], width: int = 560, height: int = 
         f'<line x1="{pad_l}" y1="{pad_t}" x2="{pad_l}" y2="{pad_t + h}" stroke="currentColor"/>'
         + "".join(ticks)
         + f'<polyline fill="none" stroke="#3b82f6" stroke-width="1.5" points="{" ".join(pts)}"/>'
-        f'<text x="{pad_l + w / 2:.0f}" y="{height - 6}" text-anchor="middle" font-size="11">merge rank (0 … {n - 1:,})</text>'
+        f'<text x="{pad_l + w / 2:.0f}" y="{height - 6}" text-anchor="middle" font-size="11">'
+        f"merge rank (0 … {n - 1:,})</text>"
         f'<text x="12" y="{pad_t + h / 2:.0f}" font-size="11" transform="rotate(-90 12 {pad_t + h / 2:.0f})"'
         ' text-anchor="middle">pair frequency</text>'
         "</svg>"
