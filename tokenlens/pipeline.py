@@ -318,7 +318,15 @@ def trainer_words(trainer) -> dict[str, int]:
     inner = next(iter(state.values()))
     if "bpe_trainer" in inner:  # WordPiece wraps a BPE trainer
         inner = inner["bpe_trainer"]
-    return inner.get("words") or {}
+    if "words" not in inner:
+        import tokenizers
+
+        raise TrainingError(
+            f"tokenizers {tokenizers.__version__} does not keep the word counts in its trainer, which"
+            " tokenlens reads to count merge frequencies; install tokenizers 0.23 (pip install"
+            " 'tokenizers>=0.23,<0.24')."
+        )
+    return inner["words"] or {}
 
 
 def with_byte_fallback(tok, opts: TrainingOptions):
