@@ -97,9 +97,8 @@ def save_atomically(name: str, files: dict[str, str], overwrite: bool = False) -
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    from .hub import clear_cache
-
-    clear_cache()
+    # No cache to clear: loaded tokenizers are keyed by their file's mtime and size, so the next
+    # tokenlens.load(name) in any process reads the new folder.
     return target
 
 
