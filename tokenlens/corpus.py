@@ -30,8 +30,9 @@ ON_BAD = ("skip", "stop")
 #: file name endings read as one JSON object a line (before an optional ``.gz``)
 JSON_LINES = (".jsonl", ".ndjson", ".json")
 
-#: lines handed to the trainer at once; big enough that the Python side costs little
-BATCH_LINES = 1000
+#: lines handed to the trainer at once: enough that the Python side costs little, few enough that
+#: the trainer's read-ahead (256 items, here batches) stays small (about 16k lines)
+BATCH_LINES = 64
 
 #: bytes looked at for a NUL byte, the sign of a binary file (git uses the same rule)
 _SNIFF = 8192
@@ -404,7 +405,7 @@ def _check_data(data: Any, field: str | None) -> Any:
 
 
 def _dataset_texts(dataset: Any, column: str) -> Iterator[Any]:
-    for batch in dataset.iter(batch_size=BATCH_LINES):
+    for batch in dataset.iter(batch_size=1000):
         yield from batch[column]
 
 

@@ -15,7 +15,7 @@ to check the fast one.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
 Pair = tuple[int, int]
@@ -36,7 +36,11 @@ class Merge:
     frequency: int
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        # by hand: dataclasses.asdict deep-copies and is slow for thousands of merges
+        return {
+            "rank": self.rank, "left": self.left, "right": self.right, "token": self.token, "id": self.id,
+            "left_id": self.left_id, "right_id": self.right_id, "frequency": self.frequency,
+        }
 
 
 @dataclass
@@ -237,20 +241,12 @@ def _counts_from_trees(words, triples, vocab, model, size: int) -> Replay:
     for k, t in enumerate(triples):
         made_by[t[6]] = k
     uses = [0] * size
-    same = {k for k, t in enumerate(triples) if t[4] == t[5]}
-    same_in: dict[int, frozenset[int]] = {}
-
-    def same_nodes(tok: int) -> frozenset[int]:
-        hit = same_in.get(tok)
-        if hit is None:
-            k = made_by.get(tok)
-            if k is None:
-                hit = frozenset()
-            else:
-                t = triples[k]
-                hit = same_nodes(t[4]) | same_nodes(t[5]) | ({k} if k in same else frozenset())
-            same_in[tok] = hit
-        return hit
+    # for each token, the a + a merges inside its tree (only tokens that have some are kept)
+    same: dict[int, tuple[int, ...]] = {}
+    for k, t in enumerate(triples):  # in rank order, so both parents are done before the child
+        inner = same.get(t[4], ()) + same.get(t[5], ()) + ((k,) if t[4] == t[5] else ())
+        if inner:
+            same[t[6]] = inner
 
     n_words = n_occ = 0
     in_vocab = vocab.__contains__
@@ -268,7 +264,7 @@ def _counts_from_trees(words, triples, vocab, model, size: int) -> Replay:
         for i in ids:
             uses[i] += count
         if same:
-            marks = frozenset().union(*(same_nodes(i) for i in ids))
+            marks = {k for i in ids if i in same for k in same[i]}
             for k in marks:
                 corrections[k] += count * _run_excess(ids, k, triples, made_by)
     total = list(uses)
