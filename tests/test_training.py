@@ -402,6 +402,36 @@ def test_interrupt_while_reading_leaves_nothing_behind():
     assert not [t for t in threading.enumerate() if t.name == "tokenlens-train" and t.is_alive()]
 
 
+def test_interrupt_while_learning_returns_at_once_and_saves_nothing(monkeypatch):
+    """The Rust trainer cannot be stopped once it learns merges: the cell returns at once and the
+    result is thrown away when it comes."""
+    import signal
+
+    import tokenlens.training as training
+
+    real = training.build_pipeline
+    released = threading.Event()
+
+    class SlowLearner:
+        def __init__(self, tok):
+            self._tok = tok
+
+        def __getattr__(self, name):
+            return getattr(self._tok, name)
+
+        def train_from_iterator(self, iterator, trainer):
+            lines = [line for batch in iterator for line in batch]  # the reading phase
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while "learning"
+            released.wait(30)
+            self._tok.train_from_iterator(lines, trainer=trainer)
+
+    monkeypatch.setattr(training, "build_pipeline", lambda opts: (lambda t: (SlowLearner(t[0]), t[1]))(real(opts)))
+    with pytest.raises(TrainingInterrupted, match="while learning the vocabulary.*Nothing was saved"):
+        small("learning")
+    released.set()
+    assert leftovers() == []
+
+
 @pytest.mark.parametrize("where", ["tokenlens.training.replay_merges", "os.fsync"])
 def test_interrupt_while_counting_or_saving_leaves_nothing_behind(monkeypatch, where):
     calls = []

@@ -134,9 +134,9 @@ def _train_in_thread(tok, trainer, corpus: Corpus, watch: _Watch) -> None:
             finished.set()
 
     worker = threading.Thread(target=work, name="tokenlens-train", daemon=True)
-    worker.start()
     learning = False
     try:
+        worker.start()
         # An Event, not Thread.join: a join interrupted by Ctrl-C can mark a running thread as
         # stopped (CPython gh-90882), and we must know whether the trainer still runs.
         while not finished.wait(0.2):
@@ -146,7 +146,7 @@ def _train_in_thread(tok, trainer, corpus: Corpus, watch: _Watch) -> None:
             watch.tick()
     except KeyboardInterrupt:
         corpus.stop()
-        if learning:
+        if learning or corpus.stats.done:
             raise TrainingInterrupted(
                 "Training was stopped while learning the vocabulary; the trainer finishes that step"
                 " in the background and its result is thrown away."
