@@ -32,6 +32,7 @@ __all__ = [
     "load_ipython_extension",
     "stats",
     "tokenize",
+    "train_tokenizer",
 ]
 
 _LAZY = {
@@ -57,6 +58,7 @@ _LAZY = {
     "dataset_view": ".dataset",
     "export_gguf": ".gguf_export",
     "stats": ".metrics",
+    "train_tokenizer": ".training",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -67,6 +69,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .gguf_export import export_gguf
     from .metrics import Stats, StatsTable, stats
     from .tokenized import Tokenized
+    from .training import train_tokenizer
 
 
 def __getattr__(name: str) -> Any:

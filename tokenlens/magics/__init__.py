@@ -5,8 +5,9 @@ from __future__ import annotations
 from .finetune import FinetuneMagics
 from .stats import StatsMagics
 from .tokenize import TokenizeMagics
+from .train import TrainMagics
 
 #: every magics class that ``%load_ext tokenlens`` registers
-MAGICS = (TokenizeMagics, StatsMagics, FinetuneMagics)
+MAGICS = (TokenizeMagics, TrainMagics, StatsMagics, FinetuneMagics)
 
-__all__ = ["MAGICS", "FinetuneMagics", "StatsMagics", "TokenizeMagics"]
+__all__ = ["MAGICS", "FinetuneMagics", "StatsMagics", "TokenizeMagics", "TrainMagics"]

@@ -19,7 +19,11 @@ def __getattr__(name: str) -> Any:
         from .dataset import DatasetWidget
 
         return DatasetWidget
+    if name == "TrainReportWidget":
+        from . import train_report
+
+        return train_report.TrainReportWidget
     raise AttributeError(name)
 
 
-__all__ = ["DatasetWidget", "FinetuneWidget", "TokensWidget", "bundle_path"]
+__all__ = ["DatasetWidget", "FinetuneWidget", "TokensWidget", "TrainReportWidget", "bundle_path"]

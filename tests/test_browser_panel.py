@@ -1,0 +1,326 @@
+"""The side panel as a daily tool, in a real JupyterLab and Debian's Chromium: it follows code and
+markdown cells, selections and the file editor; several tokenizers with counts; settings applied
+live; commands; the status-bar count; click-to-select; plain words when the server part is
+missing or another version.
+
+Screenshots land in tests/artifacts/ (ignored by git) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .test_browser import (  # noqa: F401 - `lab` is a fixture
+    ARTIFACTS,
+    _panel_ids,
+    _wait_for_ids,
+    chromium_page,
+    lab,
+)
+
+pytestmark = pytest.mark.browser
+
+PANEL = "#tokenlens-panel"
+STATUS_ITEM = ".tl-statusbar"
+
+
+def _gpt2(text: str) -> list[int]:
+    import tokenlens
+
+    return list(tokenlens.tokenize(text, "gpt2").ids)
+
+
+def _cells(cells: list[tuple[str, str]]) -> dict:
+    out = []
+    for i, (kind, src) in enumerate(cells):
+        cell = {"cell_type": kind, "id": f"p{i}", "metadata": {}, "source": src}
+        if kind == "code":
+            cell.update(execution_count=None, outputs=[])
+        out.append(cell)
+    return {
+        "cells": out,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+
+
+@pytest.fixture(scope="module")
+def files(lab):
+    root = lab["root"]
+    (root / "panel.ipynb").write_text(
+        json.dumps(_cells([("code", "hello world"), ("markdown", "# Title here"), ("code", "second cell")]))
+    )
+    (root / "other.ipynb").write_text(json.dumps(_cells([("code", "NLP")])))
+    texts = {
+        "notes.txt": "I love NLP",
+        "readme.md": "# Title here",
+        "script.py": "def f(x):\n    return x\n",
+        "data.json": '{"a": 1}',
+        "rows.jsonl": '{"a": 1}\n{"b": 2}\n',
+    }
+    for name, text in texts.items():
+        (root / name).write_text(text, encoding="utf-8")
+    return texts
+
+
+async def _wait(page, expr: str, arg=None, timeout: float = 30_000) -> None:
+    await page.wait_for_function(expr, arg=arg, timeout=timeout)
+
+
+async def _open(page, lab, path: str = "panel.ipynb") -> None:
+    await page.goto(f"{lab['url']}/lab/tree/{path}?token={lab['token']}")
+    await page.wait_for_selector(".jp-Notebook .jp-Cell .cm-content", timeout=60_000)
+    await _wait(page, "window.jupyterapp && window.jupyterapp.commands.hasCommand('tokenlens:copy-ids')")
+    await page.evaluate("window.jupyterapp.shell.activateById('tokenlens-panel')")
+    await page.wait_for_selector(PANEL, state="visible")
+    await page.wait_for_selector(f"{PANEL} input.tl-tokenizer-option", state="attached", timeout=30_000)
+
+
+async def _cell(page, index: int):
+    cell = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").nth(index)
+    await cell.locator(".cm-content").click()
+    return cell
+
+
+async def _editor_selection(page) -> list[int]:
+    """The active editor's primary selection as sorted UTF-16 offsets."""
+    return await page.evaluate(
+        """() => {
+          const w = window.jupyterapp.shell.currentWidget;
+          const ed = w.content.activeCell ? w.content.activeCell.editor : w.content.editor;
+          const s = ed.getSelection();
+          const a = ed.getOffsetAt(s.start), b = ed.getOffsetAt(s.end);
+          return [Math.min(a, b), Math.max(a, b)];
+        }"""
+    )
+
+
+async def _close_current(page) -> None:
+    """Save and close the current document (a notebook is dirty once its kernel metadata is set)."""
+    await page.evaluate(
+        """async () => {
+          const app = window.jupyterapp;
+          const w = app.shell.currentWidget;
+          if (w.context) { await w.context.save(); }
+          w.close();
+        }"""
+    )
+    await page.wait_for_timeout(300)
+
+
+async def _status_count(page, expected: int) -> None:
+    await _wait(
+        page,
+        "n => document.querySelector('.tl-statusbar')?.dataset.count === String(n)",
+        arg=expected,
+    )
+
+
+async def test_panel_follows_cells_selection_and_notebooks(lab, files):
+    ARTIFACTS.mkdir(exist_ok=True)
+    async with chromium_page(viewport={"width": 1400, "height": 850}) as page:
+        await _open(page, lab)
+
+        # a code cell, then typing in it; the status bar counts for the first tokenizer
+        await _cell(page, 0)
+        await _wait_for_ids(page, [31373, 995])
+        assert await page.get_attribute(PANEL, "data-source-kind") == "code"
+        await _status_count(page, 2)
+        await page.keyboard.press("Control+a")
+        await page.keyboard.type("I love NLP")
+        await _wait_for_ids(page, [40, 1842, 399, 19930])
+        await _status_count(page, 4)
+        assert "4 tokens" in await page.locator(f"{PANEL} .tl-status").inner_text()
+        assert await page.locator(f"{PANEL} .tl-chooser-option[data-tokenizer='gpt2'] .tl-count").inner_text() == "4"
+
+        # a markdown cell (rendered: selected by a click on it)
+        await page.locator(".jp-Notebook .jp-Cell").nth(1).click()
+        await _wait_for_ids(page, _gpt2("# Title here"))
+        assert await page.get_attribute(PANEL, "data-source-kind") == "markdown"
+
+        # a selection: only the selected text is tokenized; collapsing it brings the whole cell back
+        await _cell(page, 0)
+        await page.keyboard.press("Control+End")
+        for _ in range(3):
+            await page.keyboard.press("Shift+ArrowLeft")
+        await _wait_for_ids(page, _gpt2("NLP"))
+        assert await page.get_attribute(PANEL, "data-selection") == "true"
+        assert "Selection in code cell 1" in await page.locator(f"{PANEL} .tl-source").inner_text()
+        await page.keyboard.press("End")
+        await _wait_for_ids(page, [40, 1842, 399, 19930])
+        assert await page.get_attribute(PANEL, "data-selection") == "false"
+
+        # clicking a token selects its characters in the editor: code points become UTF-16 offsets
+        await page.keyboard.press("Control+a")
+        await page.keyboard.type("hi 😀 there")
+        await _wait_for_ids(page, _gpt2("hi 😀 there"))
+        await page.locator(f"{PANEL} .tl-token[data-id='612']").click()
+        await page.keyboard.press("Escape")  # the click also pinned the card
+        assert await _editor_selection(page) == [5, 11]  # " there" after a surrogate pair
+        # the panel keeps showing the whole cell: a selection it made is not the user's
+        await page.wait_for_timeout(400)
+        assert await _panel_ids(page) == _gpt2("hi 😀 there")
+
+        # another notebook: the panel follows it; closing it returns to the first
+        await page.evaluate("window.jupyterapp.commands.execute('docmanager:open', {path: 'other.ipynb'})")
+        await page.wait_for_selector(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .cm-content")
+        await _cell(page, 0)
+        await _wait_for_ids(page, _gpt2("NLP"))
+        await _close_current(page)
+        await _wait_for_ids(page, _gpt2("hi 😀 there"))
+
+        # closing the last one: nothing to follow; reopening: followed again
+        while await page.evaluate("Array.from(window.jupyterapp.shell.widgets('main')).length"):
+            await _close_current(page)
+        await _wait(page, "() => document.querySelector('#tokenlens-panel').dataset.sourceKind === 'none'")
+        assert "Nothing to tokenize" in await page.locator(f"{PANEL} .tl-status").inner_text()
+        assert await _panel_ids(page) == []
+        await page.evaluate("window.jupyterapp.commands.execute('docmanager:open', {path: 'other.ipynb'})")
+        await page.wait_for_selector(".jp-NotebookPanel .jp-Cell .cm-content")
+        await _cell(page, 0)
+        await _wait_for_ids(page, _gpt2("NLP"))
+
+        # the layout restorer keeps the panel open across a reload
+        await page.wait_for_timeout(1500)  # the workspace is saved shortly after a change
+        await page.reload()
+        await page.wait_for_selector(".jp-Notebook .jp-Cell .cm-content", timeout=60_000)
+        await page.wait_for_selector(PANEL, state="visible", timeout=30_000)
+
+
+async def test_file_editor_settings_commands_and_themes(lab, files):
+    async with chromium_page(viewport={"width": 1400, "height": 850}) as page:
+        await _open(page, lab)
+
+        # the file editor, for each kind of text file
+        for name, text in files.items():
+            await page.evaluate(
+                "p => window.jupyterapp.commands.execute('docmanager:open', {path: p, factory: 'Editor'})", name
+            )
+            await page.wait_for_selector(".jp-FileEditor:not(.lm-mod-hidden) .cm-content")
+            await _wait_for_ids(page, _gpt2(text))
+            assert await page.get_attribute(PANEL, "data-source-kind") == "file"
+            assert name in await page.locator(f"{PANEL} .tl-source").inner_text()
+        # typing and a selection in the file editor
+        await page.evaluate(
+            "() => window.jupyterapp.commands.execute('docmanager:open', {path: 'notes.txt', factory: 'Editor'})"
+        )
+        editor = page.locator(".jp-FileEditor:not(.lm-mod-hidden) .cm-content")
+        await editor.click()
+        await page.keyboard.press("Control+End")
+        await page.keyboard.type(" today")
+        await _wait_for_ids(page, _gpt2("I love NLP today"))
+        await page.keyboard.press("Shift+Home")
+        await _wait(page, "() => document.querySelector('#tokenlens-panel').dataset.selection === 'true'")
+        await _wait_for_ids(page, _gpt2("I love NLP today"))
+        await page.keyboard.press("End")
+        await page.keyboard.type("!")
+        await _wait_for_ids(page, _gpt2("I love NLP today!"))
+
+        # commands: copy ids as a Python list; add tokenizers (listed, and a typed unknown name)
+        copied = await page.evaluate("window.jupyterapp.commands.execute('tokenlens:copy-ids')")
+        assert copied == "[" + ", ".join(map(str, _gpt2("I love NLP today!"))) + "]"
+        await page.evaluate("window.jupyterapp.commands.execute('tokenlens:add-tokenizer', {name: 'bert-base-uncased'})")
+        badge = f"{PANEL} .tl-chooser-option[data-tokenizer='bert-base-uncased'] .tl-count"
+        await _wait(page, f"() => document.querySelector(\"{badge}\")?.textContent === '5'")
+        await page.evaluate("window.jupyterapp.commands.execute('tokenlens:add-tokenizer')")
+        assert await page.evaluate("document.activeElement.classList.contains('tl-chooser-search')")
+        await page.keyboard.type("no-such-tokenizer")
+        await page.keyboard.press("Enter")
+        bad = f"{PANEL} .tl-chooser-option[data-tokenizer='no-such-tokenizer'] .tl-count"
+        await _wait(page, f"() => document.querySelector(\"{bad}\")?.dataset.kind === 'error'")
+        # the others still show; the unknown name says what went wrong in its own row
+        assert await page.locator(badge).inner_text() == "5"
+        assert "no-such-tokenizer" in await page.locator(f"{PANEL} .tl-status").inner_text()
+        # search filters the list; unticking removes a typed name
+        await page.locator(f"{PANEL} .tl-chooser-option[data-tokenizer='no-such-tokenizer'] input").click()
+        await _wait(page, "() => !document.querySelector(\"#tokenlens-panel [data-tokenizer='no-such-tokenizer']\")")
+        await page.locator(f"{PANEL} .tl-chooser-search").fill("o200")
+        assert await page.locator(f"{PANEL} .tl-chooser-option[data-tokenizer='cl100k_base']").is_hidden()
+        assert await page.locator(f"{PANEL} .tl-chooser-option[data-tokenizer='o200k_base']").is_visible()
+        await page.locator(f"{PANEL} .tl-chooser-search").fill("")
+        await page.locator(f"{PANEL} .tl-chooser-option[data-tokenizer='bert-base-uncased'] input").click()
+
+        # a settings change is applied live (through the settings editor, as a user does)
+        await page.evaluate("window.jupyterapp.commands.execute('settingeditor:open', {query: 'Token Lens'})")
+        field = page.locator("select[id$='colorBy']").first
+        await field.wait_for(timeout=30_000)
+        await field.select_option("position")
+        await _wait(page, "() => document.querySelector('#tokenlens-panel .tl-body.tl-color-position')")
+        await page.locator("input[id$='showIds']").first.click()
+        await _wait(page, "() => !document.querySelector('#tokenlens-panel .tl-opt-ids input').checked")
+        await page.screenshot(path=str(ARTIFACTS / "panel-settings.png"))
+        await page.evaluate("window.jupyterapp.shell.currentWidget.close()")
+
+        # light and dark themes, English and Odia
+        await page.evaluate(
+            "() => window.jupyterapp.commands.execute('docmanager:open', {path: 'notes.txt', factory: 'Editor'})"
+        )
+        await page.evaluate("window.jupyterapp.commands.execute('tokenlens:add-tokenizer', {name: 'llama-2'})")
+        await _wait(page, "() => document.querySelector('#tokenlens-panel .tl-aligned')")
+        await page.screenshot(path=str(ARTIFACTS / "panel-file-light.png"))
+        light = await page.evaluate("getComputedStyle(document.querySelector('#tokenlens-panel')).backgroundColor")
+        await page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})")
+        await _wait(page, "document.body.dataset.jpThemeLight === 'false'")
+        await page.wait_for_timeout(800)
+        dark = await page.evaluate("getComputedStyle(document.querySelector('#tokenlens-panel')).backgroundColor")
+        assert light != dark
+        await page.screenshot(path=str(ARTIFACTS / "panel-file-dark.png"))
+        await editor.click()
+        await page.keyboard.press("Control+a")
+        await page.keyboard.type("ଓଡ଼ିଆ ଭାଷା ସୁନ୍ଦର")
+        await _wait(page, "() => document.querySelector('#tokenlens-panel .tl-source').textContent.includes('17 characters')")
+        await page.wait_for_timeout(800)
+        await page.screenshot(path=str(ARTIFACTS / "panel-odia-dark.png"))
+        await page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})")
+        await _wait(page, "document.body.dataset.jpThemeLight === 'true'")
+        await page.wait_for_timeout(800)
+        await page.screenshot(path=str(ARTIFACTS / "panel-odia-light.png"))
+        # leave the module's settings as they were
+        await page.evaluate("window.jupyterapp.commands.execute('docmanager:open', {path: 'notes.txt', factory: 'Editor'})")
+        await page.locator(f"{PANEL} .tl-chooser-option[data-tokenizer='llama-2'] input").click()
+        await page.locator(f"{PANEL} .tl-opt-color button[data-value='id']").click()
+        await page.locator(f"{PANEL} .tl-opt-ids input").click()
+
+
+async def _route_tokenizers(page, handler) -> None:
+    await page.route("**/tokenlens/tokenizers*", handler)
+
+
+async def test_server_missing_or_another_version_is_said_plainly(lab, files):
+    async with chromium_page(viewport={"width": 1400, "height": 850}) as page:
+        async def missing(route):
+            await route.fulfill(status=404, content_type="text/html", body="<html>404: Not Found</html>")
+
+        await _route_tokenizers(page, missing)
+        await page.route(
+            "**/tokenlens/tokenize*",
+            lambda route: route.fulfill(status=404, content_type="text/html", body="<html>404</html>"),
+        )
+        await page.goto(f"{lab['url']}/lab/tree/panel.ipynb?token={lab['token']}")
+        await _wait(page, "window.jupyterapp && window.jupyterapp.commands.hasCommand('tokenlens:copy-ids')")
+        await page.evaluate("window.jupyterapp.shell.activateById('tokenlens-panel')")
+        notice = page.locator(f"{PANEL} .tl-notice[data-kind='missing']")
+        await notice.wait_for(timeout=30_000)
+        text = await notice.inner_text()
+        assert "pip install jupyterlab-tokenlens" in text and "enable" in text
+        await page.screenshot(path=str(ARTIFACTS / "panel-server-missing.png"))
+
+    async with chromium_page(viewport={"width": 1400, "height": 850}) as page:
+        async def other_version(route):
+            response = await route.fetch()
+            body = await response.json()
+            body["version"] = "9.9.9"
+            await route.fulfill(response=response, json=body)
+
+        await _route_tokenizers(page, other_version)
+        await _open(page, lab)
+        notice = page.locator(f"{PANEL} .tl-notice[data-kind='version']")
+        await notice.wait_for(timeout=30_000)
+        text = await notice.inner_text()
+        assert "9.9.9" in text and "pip install" in text
+        # the panel still works with what the server sends
+        await _cell(page, 2)
+        await _wait_for_ids(page, [12227, 2685])
