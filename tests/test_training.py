@@ -681,3 +681,17 @@ def test_merge_frequencies_on_runs_of_one_symbol():
     fast = replay_merges(words, pairs, vocab, model=result.tokenizer.model)
     slow = replay_merges(words, pairs, vocab)
     assert fast.merges == slow.merges and fast.uses == slow.uses
+
+
+def test_explain_of_a_trained_tokenizer_shows_frequency_beside_id(tmp_path):
+    """The learner's point: an id follows merge order; the frequency is shown beside it."""
+    import tokenlens
+
+    result = tokenlens.train_tokenizer(flores("ory_Orya")[:300], name="explain-me", vocab_size=400, progress=False)
+    backend = tokenlens.load("explain-me")
+    merged = [m for m in result.merges[:50]]
+    infos = [backend.explain(m.id) for m in merged]
+    assert all(i["frequency"] == m.frequency and i["rank"] is not None for i, m in zip(infos, merged))
+    assert [i["id"] for i in infos] == sorted(i["id"] for i in infos)  # ids rise with merge order
+    uses = [i["uses"] for i in infos]
+    assert any(later > earlier for k, earlier in enumerate(uses) for later in uses[k + 1:])  # a later id is used more

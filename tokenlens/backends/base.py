@@ -140,7 +140,26 @@ class Backend(ABC):
             "score": None,
             "continuation": None,
             **self._explain_model(token_id),
+            **self._explain_training(token_id),
         }
+
+    def _explain_training(self, token_id: int) -> dict[str, Any]:
+        """For a tokenizer trained with tokenlens: how often its pair occurred when merged, and
+        how often the token is used. The id follows merge order, not this frequency."""
+        if not hasattr(self, "_training"):
+            self._training = None
+            folder = Path(self.source).parent if self.source else None
+            if folder is not None and (folder / "tokenlens_training.json").is_file():
+                from ..trained import load_training
+
+                try:
+                    self._training = load_training(folder)
+                except Exception:  # noqa: BLE001 - the record only adds detail
+                    self._training = None
+        if self._training is None:
+            return {}
+        info = self._training.token_info(token_id)
+        return {"frequency": info.get("frequency"), "uses": info.get("uses")}
 
     def _explain_model(self, token_id: int) -> dict[str, Any]:
         """Model-specific facts (merge rank and parents, Unigram score, ``##``)."""

@@ -3,13 +3,12 @@ notebooks, and the progress line shown while a tokenizer trains."""
 
 from __future__ import annotations
 
-import numpy as np
-
 import math
 from html import escape
 from typing import TYPE_CHECKING, Any, Sequence
 
 import anywidget
+import numpy as np
 import traitlets
 
 from ..errors import TokenlensError
