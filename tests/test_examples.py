@@ -45,3 +45,22 @@ def test_pipeline_notebook():
     assert "✗ not the same text" in text and "✓ the same text" in text  # BERT lossy, GPT-2 exact
     assert "'I love NLP'" in text  # ids decoded back
     assert "word 3-grams" in text
+
+
+def test_odia_tokenizer_and_token_tax_notebook():
+    nb = run("03-odia-tokenizer-and-token-tax.ipynb")
+    text = outputs_text(nb)
+    ratio = float(text.split("GPT-2 needs ")[1].split("x as many")[0])
+    assert ratio >= 3.0  # our Odia BPE: at least 3x lower fertility than GPT-2
+    assert "premium" in text and "\ufffd" not in text
+
+
+def test_pretrain_and_finetune_notebook():
+    nb = run("04-pretrain-and-finetune.ipynb")
+    text = outputs_text(nb)
+    assert "completed loss" in text
+    first, last = (float(x) for x in text.split("completed loss ")[1].split()[0:3:2])
+    assert last < first - 1.0  # the tiny model learned
+    assert "tokenizer unchanged by training: True" in text
+    assert "completed 20" in text  # the fine-tune of our own model ran its 20 steps
+    assert "moved" in text  # the embedding drift table
