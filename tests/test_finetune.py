@@ -264,3 +264,29 @@ def test_runs_need_no_kernel(workdir, runs):
     finally:
         run.kill()
     assert Path(run.dir.pid_file).is_file()
+
+
+def test_chat_rows_train_through_the_chat_template(workdir, runs, tmp_path):
+    """messages rows are rendered with the tokenizer's chat template; the loss is on the answers."""
+    import shutil
+
+    tok_dir = tmp_path / "chat-tok"
+    shutil.copytree(workdir / "odia-bpe", tok_dir)
+    template = ("{% for m in messages %}<|endoftext|>{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
+                "{% if add_generation_prompt %}<|endoftext|>assistant: {% endif %}")
+    (tok_dir / "tokenizer_config.json").write_text(json.dumps({
+        "tokenizer_class": "PreTrainedTokenizerFast", "eos_token": "<|endoftext|>", "chat_template": template}))
+    lines = flores("eng_Latn")[:40]
+    rows = [{"messages": [{"role": "user", "content": a[:50]}, {"role": "assistant", "content": b[:50]}]}
+            for a, b in zip(lines[::2], lines[1::2])]
+    data = tmp_path / "chat.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    short = ft.finetune(str(data), "chat-short", tokenizer=str(tok_dir), max_steps=3, **{**TINY, "context": 16})
+    state = short.wait(timeout=600)
+    assert state.status == "failed" and "raise --context" in state.error  # prompts fill 16 tokens
+    run = ft.finetune(str(data), "chat", tokenizer=str(tok_dir), max_steps=3, eval_steps=1000, save_steps=1000,
+                      **{**TINY, "context": 256, "batch_size": 4})
+    state = run.wait(timeout=600)
+    assert state.status == "completed", run.log_tail(60)
+    start = [e for e in events_of(run) if e["event"] == "start"][0]
+    assert start["kind"] == "messages" and start["train_rows"] + start["val_rows"] == 20

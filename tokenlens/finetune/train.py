@@ -271,6 +271,12 @@ def _train(spec: RunSpec, run: RunDir, events, resume: bool) -> int:
         trainer = SFTTrainer(model=model, args=config, train_dataset=Dataset.from_list(_sft_rows(train_rows, tok)),
                              eval_dataset=Dataset.from_list(val) if val else None, processing_class=tok,
                              callbacks=_callbacks(spec, run, events, tok, tokens_per_step))
+    if rows.kind != "text" and len(trainer.train_dataset) == 0:
+        raise ValueError(
+            f"No row has an answer token left within the context of {spec.context} tokens (the prompts"
+            " fill it), so there is nothing to learn: raise --context or shorten the prompts"
+            " (--dry-run counts the rows that do not fit)."
+        )
     n_params = sum(p.numel() for p in model.parameters())
     checkpoint = run.latest_checkpoint() if resume else None
     start_file = run.path / "embeddings_start.safetensors"
