@@ -436,7 +436,7 @@ class ReportView {
     }
     const rows = el('div', 'tl-train-rows');
     this.builtBody.appendChild(rows);
-    renderResults(rows, { results: built.rows ?? [] }, { showIds: true });
+    renderResults(rows, { results: built.rows ?? [] }, { showIds: true, layout: 'stacked' });
   }
 
   private drawTable(): void {

@@ -247,10 +247,11 @@ def test_magic_dry_run_and_print_command(shell, workdir, runs, capsys):
 
 
 def test_magic_errors(shell, capsys):
-    assert not shell.run_cell("%finetune --data nothing-here.txt --model x --name a").success
-    assert "No data file matches" in capsys.readouterr().err
-    assert not shell.run_cell("%finetune --attach never-ran").success
-    assert "No run named 'never-ran'" in capsys.readouterr().err
+    r = shell.run_cell("%finetune --data nothing-here.txt --model x --name a")
+    assert not r.success and "No data file matches" in str(r.error_in_exec)
+    r = shell.run_cell("%finetune --attach never-ran")
+    assert not r.success and "No run named 'never-ran'" in str(r.error_in_exec)
+    capsys.readouterr()
     assert shell.run_cell("%finetune --help").success
     assert "--from-scratch" in capsys.readouterr().out
 
