@@ -34,5 +34,17 @@ def _isolated_registry(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("TOKENLENS_PATH", str(TOKENIZERS))
 
 
+@pytest.fixture
+def shell():
+    """A fresh IPython shell with ``%load_ext tokenlens`` done."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    InteractiveShell.clear_instance()
+    sh = InteractiveShell.instance()
+    sh.run_cell("%load_ext tokenlens", store_history=False)
+    yield sh
+    InteractiveShell.clear_instance()
+
+
 def flores(lang: str, split: str = "dev") -> list[str]:
     return (FLORES / f"{lang}.{split}").read_text(encoding="utf-8").splitlines()

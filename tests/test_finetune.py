@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
 
 import tokenlens.finetune as ft
 from tokenlens.errors import InputError
@@ -97,7 +96,7 @@ def test_from_scratch_loss_falls_and_tokenizer_is_unchanged(workdir, runs):
     drift = tokenlens.embedding_drift("odia-tiny", top=5)
     assert len(drift) == 5 and drift[0]["moved"] >= drift[-1]["moved"] > 0
     # re-attach from another process, as after a kernel restart
-    code = f"import tokenlens.finetune as ft; print(ft.attach('odia-tiny').state.status)"
+    code = "import tokenlens.finetune as ft; print(ft.attach('odia-tiny').state.status)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ, check=True)
     assert out.stdout.strip() == "completed"
 
@@ -215,15 +214,6 @@ def test_bad_models_and_names_are_refused(workdir, runs, small_model, tmp_path):
     run = ft.finetune(data, "pickled", model=str(tmp_path / "pickled"), max_steps=1, device="cpu", context=32)
     state = run.wait(timeout=300)
     assert state.status == "failed" and "safetensors" in state.error
-
-
-@pytest.fixture
-def shell():
-    InteractiveShell.clear_instance()
-    sh = InteractiveShell.instance()
-    sh.run_cell("%load_ext tokenlens", store_history=False)
-    yield sh
-    InteractiveShell.clear_instance()
 
 
 def test_magic_dry_run_and_print_command(shell, workdir, runs, capsys):

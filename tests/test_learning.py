@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
 from tornado.httpclient import HTTPClientError
 
 import tokenlens
@@ -42,15 +41,6 @@ def test_ngrams_are_counts_not_ids():
     assert g.words[0] == ("the cat", 2)
     assert dict(g.chars)["th"] == 3
     assert "no vocabulary, no ids" in g._repr_html_()
-
-
-@pytest.fixture
-def shell():
-    InteractiveShell.clear_instance()
-    sh = InteractiveShell.instance()
-    sh.run_cell("%load_ext tokenlens", store_history=False)
-    yield sh
-    InteractiveShell.clear_instance()
 
 
 def test_magic_pipeline_and_ngrams(shell):

@@ -2,19 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-from IPython.core.interactiveshell import InteractiveShell
 
 import tokenlens
-
-
-@pytest.fixture
-def shell():
-    InteractiveShell.clear_instance()
-    sh = InteractiveShell.instance()
-    sh.run_cell("%load_ext tokenlens", store_history=False)
-    yield sh
-    InteractiveShell.clear_instance()
 
 
 def test_tokenize_cell_returns_comparison(shell):

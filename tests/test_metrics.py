@@ -514,17 +514,6 @@ def test_dataset_widget_follows_context_price_and_clicks(column):
 # -- %tokenizer_stats in a fresh IPython shell ----------------------------------------------------
 
 
-@pytest.fixture
-def shell():
-    from IPython.core.interactiveshell import InteractiveShell
-
-    InteractiveShell.clear_instance()
-    sh = InteractiveShell.instance()
-    sh.run_cell("%load_ext tokenlens", store_history=False)
-    yield sh
-    InteractiveShell.clear_instance()
-
-
 def test_magic_languages_and_tokenizers_from_files(shell):
     cell = (
         f"%tokenizer_stats -t gpt2 -t llama-2 --ref eng --no-progress"

@@ -11,7 +11,6 @@ import sys
 import threading
 import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
@@ -489,17 +488,6 @@ def test_fit_numbers_on_a_known_text():
 
 
 # -- the magic --------------------------------------------------------------------------------------
-@pytest.fixture
-def shell():
-    from IPython.core.interactiveshell import InteractiveShell
-
-    InteractiveShell.clear_instance()
-    sh = InteractiveShell.instance()
-    sh.run_cell("%load_ext tokenlens", store_history=False)
-    yield sh
-    InteractiveShell.clear_instance()
-
-
 def run_ok(shell, cell: str):
     result = shell.run_cell(cell)
     assert result.success, result.error_in_exec or result.error_before_exec

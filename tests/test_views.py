@@ -7,7 +7,6 @@ import json
 import shutil
 
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
 
 import tokenlens
 from tokenlens.errors import InputError
@@ -234,15 +233,6 @@ def test_control_characters_and_binary_looking_text():
 
 
 # -- the magic and the widget ---------------------------------------------------------------
-
-
-@pytest.fixture
-def shell():
-    InteractiveShell.clear_instance()
-    sh = InteractiveShell.instance()
-    sh.run_cell("%load_ext tokenlens", store_history=False)
-    yield sh
-    InteractiveShell.clear_instance()
 
 
 def test_magic_decode(shell, capsys):

@@ -13,7 +13,7 @@ import re
 import shutil
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+
 
 from ..errors import InputError
 
