@@ -14,7 +14,6 @@ import shutil
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-
 from ..errors import InputError
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
