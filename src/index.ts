@@ -4,69 +4,131 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette } from '@jupyterlab/apputils';
+import { Clipboard, ICommandPalette, Notification } from '@jupyterlab/apputils';
+import { IEditorTracker } from '@jupyterlab/fileeditor';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { IStatusBar } from '@jupyterlab/statusbar';
 
+import { FocusFollower } from './follow';
 import { DEFAULT_CONFIG, IPanelConfig, TokenLensPanel } from './panel';
+import { TokenCountStatus } from './statusbar';
 
 const PLUGIN_ID = 'jupyterlab-tokenlens:plugin';
 
 export namespace CommandIDs {
   export const togglePanel = 'tokenlens:toggle-panel';
+  export const addTokenizer = 'tokenlens:add-tokenizer';
+  export const copyIds = 'tokenlens:copy-ids';
 }
 
 /** Settings as the panel wants them, with defaults for anything missing or malformed. */
 function readConfig(settings: ISettingRegistry.ISettings): IPanelConfig {
-  const tokenizers = settings.get('tokenizers').composite;
-  const debounceMs = settings.get('debounceMs').composite;
-  const showIds = settings.get('showIds').composite;
+  const get = (key: string) => settings.get(key).composite;
+  const tokenizers = get('tokenizers');
+  const debounceMs = get('debounceMs');
+  const maxChars = get('maxChars');
+  const bool = (key: string, fallback: boolean) => {
+    const v = get(key);
+    return typeof v === 'boolean' ? v : fallback;
+  };
   return {
-    tokenizers: Array.isArray(tokenizers)
-      ? tokenizers.map(String)
-      : DEFAULT_CONFIG.tokenizers,
+    tokenizers: Array.isArray(tokenizers) ? tokenizers.map(String) : DEFAULT_CONFIG.tokenizers,
     debounceMs: typeof debounceMs === 'number' ? debounceMs : DEFAULT_CONFIG.debounceMs,
-    showIds: typeof showIds === 'boolean' ? showIds : DEFAULT_CONFIG.showIds
+    showIds: bool('showIds', DEFAULT_CONFIG.showIds),
+    showWhitespace: bool('showWhitespace', DEFAULT_CONFIG.showWhitespace),
+    colorBy: get('colorBy') === 'position' ? 'position' : 'id',
+    layout: get('layout') === 'stacked' ? 'stacked' : 'aligned',
+    maxChars: typeof maxChars === 'number' && maxChars > 0 ? maxChars : DEFAULT_CONFIG.maxChars
   };
 }
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
-  description: 'A Tokens side panel that shows how the active cell tokenizes.',
+  description: 'A Tokens side panel that shows how the focused cell, file or selection tokenizes.',
   autoStart: true,
-  requires: [INotebookTracker],
-  optional: [ILayoutRestorer, ISettingRegistry, ICommandPalette, ILabShell],
+  optional: [
+    INotebookTracker,
+    IEditorTracker,
+    ILayoutRestorer,
+    ISettingRegistry,
+    ICommandPalette,
+    ILabShell,
+    IStatusBar
+  ],
   activate: (
     app: JupyterFrontEnd,
-    tracker: INotebookTracker,
+    notebooks: INotebookTracker | null,
+    editors: IEditorTracker | null,
     restorer: ILayoutRestorer | null,
     settingRegistry: ISettingRegistry | null,
     palette: ICommandPalette | null,
-    labShell: ILabShell | null
+    labShell: ILabShell | null,
+    statusBar: IStatusBar | null
   ) => {
-    const panel = new TokenLensPanel({
-      tracker,
-      serverSettings: app.serviceManager.serverSettings
-    });
+    const serverSettings = app.serviceManager.serverSettings;
+    const follower = new FocusFollower({ notebooks, editors, shell: labShell });
+    const panel = new TokenLensPanel({ follower, serverSettings });
     app.shell.add(panel, 'right', { rank: 600 });
     if (restorer) {
       restorer.add(panel, panel.id);
     }
 
+    const show = () => app.shell.activateById(panel.id);
     app.commands.addCommand(CommandIDs.togglePanel, {
-      label: 'Show Token Lens panel',
-      caption: 'Show how the active cell splits into tokens',
+      label: 'Toggle Token Lens Panel',
+      caption: 'Show or hide how the focused text splits into tokens',
       isToggled: () => panel.isVisible,
       execute: () => {
         if (panel.isVisible && labShell) {
           labShell.collapseRight();
         } else {
-          app.shell.activateById(panel.id);
+          show();
         }
       }
     });
+    app.commands.addCommand(CommandIDs.addTokenizer, {
+      label: args => (args.name ? `Add Tokenizer ${args.name}` : 'Add Tokenizer to Token Lens…'),
+      caption: 'Show another tokenizer in the Tokens panel (a listed name or a hub id)',
+      execute: args => {
+        show();
+        panel.addTokenizer(typeof args.name === 'string' ? args.name : undefined);
+      }
+    });
+    app.commands.addCommand(CommandIDs.copyIds, {
+      label: 'Copy Token Ids as a Python List',
+      caption: 'Copy the ids the Tokens panel shows (first tokenizer) to the clipboard',
+      isEnabled: () => panel.idsAsPython() !== null,
+      execute: args => {
+        const tokenizer = typeof args.tokenizer === 'string' ? args.tokenizer : undefined;
+        const text = panel.idsAsPython(tokenizer);
+        if (text === null) {
+          Notification.warning('Token Lens: no token ids to copy yet; open the Tokens panel on some text.');
+          return null;
+        }
+        Clipboard.copyToSystem(text);
+        return text;
+      }
+    });
     if (palette) {
-      palette.addItem({ command: CommandIDs.togglePanel, category: 'Token Lens' });
+      for (const command of Object.values(CommandIDs)) {
+        palette.addItem({ command, category: 'Token Lens' });
+      }
+    }
+
+    if (statusBar) {
+      const item = new TokenCountStatus({
+        panel,
+        follower,
+        serverSettings,
+        onClick: () => void app.commands.execute(CommandIDs.togglePanel)
+      });
+      statusBar.registerStatusItem('jupyterlab-tokenlens:count', {
+        item,
+        align: 'left',
+        rank: 4,
+        isActive: () => true
+      });
     }
 
     if (settingRegistry) {

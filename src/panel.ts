@@ -1,34 +1,66 @@
 /**
- * The Tokens side panel: follows the active notebook cell and shows how the chosen
- * tokenizers split its source, through the same view as the notebook widget.
+ * The Tokens side panel: follows the text that has focus (a notebook cell, a file, a selection)
+ * and shows how the chosen tokenizers split it, through the same view as the notebook widget.
  */
-import { INotebookTracker } from '@jupyterlab/notebook';
 import { ServerConnection } from '@jupyterlab/services';
 import { Message } from '@lumino/messaging';
-import { Debouncer } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
+import { TokenizerChooser } from './chooser';
+import { FocusFollower, IFocusedText } from './follow';
 import { tokenLensIcon } from './icon';
 import { LocalModel } from './model';
-import { ITokenizerInfo, ResultOrError, isError } from './render/types';
-import { errorText, listTokenizers, RestExplainer, tokenize } from './request';
+import { Pacer } from './pace';
+import { codePointIndex } from './render/offsets';
+import { ColorBy, CompareLayout, ITokenizerInfo, ResultOrError, isError } from './render/types';
+import {
+  errorText,
+  listTokenizers,
+  RestExplainer,
+  SERVER_MISSING_MESSAGE,
+  tokenize,
+  TokenlensError
+} from './request';
+import { FRONTEND_VERSION, sameVersion } from './version';
 import { render } from './view';
-
-type ActiveCell = NonNullable<INotebookTracker['activeCell']>;
 
 /** What the settings (or their defaults) say. */
 export interface IPanelConfig {
   tokenizers: string[];
   debounceMs: number;
   showIds: boolean;
+  showWhitespace: boolean;
+  colorBy: ColorBy;
+  layout: CompareLayout;
+  maxChars: number;
 }
 
 export const DEFAULT_CONFIG: IPanelConfig = {
   tokenizers: ['gpt2'],
   debounceMs: 150,
-  showIds: true
+  showIds: true,
+  showWhitespace: true,
+  colorBy: 'id',
+  layout: 'aligned',
+  maxChars: 1_000_000
 };
+
+/** The model traits the view's toolbar writes, and the settings they are kept in. */
+const TRAITS: [keyof IPanelConfig, string][] = [
+  ['showIds', 'show_ids'],
+  ['showWhitespace', 'show_whitespace'],
+  ['colorBy', 'color_by'],
+  ['layout', 'layout']
+];
+
+/** The count the status bar shows: the first tokenizer on the focused text. */
+export interface ICount {
+  tokenizer: string;
+  label: string;
+  count: number | null;
+  error?: string;
+}
 
 export class TokenLensPanel extends Widget {
   constructor(options: TokenLensPanel.IOptions) {
@@ -37,21 +69,30 @@ export class TokenLensPanel extends Widget {
     this.addClass('tl-panel');
     this.title.icon = tokenLensIcon;
     this.title.label = 'Tokens';
-    this.title.caption = 'Tokens: how the active cell splits into tokens';
-    this._tracker = options.tracker;
+    this.title.caption = 'Tokens: how the focused text splits into tokens';
+    this.node.setAttribute('role', 'region');
+    this.node.setAttribute('aria-label', 'Token Lens');
+    this._follower = options.follower;
     this._serverSettings = options.serverSettings ?? ServerConnection.makeSettings();
     this._config = { ...DEFAULT_CONFIG };
-    this._debouncer = new Debouncer(() => this._refresh(), this._config.debounceMs);
+    this._pacer = new Pacer(() => this._refresh(), this._config.debounceMs);
 
-    const controls = document.createElement('div');
-    controls.className = 'tl-panel-controls';
-    this._chooser = document.createElement('fieldset');
-    this._chooser.className = 'tl-chooser';
-    this._chooser.setAttribute('aria-label', 'Tokenizers to show');
-    const legend = document.createElement('legend');
-    legend.textContent = 'Tokenizers';
-    this._chooser.appendChild(legend);
-    controls.appendChild(this._chooser);
+    this._notice = document.createElement('div');
+    this._notice.className = 'tl-notice';
+    this._notice.setAttribute('role', 'alert');
+    this._notice.hidden = true;
+
+    this._chooser = new TokenizerChooser({
+      onChange: names => {
+        this._config = { ...this._config, tokenizers: names };
+        this._configChanged.emit({ tokenizers: names });
+        this._schedule();
+      }
+    });
+    this._chooser.setChosen(this._config.tokenizers);
+
+    this._source = document.createElement('div');
+    this._source.className = 'tl-source';
 
     this._status = document.createElement('div');
     this._status.className = 'tl-status';
@@ -60,28 +101,27 @@ export class TokenLensPanel extends Widget {
 
     const view = document.createElement('div');
     view.className = 'tl-view';
-    this.node.append(controls, this._status, view);
+    view.addEventListener('click', event => this._onViewClick(event));
+    this.node.append(this._notice, this._chooser.node, this._source, this._status, view);
 
-    this._model = new LocalModel({ results: [], error: '', show_ids: this._config.showIds });
-    // The view's own toolbar switches ids; the choice is kept in the settings.
-    this._model.on('change:show_ids', () => {
-      const showIds = this._model.get('show_ids') !== false;
-      if (showIds !== this._config.showIds) {
-        this._config.showIds = showIds;
-        this._configChanged.emit({ showIds });
-      }
-    });
+    this._model = new LocalModel(this._traits());
+    // The view's own toolbar switches ids, whitespace, colours, layout: kept in the settings.
+    for (const [key, trait] of TRAITS) {
+      this._model.on(`change:${trait}`, () => {
+        const value = this._model.get(trait);
+        if (value !== this._config[key]) {
+          this._config = { ...this._config, [key]: value };
+          this._configChanged.emit({ [key]: value });
+        }
+      });
+    }
     this._disposeView = render({
       model: this._model,
       el: view,
       explainer: new RestExplainer(this._serverSettings)
     });
 
-    if (this._tracker) {
-      this._tracker.activeCellChanged.connect(this._onActiveCellChanged, this);
-      this._tracker.currentChanged.connect(this._onActiveCellChanged, this);
-    }
-    this._onActiveCellChanged();
+    this._follower.changed.connect(this._schedule, this);
     this._setStatus('Loading tokenizers…');
     void this._probe();
   }
@@ -91,41 +131,65 @@ export class TokenLensPanel extends Widget {
     return this._configChanged;
   }
 
+  /** Emits the first tokenizer's count each time the panel shows a new result. */
+  get counted(): ISignal<this, ICount> {
+    return this._counted;
+  }
+
+  get config(): Readonly<IPanelConfig> {
+    return this._config;
+  }
+
   /** Apply settings; safe to call with unchanged values. */
   configure(config: Partial<IPanelConfig>): void {
     const next = { ...this._config, ...config };
-    if (next.debounceMs !== this._config.debounceMs) {
-      this._debouncer.dispose();
-      this._debouncer = new Debouncer(() => this._refresh(), Math.max(0, next.debounceMs));
-    }
-    const selectionChanged = !sameList(next.tokenizers, this._config.tokenizers);
-    const showIds = next.showIds !== this._config.showIds;
+    this._pacer.gapMs = Math.max(0, next.debounceMs);
+    const retokenize =
+      !sameList(next.tokenizers, this._config.tokenizers) || next.maxChars !== this._config.maxChars;
     this._config = next;
-    if (showIds) {
-      this._model.set({ show_ids: next.showIds });
-    }
-    if (selectionChanged) {
-      this._drawChooser();
+    this._model.set(this._traits());
+    if (retokenize) {
+      this._chooser.setChosen(next.tokenizers);
       this._schedule();
     }
   }
 
-  /** The tokenizers currently shown, in the server's order. */
+  /** The tokenizers shown, in the order chosen (typed names included). */
   get selected(): string[] {
-    const available = (this._available ?? []).map(t => t.name);
-    const wanted = available.filter(name => this._config.tokenizers.includes(name));
-    if (wanted.length > 0 || available.length === 0) {
-      return wanted;
+    const chosen = Array.from(new Set(this._config.tokenizers.filter(Boolean)));
+    if (chosen.length > 0) {
+      return chosen;
     }
-    return available.includes('gpt2') ? ['gpt2'] : [available[0]];
+    const available = (this._available ?? []).map(t => t.name);
+    return available.includes('gpt2') ? ['gpt2'] : available.slice(0, 1);
+  }
+
+  /** Add a tokenizer by name; without one, put the keyboard in the chooser's search field. */
+  addTokenizer(name?: string): void {
+    if (name) {
+      this._chooser.add(name);
+    } else {
+      this._chooser.focus();
+    }
+  }
+
+  /** The ids the panel shows for `tokenizer` (default: the first) as a Python list. */
+  idsAsPython(tokenizer?: string): string | null {
+    const result = this._shown?.results.find(
+      r => !isError(r) && (!tokenizer || r.tokenizer === tokenizer)
+    );
+    if (!result || isError(result)) {
+      return null;
+    }
+    return `[${result.ids.join(', ')}]`;
   }
 
   dispose(): void {
     if (this.isDisposed) {
       return;
     }
-    this._watch(null);
-    this._debouncer.dispose();
+    this._follower.changed.disconnect(this._schedule, this);
+    this._pacer.dispose();
     this._disposeView();
     Signal.clearData(this);
     super.dispose();
@@ -134,64 +198,70 @@ export class TokenLensPanel extends Widget {
   protected onAfterShow(msg: Message): void {
     super.onAfterShow(msg);
     if (this._stale) {
-      void this._refresh();
-    }
-  }
-
-  /** Follow the active cell of the current notebook, like JupyterLab's ActiveCellTool. */
-  private _onActiveCellChanged(): void {
-    const cell = this._tracker?.activeCell ?? null;
-    if (cell === this._cell) {
-      return;
-    }
-    this._watch(cell);
-    this._schedule();
-  }
-
-  private _watch(cell: ActiveCell | null): void {
-    if (this._cell && !this._cell.isDisposed) {
-      this._cell.model.sharedModel.changed.disconnect(this._onCellChanged, this);
-    }
-    this._cell = cell;
-    if (cell) {
-      cell.model.sharedModel.changed.connect(this._onCellChanged, this);
-    }
-  }
-
-  private _onCellChanged(_: unknown, change: { sourceChange?: unknown }): void {
-    // Outputs and metadata change too; only the source matters here.
-    if (change.sourceChange) {
       this._schedule();
     }
   }
 
+  private _traits(): Record<string, unknown> {
+    const c = this._config;
+    return { show_ids: c.showIds, show_whitespace: c.showWhitespace, color_by: c.colorBy, layout: c.layout };
+  }
+
   private _schedule(): void {
     if (!this.isVisible) {
+      // Like ActiveCellTool: no work while hidden; catch up when shown.
       this._stale = true;
       return;
     }
-    void this._debouncer.invoke();
+    this._pacer.invoke();
   }
 
   private async _probe(): Promise<void> {
     if (!this._probing) {
       this._probing = listTokenizers(this._serverSettings)
         .then(reply => {
-          this._available = reply.tokenizers ?? [];
-          this._drawChooser();
+          this._available = Array.isArray(reply.tokenizers) ? reply.tokenizers : [];
+          this._serverMissing = false;
+          this._chooser.setAvailable(this._available);
+          this._chooser.setChosen(this.selected);
+          this._checkVersion(String(reply.version ?? ''));
           this._schedule();
         })
         .catch(error => {
           this._available = null;
-          // The status line carries the message; the view stays empty.
           this._model.set({ results: [], error: '' });
-          this._setStatus(errorText(error), 'error');
+          this._showServerProblem(error);
         })
         .finally(() => {
           this._probing = null;
         });
     }
     return this._probing;
+  }
+
+  private _checkVersion(server: string): void {
+    if (!server || sameVersion(server, FRONTEND_VERSION)) {
+      this._setNotice(null);
+      return;
+    }
+    this._setNotice(
+      'version',
+      `The tokenlens server part is version ${server}, but this panel is version ` +
+        `${FRONTEND_VERSION}. Install one version of jupyterlab-tokenlens in the environment that ` +
+        `runs JupyterLab (pip install "jupyterlab-tokenlens==${FRONTEND_VERSION}"), restart ` +
+        'JupyterLab and reload this page.'
+    );
+  }
+
+  private _showServerProblem(error: unknown): void {
+    const missing = error instanceof TokenlensError && error.serverMissing;
+    this._serverMissing = missing;
+    if (missing) {
+      this._setNotice('missing', SERVER_MISSING_MESSAGE);
+      this._setStatus('No tokens: the server part is not answering.', 'error');
+    } else {
+      this._setStatus(errorText(error), 'error');
+    }
   }
 
   private async _refresh(): Promise<void> {
@@ -211,45 +281,120 @@ export class TokenLensPanel extends Widget {
         return;
       }
     }
-    const cell = this._cell;
-    if (!cell || cell.isDisposed) {
-      this._show([], 'No active cell');
+    const focus = this._follower.current();
+    this._showSource(focus);
+    if (!focus) {
+      this._show(null, [], 'Nothing to tokenize: open a notebook or a text file.');
       return;
     }
     const names = this.selected;
     if (names.length === 0) {
-      this._show([], 'No tokenizers available on the server');
+      this._show(null, [], 'Choose a tokenizer above.');
       return;
     }
-    const text = cell.model.sharedModel.getSource();
+    let text = focus.text;
+    if (text.length > this._config.maxChars) {
+      // Cut at the limit without splitting a surrogate pair.
+      let cut = Math.max(0, this._config.maxChars);
+      const c = text.charCodeAt(cut - 1);
+      if (c >= 0xd800 && c <= 0xdbff) {
+        cut--;
+      }
+      text = text.slice(0, cut);
+    }
     if (text.length === 0) {
-      this._show([], 'Empty cell');
+      this._show(null, [], focus.kind === 'file' ? 'Empty file' : 'Empty cell');
       return;
     }
     this.node.dataset.busy = 'true';
-    try {
-      const payload = await tokenize({ text, tokenizers: names }, this._serverSettings);
-      if (seq !== this._seq || this.isDisposed) {
-        return; // The user moved on; a newer request owns the view.
-      }
-      this._show(payload.results ?? [], summary(payload.results ?? []));
-    } catch (error) {
+    // One request per tokenizer: they run side by side in the server's pool, each answer is
+    // cached on its own, and an unknown name fails only its own row.
+    const serverDown: unknown[] = [];
+    const results = await Promise.all(
+      names.map(name =>
+        tokenize({ text, tokenizers: [name] }, this._serverSettings)
+          .then((payload): ResultOrError =>
+            payload.results?.[0] ?? { tokenizer: name, error: 'The server sent no result.' }
+          )
+          .catch((error): ResultOrError => {
+            if (error instanceof TokenlensError && error.serverMissing) {
+              serverDown.push(error);
+            }
+            return { tokenizer: name, error: errorText(error) };
+          })
+      )
+    );
+    if (seq !== this._seq || this.isDisposed) {
+      return; // The user moved on; a newer request owns the view.
+    }
+    this.node.dataset.busy = 'false';
+    if (serverDown.length > 0) {
+      this._available = null;
+      this._model.set({ results: [], error: '' });
+      this._showServerProblem(serverDown[0]);
+      return;
+    }
+    if (this._serverMissing) {
+      this._serverMissing = false;
+      this._setNotice(null);
+    }
+    let status = summary(results);
+    if (text.length < focus.text.length) {
+      status += ` (first ${text.length.toLocaleString('en-US')} of ${focus.text.length.toLocaleString('en-US')} characters; see Max characters in the settings)`;
+    }
+    this._show({ ...focus, text }, results, status);
+  }
+
+  private _show(focus: IFocusedText | null, results: ResultOrError[], status: string): void {
+    this._shown = focus ? { focus, results, index: null } : null;
+    const failed = results.length > 0 && results.every(isError);
+    this._setStatus(status, failed ? 'error' : 'ok');
+    const counts = new Map<string, number | string>();
+    for (const r of results) {
+      counts.set(r.tokenizer, isError(r) ? r.error : r.n_tokens);
+    }
+    this._chooser.setCounts(counts);
+    this.node.dataset.busy = 'false';
+    // Which text the counts are for (its length in UTF-16 units): a hook for tests and benchmarks.
+    this.node.dataset.chars = focus ? String(focus.text.length) : '';
+    const first = results[0];
+    this._counted.emit({
+      tokenizer: first?.tokenizer ?? this.selected[0] ?? '',
+      label: focus?.label ?? '',
+      count: first && !isError(first) ? first.n_tokens : null,
+      error: first && isError(first) ? first.error : undefined
+    });
+    // The counts paint first (a small change, one cheap frame); the token view, whose first
+    // paint costs hundreds of milliseconds on a slow machine, is drawn in the next task. A
+    // newer answer arriving meanwhile replaces it without drawing this one.
+    const seq = this._seq;
+    const draw = () => {
       if (seq !== this._seq || this.isDisposed) {
         return;
       }
-      this._model.set({ results: [], error: '' });
-      this._setStatus(errorText(error), 'error');
-    } finally {
-      if (seq === this._seq && !this.isDisposed) {
-        this.node.dataset.busy = 'false';
-      }
+      this._model.set({ results, error: '' });
+      this.node.dataset.drawnChars = this.node.dataset.chars;
+    };
+    if (results.length === 0) {
+      draw();
+    } else {
+      requestAnimationFrame(() => setTimeout(draw, 0));
     }
   }
 
-  private _show(results: ResultOrError[], status: string): void {
-    this._model.set({ results, error: '' });
-    const failed = results.length > 0 && results.every(isError);
-    this._setStatus(status, failed ? 'error' : 'ok');
+  private _showSource(focus: IFocusedText | null): void {
+    const n = (k: number) => k.toLocaleString('en-US');
+    let text = '';
+    if (focus?.selection) {
+      text = `Selection in ${focus.label}: ${n(focus.text.length)} of ${n(focus.sourceLength)} characters`;
+    } else if (focus) {
+      // A file name keeps its own spelling; "code cell 2" starts the line with a capital.
+      const label = focus.kind === 'file' ? focus.label : capital(focus.label);
+      text = `${label}: ${n(focus.text.length)} characters`;
+    }
+    this._source.textContent = text;
+    this.node.dataset.sourceKind = focus?.kind ?? 'none';
+    this.node.dataset.selection = String(!!focus?.selection);
   }
 
   private _setStatus(text: string, kind: 'ok' | 'error' = 'ok'): void {
@@ -257,56 +402,67 @@ export class TokenLensPanel extends Widget {
     this._status.dataset.kind = kind;
   }
 
-  private _drawChooser(): void {
-    for (const old of Array.from(this._chooser.querySelectorAll('label'))) {
-      old.remove();
+  private _setNotice(kind: 'missing' | 'version' | null, text = ''): void {
+    this._notice.hidden = kind === null;
+    this._notice.dataset.kind = kind ?? '';
+    this._notice.textContent = text;
+  }
+
+  /** A click on a token selects its characters in the editor it came from. */
+  private _onViewClick(event: MouseEvent): void {
+    const shown = this._shown;
+    const target = event.target as HTMLElement | null;
+    const token = target?.closest<HTMLElement>('.tl-token[data-index], .tl-bar[data-index]');
+    const row = token?.closest<HTMLElement>('[data-r]');
+    if (!shown || !token || !row) {
+      return;
     }
-    const selected = this.selected;
-    for (const info of this._available ?? []) {
-      const label = document.createElement('label');
-      label.className = 'tl-chooser-option';
-      label.title = [info.kind, info.source].filter(Boolean).join(' · ');
-      const box = document.createElement('input');
-      box.type = 'checkbox';
-      box.className = 'tl-tokenizer-option';
-      box.value = info.name;
-      box.checked = selected.includes(info.name);
-      box.setAttribute('aria-label', `Show ${info.name}`);
-      box.addEventListener('change', () => this._onChooserChanged());
-      label.append(box, document.createTextNode(` ${info.name}`));
-      this._chooser.appendChild(label);
+    const result = shown.results[Number(row.dataset.r)];
+    const span = result && !isError(result) ? result.spans[Number(token.dataset.index)] : null;
+    if (!span || span[1] <= span[0]) {
+      return; // special tokens cover no characters
+    }
+    const now = this._follower.current();
+    // Only while the editor still holds the text these tokens were made from.
+    if (!now || now.offset !== shown.focus.offset || !now.text.startsWith(shown.focus.text)) {
+      return;
+    }
+    shown.index ??= codePointIndex(shown.focus.text);
+    const last = shown.index.length - 1;
+    const start = shown.index[Math.min(span[0], last)] + shown.focus.offset;
+    const end = shown.index[Math.min(span[1], last)] + shown.focus.offset;
+    if (this._follower.select(start, end)) {
+      this.node.dataset.selected = `${start}:${end}`;
     }
   }
 
-  private _onChooserChanged(): void {
-    const boxes = Array.from(
-      this._chooser.querySelectorAll<HTMLInputElement>('input.tl-tokenizer-option')
-    );
-    const tokenizers = boxes.filter(b => b.checked).map(b => b.value);
-    this._config = { ...this._config, tokenizers };
-    this._configChanged.emit({ tokenizers });
-    this._schedule();
-  }
-
-  private _tracker: INotebookTracker | null;
+  private _follower: FocusFollower;
   private _serverSettings: ServerConnection.ISettings;
   private _config: IPanelConfig;
-  private _debouncer: Debouncer;
-  private _chooser: HTMLFieldSetElement;
+  private _pacer: Pacer;
+  private _chooser: TokenizerChooser;
+  private _notice: HTMLElement;
+  private _source: HTMLElement;
   private _status: HTMLElement;
   private _model: LocalModel;
   private _disposeView: () => void;
-  private _cell: ActiveCell | null = null;
   private _available: ITokenizerInfo[] | null = null;
+  private _serverMissing = false;
   private _probing: Promise<void> | null = null;
+  private _shown: {
+    focus: IFocusedText;
+    results: ResultOrError[];
+    index: Uint32Array | null;
+  } | null = null;
   private _seq = 0;
   private _stale = true;
   private _configChanged = new Signal<this, Partial<IPanelConfig>>(this);
+  private _counted = new Signal<this, ICount>(this);
 }
 
 export namespace TokenLensPanel {
   export interface IOptions {
-    tracker: INotebookTracker | null;
+    follower: FocusFollower;
     serverSettings?: ServerConnection.ISettings;
   }
 }
@@ -320,9 +476,13 @@ function summary(results: ResultOrError[]): string {
     .map(r =>
       isError(r)
         ? `${r.tokenizer}: error`
-        : `${r.n_tokens} ${r.n_tokens === 1 ? 'token' : 'tokens'} · ${r.tokenizer}`
+        : `${r.n_tokens.toLocaleString('en-US')} ${r.n_tokens === 1 ? 'token' : 'tokens'} · ${r.tokenizer}`
     )
     .join(' | ');
+}
+
+function capital(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
 function sameList(a: string[], b: string[]): boolean {

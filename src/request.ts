@@ -15,8 +15,9 @@ import {
 
 /** Said whenever the server part does not answer at all. */
 export const SERVER_MISSING_MESSAGE =
-  'The tokenlens server extension is not running. Install jupyterlab-tokenlens in the ' +
-  'environment that runs JupyterLab (pip install jupyterlab-tokenlens) and restart JupyterLab.';
+  'The tokenlens server extension is not answering: it is not installed in the environment ' +
+  'that runs JupyterLab, or it is disabled. Run "pip install jupyterlab-tokenlens" and ' +
+  '"jupyter server extension enable jupyterlab_tokenlens" there, then restart JupyterLab.';
 
 /** An error from the tokenlens server (or its absence). */
 export class TokenlensError extends Error {
