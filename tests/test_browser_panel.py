@@ -8,6 +8,7 @@ Screenshots land in tests/artifacts/ (ignored by git) for a person to look at.
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -76,9 +77,17 @@ async def _wait(page, expr: str, arg=None, timeout: float = 30_000) -> None:
     await page.wait_for_function(expr, arg=arg, timeout=timeout)
 
 
+def _url(lab, path: str = "panel.ipynb") -> str:
+    # A workspace of its own for each page: what one test left open is not restored in the next.
+    return f"{lab['url']}/lab/workspaces/w{next(_WORKSPACES)}/tree/{path}?token={lab['token']}"
+
+
+_WORKSPACES = itertools.count()
+
+
 async def _open(page, lab, path: str = "panel.ipynb") -> None:
-    await page.goto(f"{lab['url']}/lab/tree/{path}?token={lab['token']}")
-    await page.wait_for_selector(".jp-Notebook .jp-Cell .cm-content", timeout=60_000)
+    await page.goto(_url(lab, path))
+    await page.wait_for_selector(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .cm-content", timeout=60_000)
     await _wait(page, "window.jupyterapp && window.jupyterapp.commands.hasCommand('tokenlens:copy-ids')")
     await page.evaluate("window.jupyterapp.shell.activateById('tokenlens-panel')")
     await page.wait_for_selector(PANEL, state="visible")
@@ -308,14 +317,14 @@ async def test_server_missing_or_another_version_is_said_plainly(lab, files):
             "**/tokenlens/tokenize*",
             lambda route: route.fulfill(status=404, content_type="text/html", body="<html>404</html>"),
         )
-        await page.goto(f"{lab['url']}/lab/tree/panel.ipynb?token={lab['token']}")
+        await page.goto(_url(lab))
         await _wait(page, "window.jupyterapp && window.jupyterapp.commands.hasCommand('tokenlens:copy-ids')")
         await page.evaluate("window.jupyterapp.shell.activateById('tokenlens-panel')")
         notice = page.locator(f"{PANEL} .tl-notice[data-kind='missing']")
         await notice.wait_for(timeout=30_000)
         text = await notice.inner_text()
         assert "pip install jupyterlab-tokenlens" in text and "enable" in text
-        await page.wait_for_selector(".jp-Notebook .jp-Cell .cm-content", timeout=60_000)
+        await page.wait_for_selector(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .cm-content", timeout=60_000)
         await page.screenshot(path=str(ARTIFACTS / "panel-server-missing.png"))
 
     async with chromium_page(viewport={"width": 1400, "height": 850}) as page:
