@@ -281,3 +281,10 @@ def test_chat_rows_train_through_the_chat_template(workdir, runs, tmp_path):
     assert state.status == "completed", run.log_tail(60)
     start = [e for e in events_of(run) if e["event"] == "start"][0]
     assert start["kind"] == "messages" and start["train_rows"] + start["val_rows"] == 20
+
+
+def test_attach_names_the_runs_there_are(workdir, runs, small_model):
+    ft.finetune(str(workdir / "odia.txt"), "one-run", model=str(small_model), max_steps=1, device="cpu",
+                context=32).wait(timeout=300)
+    with pytest.raises(InputError, match="No run named 'other'.*Runs: one-run"):
+        ft.attach("other")

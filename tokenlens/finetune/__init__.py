@@ -110,7 +110,7 @@ def attach(name: str, root: Path | None = None) -> Run:
     """The run called ``name``, to watch, stop or resume (also after a kernel restart)."""
     run = RunDir.named(name, root)
     if not run.exists():
-        known = [p.name for p in list_runs(root)]
+        known = [r.path.name for r in list_runs(root)]
         raise InputError(f"No run named {name!r} in {run.path.parent}. Runs: {', '.join(known) or 'none yet'}.")
     return Run(run)
 
