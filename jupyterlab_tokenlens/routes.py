@@ -57,6 +57,9 @@ class AnswerCache:
                 self._size -= len(old)
 
 
+_INVALID = object()  # json_body's answer when the body was not JSON (already answered)
+
+
 class _Handler(APIHandler):
     def initialize(self, config: TokenLens, pool: ThreadPoolExecutor, cache: AnswerCache) -> None:
         self.tl_config = config
@@ -68,6 +71,14 @@ class _Handler(APIHandler):
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({"message": message, **extra}))
+
+    def json_body(self) -> Any:
+        """The request's JSON, or ``_INVALID`` after answering 400 with the parse error."""
+        try:
+            return json.loads(self.request.body or b"null")
+        except (ValueError, UnicodeDecodeError) as exc:
+            self.fail(400, f"The request body is not valid JSON ({exc}).")
+            return _INVALID
 
     async def in_pool(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
@@ -107,10 +118,9 @@ class TokenizeHandler(_Handler):
                 f" {cfg.max_body_bytes:,}. Tokenize a shorter text, or raise"
                 " TokenLens.max_body_bytes in the server configuration.",
             )
-        try:
-            body = json.loads(self.request.body or b"null")
-        except (ValueError, UnicodeDecodeError) as exc:
-            return self.fail(400, f"The request body is not valid JSON ({exc}).")
+        body = self.json_body()
+        if body is _INVALID:
+            return None
         problem = _check_body(body, cfg)
         if problem:
             status, message = problem
@@ -131,16 +141,14 @@ class TokenizeHandler(_Handler):
         self.finish(answer)
 
 
-
 class ExplainHandler(_Handler):
     """Why tokens have their ids: merge rank and parents, score, ``##`` (the hover card)."""
 
     @tornado.web.authenticated
     async def post(self) -> None:
-        try:
-            body = json.loads(self.request.body or b"null")
-        except (ValueError, UnicodeDecodeError) as exc:
-            return self.fail(400, f"The request body is not valid JSON ({exc}).")
+        body = self.json_body()
+        if body is _INVALID:
+            return None
         example = '{"tokenizer": "gpt2", "ids": [1842]}'
         if not isinstance(body, dict) or not isinstance(body.get("tokenizer"), str):
             return self.fail(400, f"Send a JSON object such as {example}.")
@@ -163,10 +171,9 @@ class PipelineHandler(_Handler):
 
     @tornado.web.authenticated
     async def post(self) -> None:
-        try:
-            body = json.loads(self.request.body or b"null")
-        except (ValueError, UnicodeDecodeError) as exc:
-            return self.fail(400, f"The request body is not valid JSON ({exc}).")
+        body = self.json_body()
+        if body is _INVALID:
+            return None
         example = '{"text": "I love NLP", "tokenizer": "bert-base-uncased"}'
         if not isinstance(body, dict) or not isinstance(body.get("text"), str) or not isinstance(body.get("tokenizer"), str):
             return self.fail(400, f"Send a JSON object such as {example}.")
