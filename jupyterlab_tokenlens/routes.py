@@ -11,6 +11,7 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import orjson
 import tornado
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
@@ -25,26 +26,26 @@ class AnswerCache:
 
     def __init__(self, max_bytes: int):
         self.max_bytes = max_bytes
-        self._items: OrderedDict[tuple, str] = OrderedDict()
+        self._items: OrderedDict[tuple, bytes] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
 
     @staticmethod
-    def key(text: str, names: list[str], special: bool) -> tuple:
+    def key(text: str, names: list[str], special: bool, counts_only: bool = False) -> tuple:
         from tokenlens.hub import fingerprint
 
         digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
         # a retrained tokenizer (same name, new file) must not be answered from the cache
-        return (digest, tuple(names), special, tuple(fingerprint(n) for n in names))
+        return (digest, tuple(names), special, counts_only, tuple(fingerprint(n) for n in names))
 
-    def get(self, key: tuple) -> str | None:
+    def get(self, key: tuple) -> bytes | None:
         with self._lock:
             hit = self._items.get(key)
             if hit is not None:
                 self._items.move_to_end(key)
             return hit
 
-    def put(self, key: tuple, answer: str) -> None:
+    def put(self, key: tuple, answer: bytes) -> None:
         if len(answer) > self.max_bytes // 4:
             return  # one huge answer would push out everything else
         with self._lock:
@@ -126,14 +127,14 @@ class TokenizeHandler(_Handler):
             status, message = problem
             return self.fail(status, message)
         special = body.get("add_special_tokens", True)
+        counts_only = body.get("counts_only", False)
         try:
-            key = await self.in_pool(AnswerCache.key, body["text"], body["tokenizers"], special)
+            key = await self.in_pool(AnswerCache.key, body["text"], body["tokenizers"], special, counts_only)
             answer = self.cache.get(key)
             if answer is None:
-                results = await self.in_pool(
-                    _tokenize_all, body["text"], body["tokenizers"], special, cfg.allow_hub_downloads
-                )
-                answer = await self.in_pool(json.dumps, {"results": results})
+                work = _count_all if counts_only else _tokenize_all
+                results = await self.in_pool(work, body["text"], body["tokenizers"], special, cfg.allow_hub_downloads)
+                answer = await self.in_pool(orjson.dumps, {"results": results})
                 self.cache.put(key, answer)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a JSON answer
             return self._fail_from(exc)
@@ -223,6 +224,8 @@ def _check_body(body: Any, cfg: TokenLens) -> tuple[int, str] | None:
     special = body.get("add_special_tokens", True)
     if not isinstance(special, bool):
         return 400, '"add_special_tokens" must be true or false.'
+    if not isinstance(body.get("counts_only", False), bool):
+        return 400, '"counts_only" must be true or false.'
     return None
 
 
@@ -234,6 +237,22 @@ def _tokenize_all(text: str, names: list[str], add_special_tokens: bool, allow_h
     # Resolve every name first so an unknown one fails the request before any work is done.
     backends = [resolve(n, allow_paths=False, allow_hub=allow_hub) for n in names]
     return [b.encode(text, add_special_tokens=add_special_tokens).to_dict() for b in backends]
+
+
+def _count_all(text: str, names: list[str], add_special_tokens: bool, allow_hub: bool) -> list[dict]:
+    """Counts without ids or spans: what the panel paints first while the full answer is made."""
+    from tokenlens.api import _check_text
+    from tokenlens.hub import resolve
+
+    text = _check_text(text)
+    backends = [resolve(n, allow_paths=False, allow_hub=allow_hub) for n in names]
+    n_chars = len(text)  # code points, as Tokenized.n_chars
+    n_bytes = len(text.encode("utf-8", "surrogatepass"))
+    return [
+        {"tokenizer": b.name, "n_tokens": b.count(text, add_special_tokens=add_special_tokens),
+         "n_chars": n_chars, "n_bytes": n_bytes, "counts_only": True}
+        for b in backends
+    ]
 
 
 def setup_handlers(server_app) -> None:

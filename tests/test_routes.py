@@ -56,6 +56,26 @@ async def test_add_special_tokens_false(jp_fetch):
     assert json.loads(response.body)["results"][0]["ids"] == [1045, 2293, 17953, 2361]
 
 
+@pytest.mark.parametrize("special", [True, False])
+async def test_counts_only_agrees_with_the_full_answer(jp_fetch, special):
+    from .conftest import flores
+
+    names = ["gpt2", "bert-base-uncased", "llama-2", "cl100k_base"]
+    text = "I love NLP <|endoftext|> [SEP]\n" + "\n".join(flores("ory_Orya")[:3]) + " 👩‍👩‍👧 x\ty"
+    base = {"text": text, "tokenizers": names, "add_special_tokens": special}
+    full = json.loads((await post(jp_fetch, base)).body)["results"]
+    counts = json.loads((await post(jp_fetch, {**base, "counts_only": True})).body)["results"]
+    assert [c["tokenizer"] for c in counts] == names
+    for c, f in zip(counts, full):
+        assert c["counts_only"] is True and "ids" not in c
+        assert (c["n_tokens"], c["n_chars"], c["n_bytes"]) == (f["n_tokens"], f["n_chars"], f["n_bytes"])
+
+
+async def test_counts_only_must_be_a_boolean(jp_fetch):
+    code, payload = await error_of(post(jp_fetch, {"text": "x", "tokenizers": ["gpt2"], "counts_only": "yes"}))
+    assert code == 400 and "counts_only" in payload["message"]
+
+
 async def test_empty_text_is_fine(jp_fetch):
     response = await post(jp_fetch, {"text": "", "tokenizers": ["gpt2"]})
     assert json.loads(response.body)["results"][0]["ids"] == []
@@ -177,6 +197,8 @@ async def test_identical_requests_are_answered_from_the_cache(jp_fetch, monkeypa
     assert first == second and len(calls) == 1
     await post(jp_fetch, {**body, "add_special_tokens": False})
     assert len(calls) == 2  # a different request is computed
+    counted = json.loads((await post(jp_fetch, {**body, "counts_only": True})).body)
+    assert "ids" not in counted["results"][0]  # counts are not answered from the full answer's entry
 
 
 async def test_retrained_tokenizer_is_not_served_stale(jp_fetch, tmp_path, monkeypatch):

@@ -227,6 +227,10 @@ class Backend(ABC):
 
         return generic_token_table(self)
 
+    def count(self, text: str, add_special_tokens: bool = True) -> int:
+        """How many tokens ``encode`` gives, without building spans or display strings."""
+        return len(self.encode(text, add_special_tokens=add_special_tokens).ids)
+
     def special_tokens_added(self) -> int:
         """How many special tokens (``[CLS]``/``[SEP]``, ``<s>``) encoding adds to a text."""
         return len(self.encode("a", add_special_tokens=True).ids) - len(

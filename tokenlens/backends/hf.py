@@ -150,6 +150,9 @@ class HFBackend(Backend):
             pieces=enc.tokens,
         )
 
+    def count(self, text: str, add_special_tokens: bool = True) -> int:
+        return len(self.tokenizer.encode(text, add_special_tokens=add_special_tokens).ids)
+
     def _decode(self, ids: list[int]) -> str:
         return self.tokenizer.decode(ids, skip_special_tokens=False)
 

@@ -119,6 +119,10 @@ class SentencePieceBackend(Backend):
             spans = np.concatenate([np.zeros((1, 2), dtype=np.int64), spans])
         return Tokenized(text, self.name, ids, clamp_spans(spans), backend=self)
 
+    def count(self, text: str, add_special_tokens: bool = True) -> int:
+        bos = self.sp.bos_id() if add_special_tokens else -1
+        return len(self.sp.encode(text)) + (bos >= 0)
+
     def _encode_with_offsets(self, text: str) -> tuple[list[int], np.ndarray]:
         pieces = list(self.sp.encode(text, out_type="proto").pieces)
         byte_spans = [(p.begin, p.end) for p in pieces]

@@ -146,6 +146,11 @@ class TiktokenBackend(Backend):
         spans = byte_lengths_to_char_spans(text, lengths)
         return Tokenized(text, self.name, ids, spans, backend=self)
 
+    def count(self, text: str, add_special_tokens: bool = True) -> int:
+        if add_special_tokens:
+            return len(self.encoding.encode_to_numpy(text, allowed_special="all"))
+        return len(self.encoding.encode_to_numpy(text, disallowed_special=()))
+
     def _decode(self, ids: list[int]) -> str:
         return self.encoding.decode(ids)
 
