@@ -134,7 +134,7 @@ class TokenizeHandler(_Handler):
             if answer is None:
                 work = _count_all if counts_only else _tokenize_all
                 results = await self.in_pool(work, body["text"], body["tokenizers"], special, cfg.allow_hub_downloads)
-                answer = await self.in_pool(orjson.dumps, {"results": results})
+                answer = await self.in_pool(_dumps, {"results": results})
                 self.cache.put(key, answer)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a JSON answer
             return self._fail_from(exc)
@@ -236,7 +236,12 @@ def _tokenize_all(text: str, names: list[str], add_special_tokens: bool, allow_h
     text = _check_text(text)
     # Resolve every name first so an unknown one fails the request before any work is done.
     backends = [resolve(n, allow_paths=False, allow_hub=allow_hub) for n in names]
-    return [b.encode(text, add_special_tokens=add_special_tokens).to_dict() for b in backends]
+    return [b.encode(text, add_special_tokens=add_special_tokens).to_dict(arrays=True) for b in backends]
+
+
+def _dumps(answer: dict) -> bytes:
+    """JSON of an answer whose ids, spans and segments may be numpy arrays."""
+    return orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 def _count_all(text: str, names: list[str], add_special_tokens: bool, allow_hub: bool) -> list[dict]:

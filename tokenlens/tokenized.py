@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
+from itertools import accumulate
+
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -115,14 +117,20 @@ def grapheme_breaks(text: str) -> np.ndarray:
         import regex
 
         _CLUSTER = regex.compile(r"\X")
-    inner: list[int] = []
+    # Per run of non-ASCII text (widened by one character each side: an ASCII letter can take
+    # a combining mark): no break inside it except at the ends of its clusters. findall and
+    # accumulate keep the per-cluster work in C.
+    edges = np.zeros(n + 2, dtype=np.int32)
+    ends: list[int] = []
     for run in _NON_ASCII.finditer(text):
         start, end = max(run.start() - 1, 0), min(run.end() + 1, n)
-        for cluster in _CLUSTER.finditer(text, start, end):
-            a, b = cluster.span()
-            if b - a > 1:
-                inner.extend(range(a + 1, b))
-    out[inner] = False
+        edges[start + 1] += 1
+        edges[end] -= 1
+        cuts = list(accumulate(map(len, _CLUSTER.findall(text, start, end)), initial=start))
+        ends.extend(cuts[1:-1])  # the window's own edges are not inside it
+    inside = np.cumsum(edges[: n + 1]) > 0
+    out[inside] = False
+    out[ends] = True
     return out
 
 
@@ -243,9 +251,13 @@ class Tokenized:
     @property
     def segments(self) -> list[list[int]]:
         """Grapheme-aligned groups ``[start, end, lo, hi]`` (see :func:`grapheme_segments`)."""
+        return self.segment_array.tolist()
+
+    @property
+    def segment_array(self) -> np.ndarray:
         if self._segments is None:
             self._segments = grapheme_segments(self.span_array, self.special, self.text)
-        return self._segments.tolist()
+        return self._segments
 
     @property
     def unk_id(self) -> int | None:
@@ -287,19 +299,24 @@ class Tokenized:
         s, e = self.spans[index]
         return {**info, "span": [s, e], "chars": self.text[s:e]}
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON shape shared by the REST route and the widget (see DESIGN.md)."""
+    def to_dict(self, arrays: bool = False) -> dict[str, Any]:
+        """The JSON shape shared by the REST route and the widget (see DESIGN.md).
+
+        ``arrays=True`` leaves ids, spans and segments as numpy arrays, for a serializer that
+        writes them directly (the route's orjson) instead of making Python lists first.
+        """
+        ids = np.ascontiguousarray(self.id_array) if arrays and self.id_array is not None else list(self.ids)
         return {
             "tokenizer": self.tokenizer,
             "kind": self.kind,
             "model": self.model,
             "text": self.text,
-            "ids": list(self.ids),
+            "ids": ids,
             "tokens": self.tokens,
             "pieces": self.pieces,
-            "spans": self.span_array.tolist(),
+            "spans": np.ascontiguousarray(self.span_array) if arrays else self.span_array.tolist(),
             "special": self.special,
-            "segments": self.segments,
+            "segments": np.ascontiguousarray(self.segment_array) if arrays else self.segments,
             "unk_id": self.unk_id,
             "vocab_size": self.vocab_size,
             "decoded": self.decoded,
