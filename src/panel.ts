@@ -13,8 +13,16 @@ import { tokenLensIcon } from './icon';
 import { LocalModel } from './model';
 import { Pacer } from './pace';
 import { codePointIndex } from './render/offsets';
-import { ColorBy, CompareLayout, ITokenizerInfo, ResultOrError, isError } from './render/types';
 import {
+  ColorBy,
+  CompareLayout,
+  ITokenCounts,
+  ITokenizerInfo,
+  ResultOrError,
+  isError
+} from './render/types';
+import {
+  countTokens,
   errorText,
   listTokenizers,
   RestExplainer,
@@ -35,6 +43,13 @@ export interface IPanelConfig {
   layout: CompareLayout;
   maxChars: number;
 }
+
+/**
+ * Texts longer than this get their counts from a counts-only request sent beside the full one:
+ * the count then paints in tens of milliseconds while the tokens (megabytes of JSON for a long
+ * text) are still on their way.
+ */
+const COUNTS_FIRST_CHARS = 20_000;
 
 export const DEFAULT_CONFIG: IPanelConfig = {
   tokenizers: ['gpt2'],
@@ -307,6 +322,27 @@ export class TokenLensPanel extends Widget {
       return;
     }
     this.node.dataset.busy = 'true';
+    let status = '';
+    const cut = text.length < focus.text.length;
+    const cutNote = cut
+      ? ` (first ${text.length.toLocaleString('en-US')} of ${focus.text.length.toLocaleString('en-US')} characters; see Max characters in the settings)`
+      : '';
+    if (text.length > COUNTS_FIRST_CHARS) {
+      const shownText = text;
+      void Promise.all(
+        names.map(name =>
+          countTokens({ text: shownText, tokenizers: [name] }, this._serverSettings).then(
+            reply => reply.results?.[0] ?? null,
+            () => null // the full request reports the problem
+          )
+        )
+      ).then(counts => {
+        // Only while the full answer for this text has not been shown yet.
+        if (seq === this._seq && !this.isDisposed && this.node.dataset.busy === 'true') {
+          this._showCounts({ ...focus, text: shownText }, names, counts, cutNote);
+        }
+      });
+    }
     // One request per tokenizer: they run side by side in the server's pool, each answer is
     // cached on its own, and an unknown name fails only its own row.
     const serverDown: unknown[] = [];
@@ -338,11 +374,39 @@ export class TokenLensPanel extends Widget {
       this._serverMissing = false;
       this._setNotice(null);
     }
-    let status = summary(results);
-    if (text.length < focus.text.length) {
-      status += ` (first ${text.length.toLocaleString('en-US')} of ${focus.text.length.toLocaleString('en-US')} characters; see Max characters in the settings)`;
-    }
+    status = summary(results) + cutNote;
     this._show({ ...focus, text }, results, status);
+  }
+
+  /** The counts of a long text, shown before its tokens arrive. */
+  private _showCounts(
+    focus: IFocusedText,
+    names: string[],
+    counts: (ITokenCounts | null)[],
+    cutNote: string
+  ): void {
+    const map = new Map<string, number | string>();
+    counts.forEach((c, k) => {
+      if (c) {
+        map.set(names[k], c.n_tokens);
+      }
+    });
+    if (map.size === 0) {
+      return;
+    }
+    this._chooser.setCounts(map);
+    const parts = names.map((name, k) => {
+      const n = counts[k]?.n_tokens;
+      return n === undefined ? `${name}: …` : `${n.toLocaleString('en-US')} ${n === 1 ? 'token' : 'tokens'} · ${name}`;
+    });
+    this._setStatus(`${parts.join(' | ')}${cutNote} · drawing tokens…`);
+    this.node.dataset.chars = String(focus.text.length);
+    const first = counts[0];
+    this._counted.emit({
+      tokenizer: names[0] ?? '',
+      label: focus.label,
+      count: first ? first.n_tokens : null
+    });
   }
 
   private _show(focus: IFocusedText | null, results: ResultOrError[], status: string): void {

@@ -9,6 +9,7 @@ import {
   IExplainReply,
   IExplanation,
   ITokenizePayload,
+  ITokenCounts,
   ITokenizeRequest,
   ITokenizersReply
 } from './render/types';
@@ -100,6 +101,18 @@ export function tokenize(
   return requestAPI<ITokenizePayload>(
     'tokenize',
     { method: 'POST', body: JSON.stringify(body) },
+    settings
+  );
+}
+
+/** POST /tokenlens/tokenize with counts_only: the counts of a text, without the tokens. */
+export function countTokens(
+  body: ITokenizeRequest,
+  settings?: ServerConnection.ISettings
+): Promise<{ results: ITokenCounts[] }> {
+  return requestAPI<{ results: ITokenCounts[] }>(
+    'tokenize',
+    { method: 'POST', body: JSON.stringify({ ...body, counts_only: true }) },
     settings
   );
 }

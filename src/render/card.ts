@@ -44,6 +44,17 @@ export class TokenCard {
     this.card = null;
   }
 
+  /**
+   * New results shown in place: look tokens up in these from now on. An open card stays only
+   * while its token element is still in the view (a kept block); otherwise it closes.
+   */
+  setContexts(contexts: Map<number, ResultText>): void {
+    this.contexts = contexts;
+    if (this.target && !this.root.contains(this.target)) {
+      this.hide();
+    }
+  }
+
   /** Show the card of a token element now; `pin` keeps it until Escape or a click elsewhere. */
   show(item: HTMLElement, pin = false): void {
     const found = this.lookup(item);

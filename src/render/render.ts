@@ -16,6 +16,7 @@ import {
   IRenderOptions,
   ITokenizeError,
   ITokenizePayload,
+  ITokenizeResult,
   isError
 } from './types';
 
@@ -23,6 +24,15 @@ export type { MessageKind };
 
 /** Cleanups of the current render, by the element it draws into. */
 const pending = new WeakMap<HTMLElement, () => void>();
+
+/** What was drawn into an element last, so the next results can be shown in place. */
+interface IShown {
+  /** Everything but the results' content that decides the drawing's structure. */
+  shape: string;
+  views: IDrawn[];
+  card: TokenCard;
+}
+const shown = new WeakMap<HTMLElement, IShown>();
 
 /** Replace the content of `el` with one message box. */
 export function renderMessage(
@@ -44,6 +54,7 @@ export function cancelRender(el: HTMLElement): void {
     cancel();
     pending.delete(el);
   }
+  shown.delete(el);
 }
 
 /** Show or hide token ids without re-rendering. */
@@ -69,6 +80,9 @@ export function renderResults(
   payload: ITokenizePayload,
   options: IRenderOptions = {}
 ): void {
+  if (renderInPlace(el, payload, options)) {
+    return;
+  }
   cancelRender(el);
   el.replaceChildren();
   el.classList.add('tl-root');
@@ -110,12 +124,54 @@ export function renderResults(
 
   const card = new TokenCard(el, contexts, options.explainer ?? null);
   el.dataset.rendered = 'complete';
+  el.dataset.drawnInPlace = 'false';
   pending.set(el, () => {
     card.dispose();
     for (const d of drawn) {
       d.dispose();
     }
   });
+  if (!aligned && ok.length === (payload.results ?? []).length) {
+    shown.set(el, { shape: shapeOf(payload, options), views: drawn, card });
+  }
+}
+
+/** What must stay the same for results to be shown in place: tokenizers in order, options. */
+function shapeOf(payload: ITokenizePayload, options: IRenderOptions): string {
+  const names = (payload.results ?? []).map(r => r.tokenizer);
+  return JSON.stringify([names, options.virtualize ?? true, options.layout ?? 'aligned']);
+}
+
+/**
+ * New results for the tokenizers already shown one under the other (the panel while someone
+ * types): each result keeps the blocks before its first change and redraws the rest, so a
+ * keystroke at the end of a long cell costs a few lines of chips, not the whole view.
+ */
+function renderInPlace(el: HTMLElement, payload: ITokenizePayload, options: IRenderOptions): boolean {
+  const last = shown.get(el);
+  const results = payload.results ?? [];
+  if (
+    !last ||
+    last.shape !== shapeOf(payload, options) ||
+    results.some(isError) ||
+    !last.views.every(v => el.contains(v.root)) // someone emptied the element meanwhile
+  ) {
+    return false;
+  }
+  if (results.length !== 1 && (options.layout ?? 'aligned') === 'aligned') {
+    return false; // the aligned view (several results) is drawn anew
+  }
+  const contexts = results.map((r, i) => new ResultText(r as ITokenizeResult, i));
+  if (!contexts.every((ctx, i) => last.views[i]?.update?.(ctx))) {
+    return false; // a view may have changed already: the caller draws everything anew
+  }
+  if (contexts.length >= 2) {
+    el.querySelector('.tl-counts-wrap')?.replaceWith(countsTable(contexts));
+  }
+  setDisplayOptions(el, options);
+  last.card.setContexts(new Map(contexts.map(c => [c.r, c])));
+  el.dataset.drawnInPlace = 'true';
+  return true;
 }
 
 function errorBlock(result: ITokenizeError): HTMLElement {

@@ -9,10 +9,21 @@ import { BlockList, cutBlocks, IBlockSource } from './virtual';
 
 /** Results with more segments than this get their own scroller and draw only what is seen. */
 export const VIRTUAL_MIN_UNITS = 3000;
+/**
+ * Segments per block: cut at the first line end after BLOCK_MIN, at the latest at BLOCK_MAX.
+ * Small blocks draw little more than what is seen, and an edit redraws little.
+ */
+const BLOCK_MIN = 48;
+const BLOCK_MAX = 384;
 
 export interface IDrawn {
   root: HTMLElement;
   dispose(): void;
+  /**
+   * Show a new result of the same tokenizer in place, keeping what did not change (the
+   * blocks before the first edit). False when it cannot; the caller then draws anew.
+   */
+  update?(ctx: ResultText): boolean;
 }
 
 export function stackedResult(ctx: ResultText, virtualize: boolean): IDrawn {
@@ -40,14 +51,88 @@ export function stackedResult(ctx: ResultText, virtualize: boolean): IDrawn {
   row.classList.add('tl-roving');
   root.appendChild(row);
 
-  const source = new SegmentBlocks(ctx);
+  let source = new SegmentBlocks(ctx);
   const big = ctx.segments.length > VIRTUAL_MIN_UNITS;
   if (big) {
     row.classList.add('tl-scroll');
   }
   const list = new BlockList(row, source, { virtual: virtualize && big });
   root.dataset.rendered = 'complete';
-  return { root, dispose: () => list.dispose() };
+  let current = ctx;
+  const update = (next: ResultText): boolean => {
+    const { result: was } = current;
+    const now = next.result;
+    if (
+      was.decoded ||
+      now.decoded ||
+      now.tokenizer !== was.tokenizer ||
+      next.r !== current.r ||
+      (next.segments.length > VIRTUAL_MIN_UNITS) !== big
+    ) {
+      return false;
+    }
+    const nextSource = new SegmentBlocks(next);
+    const keep = nextSource.sameBlocks(source, firstChangedSegment(current, next));
+    source = nextSource;
+    current = next;
+    root.dataset.kind = now.kind ?? '';
+    root.dataset.nTokens = String(now.n_tokens);
+    root.replaceChild(resultHeader(next), root.firstChild as Node);
+    list.update(nextSource, keep);
+    return true;
+  };
+  return { root, dispose: () => list.dispose(), update };
+}
+
+/**
+ * The first segment of `next` that is not drawn exactly as in `prev`: a different token, a
+ * different character span or grouping, or characters that changed under it.
+ */
+export function firstChangedSegment(prev: ResultText, next: ResultText): number {
+  // Characters (code points) both texts share from the start.
+  const a = prev.text;
+  const b = next.text;
+  const limit = Math.min(a.length, b.length);
+  let p = 0;
+  while (p < limit && a.charCodeAt(p) === b.charCodeAt(p)) {
+    p++;
+  }
+  const index = next.index;
+  let lo = 0;
+  let hi = index.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (index[mid] <= p) {
+      lo = mid;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  const sharedChars = lo;
+  const ps = prev.segments;
+  const ns = next.segments;
+  const pr = prev.result;
+  const nr = next.result;
+  const n = Math.min(ps.length, ns.length);
+  for (let k = 0; k < n; k++) {
+    const x = ps[k];
+    const y = ns[k];
+    if (x[0] !== y[0] || x[1] !== y[1] || x[2] !== y[2] || x[3] !== y[3] || y[1] > sharedChars) {
+      return k;
+    }
+    for (let i = y[2]; i < y[3]; i++) {
+      if (
+        pr.ids[i] !== nr.ids[i] ||
+        pr.spans[i][0] !== nr.spans[i][0] ||
+        pr.spans[i][1] !== nr.spans[i][1] ||
+        prev.isSpecial(i) !== next.isSpecial(i) ||
+        pr.tokens[i] !== nr.tokens[i]
+      ) {
+        return k;
+      }
+    }
+  }
+  return n;
 }
 
 export function resultHeader(ctx: ResultText): HTMLElement {
@@ -82,7 +167,7 @@ class SegmentBlocks implements IBlockSource {
   constructor(private ctx: ResultText) {
     const segs = ctx.segments;
     // Where the text before each block stops (the end of the segments drawn so far).
-    this.starts = cutBlocks(segs.length, k => this.endsLine(k));
+    this.starts = cutBlocks(segs.length, k => this.endsLine(k), BLOCK_MIN, BLOCK_MAX);
     this.cursors = new Int32Array(this.starts.length);
     let cursor = 0;
     let b = 0;
@@ -98,8 +183,32 @@ class SegmentBlocks implements IBlockSource {
     return this.ctx.segments.length === 0 && this.ctx.nChars === 0 ? 0 : this.starts.length - 1;
   }
 
+  /** A block's weight is its tokens (a character built from four byte tokens draws four chips). */
   weight(b: number): number {
-    return Math.max(1, this.starts[b + 1] - this.starts[b]);
+    const segs = this.ctx.segments;
+    const from = this.starts[b];
+    const to = Math.min(segs.length, this.starts[b + 1]) - 1;
+    return to >= from ? Math.max(1, segs[to][3] - segs[from][2]) : 1;
+  }
+
+  /**
+   * How many leading blocks draw exactly as `prev`'s, given that segments before `changed`
+   * are the same in both: the same cuts, every segment of the block and the one after it
+   * unchanged (the gap after a block's last segment runs to the next one), and never
+   * `prev`'s last block (the last block ends without a line break).
+   */
+  sameBlocks(prev: SegmentBlocks, changed: number): number {
+    const n = Math.min(this.count, prev.count - 1);
+    let b = 0;
+    while (
+      b < n &&
+      this.starts[b + 1] === prev.starts[b + 1] &&
+      this.starts[b + 1] < changed &&
+      this.cursors[b] === prev.cursors[b]
+    ) {
+      b++;
+    }
+    return b;
   }
 
   render(b: number, el: HTMLElement): void {
@@ -158,6 +267,6 @@ class SegmentBlocks implements IBlockSource {
     return next > 0 && this.ctx.newlines(next - 1, next) > 0;
   }
 
-  private starts: Int32Array;
-  private cursors: Int32Array;
+  readonly starts: Int32Array;
+  readonly cursors: Int32Array;
 }

@@ -59,6 +59,17 @@ export interface ITokenizeRequest {
   text: string;
   tokenizers: string[];
   add_special_tokens?: boolean;
+  /** Only the counts (no ids, spans or strings): a fast answer for a long text. */
+  counts_only?: boolean;
+}
+
+/** One result of a counts_only request. */
+export interface ITokenCounts {
+  tokenizer: string;
+  n_tokens: number;
+  n_chars: number;
+  n_bytes: number;
+  counts_only: true;
 }
 
 /** One entry of GET /tokenlens/tokenizers. */

@@ -20,31 +20,29 @@ export interface IBlockListOptions {
   blockClass?: string;
 }
 
-/** Weight drawn before the first paint, enough to fill a tall scroller. */
-const FIRST_WEIGHT = 250;
+/** Weight (tokens) drawn before the first paint: about what a tall scroller shows. */
+const FIRST_WEIGHT = 320;
 /** Milliseconds of drawing per frame for blocks coming into view; the rest waits a frame. */
 const FRAME_BUDGET_MS = 10;
 /** Height of a block before anything is known (px per unit of weight). */
-const DEFAULT_PX_PER_UNIT = 2.4;
+const DEFAULT_PX_PER_UNIT = 2;
 const MIN_BLOCK_PX = 18;
 
 export class BlockList {
   constructor(
-    host: HTMLElement,
+    private host: HTMLElement,
     private source: IBlockSource,
     options: IBlockListOptions
   ) {
+    this.cls = `tl-block${options.blockClass ? ' ' + options.blockClass : ''}`;
+    this.virtual = options.virtual && typeof IntersectionObserver !== 'undefined';
     const frag = document.createDocumentFragment();
-    const cls = `tl-block${options.blockClass ? ' ' + options.blockClass : ''}`;
     for (let b = 0; b < source.count; b++) {
-      const el = div(cls);
-      el.dataset.block = String(b);
-      this.blocks.push(el);
-      frag.appendChild(el);
+      frag.appendChild(this.newBlock(b));
     }
     host.appendChild(frag);
 
-    if (!options.virtual || typeof IntersectionObserver === 'undefined') {
+    if (!this.virtual) {
       for (let b = 0; b < source.count; b++) {
         this.materialise(b);
       }
@@ -78,6 +76,45 @@ export class BlockList {
   /** Blocks currently drawn (for tests and the benchmark). */
   get drawn(): number {
     return this.live.size;
+  }
+
+  /** Whether blocks are drawn only near the visible part. */
+  get isVirtual(): boolean {
+    return this.virtual;
+  }
+
+  /**
+   * Show a new source whose first `keep` blocks draw exactly as the current ones (the same
+   * text, tokens and cuts): those stay in the DOM untouched, the rest are replaced. Blocks that
+   * were drawn (in or near view) are drawn again at once, so an edit never flashes an empty box.
+   */
+  update(source: IBlockSource, keep: number): void {
+    const old = this.blocks.length;
+    keep = Math.max(0, Math.min(keep, old, source.count));
+    const wasLive = new Set(this.live);
+    for (let b = keep; b < old; b++) {
+      this.observer?.unobserve(this.blocks[b]);
+      this.blocks[b].remove();
+      this.live.delete(b);
+      this.queue.delete(b);
+      this.guessed.delete(b);
+    }
+    this.blocks.length = keep;
+    this.source = source;
+    const frag = document.createDocumentFragment();
+    for (let b = keep; b < source.count; b++) {
+      frag.appendChild(this.newBlock(b));
+    }
+    this.host.appendChild(frag);
+    const tailLive = old > 0 && wasLive.has(old - 1);
+    for (let b = keep; b < source.count; b++) {
+      if (!this.virtual || wasLive.has(b) || (b >= old && tailLive)) {
+        this.materialise(b);
+      } else {
+        this.placeholder(b, this.estimate(b));
+      }
+      this.observer?.observe(this.blocks[b]);
+    }
   }
 
   dispose(): void {
@@ -130,6 +167,13 @@ export class BlockList {
     };
     // The first batch goes now: the observer calls back before paint, so it shows this frame.
     run();
+  }
+
+  private newBlock(b: number): HTMLElement {
+    const el = div(this.cls);
+    el.dataset.block = String(b);
+    this.blocks.push(el);
+    return el;
   }
 
   private materialise(b: number): void {
@@ -195,6 +239,8 @@ export class BlockList {
     this.guessed.clear();
   }
 
+  private readonly cls: string;
+  private readonly virtual: boolean;
   private blocks: HTMLElement[] = [];
   /** Placeholders whose height is still the first guess. */
   private guessed = new Set<number>();

@@ -1,0 +1,124 @@
+"""The renderer shows new results in place (the panel while someone types), in Chromium.
+
+Each step draws a payload into the same element, keeping the blocks before the first change,
+and draws the same payload afresh beside it: the two must be the same DOM, for real tokenizer
+output on English, Odia and emoji text, edits at the end, in the middle and at the start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.server
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+import tokenlens
+
+from .conftest import ROOT, flores
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+if not Path(CHROMIUM).exists():  # pragma: no cover
+    pytest.skip("Debian's chromium is not installed (make test installs it as root)", allow_module_level=True)
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def harness():
+    from playwright.sync_api import sync_playwright
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(ROOT)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    errors: list[str] = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            pg = browser.new_page(viewport={"width": 800, "height": 900})
+            pg.on("pageerror", lambda e: errors.append(str(e)))
+            pg.goto(f"http://127.0.0.1:{server.server_port}/ui-tests/harness/inplace.html")
+            pg.wait_for_selector("body[data-ready='true']", state="attached")
+            yield pg
+            browser.close()
+    finally:
+        server.shutdown()
+    assert not errors, errors
+
+
+def payload(text: str, names: list[str]) -> dict:
+    return {"results": [tokenlens.tokenize(text, n).to_dict() for n in names]}
+
+
+def edits(base: str) -> list[str]:
+    """What a person does to a cell: type at the end, a new line, an edit in the middle, at
+    the start, Odia and emoji, a special token's text, deleting back."""
+    steps = [base]
+    for ch in "I love NLP":
+        steps.append(steps[-1] + ch)
+    steps.append(steps[-1] + "\n")
+    steps.append(steps[-1] + "ଓଡ଼ିଆ ଭାଷା 👩‍👩‍👧")
+    steps.append(steps[-1] + " <|endoftext|> [SEP]")
+    mid = len(base) // 2
+    steps.append(steps[-1][:mid] + "XYZ" + steps[-1][mid:])
+    steps.append("Hello " + steps[-1])
+    steps.append(steps[-1][:-5])
+    steps.append(steps[-1][: len(steps[-1]) // 3])
+    steps.append("")
+    steps.append("again")
+    return steps
+
+
+def test_in_place_matches_a_fresh_drawing():
+    base = "\n".join(flores("eng_Latn")[:6] + flores("ory_Orya")[:2] + flores("eng_Latn")[6:10])
+    options = {"virtualize": False, "layout": "stacked"}
+    runs = {}
+    with harness() as page:
+        for names in (["gpt2"], ["bert-base-uncased"], ["llama-2"], ["gpt2", "llama-2"]):
+            page.evaluate("() => { document.getElementById('live').replaceChildren(); }")
+            runs[tuple(names)] = [page.evaluate("([p, o]) => step(p, o)", [payload(text, names), options])
+                                  for text in edits(base)]
+    for names, outs in runs.items():
+        check_run(list(names), outs)
+
+
+def check_run(names: list[str], outs: list[dict]) -> None:
+    in_place = kept_some = 0
+    for k, out in enumerate(outs):
+        assert out["same"], f"step {k} ({names}): the in-place drawing differs from a fresh one"
+        in_place += out["inPlace"]
+        if k > 0 and k <= 10:  # typing at the end keeps every block but the last ones
+            assert out["inPlace"] and out["kept"] >= out["blocks"] - 2, (k, out["kept"], out["blocks"])
+            kept_some += 1
+    assert in_place == len(outs) - 1  # only the first drawing is fresh
+    assert kept_some == 10
+
+
+def test_a_long_virtual_result_keeps_its_blocks():
+    text = "\n".join((flores("eng_Latn") * 3)[:600])
+    with harness() as page:
+        first = page.evaluate("([p, o]) => step(p, o)", [payload(text, ["gpt2"]), {}])
+        # scroll to the end and let the blocks there be drawn
+        # (heights are learnt while scrolling: keep going to the end until it is drawn)
+        page.wait_for_function("() => { const s = document.querySelector('#live .tl-scroll');"
+                               " s.scrollTop = s.scrollHeight;"
+                               " return !s.lastElementChild.classList.contains('tl-placeholder'); }", polling=100)
+        out = page.evaluate("([p, o]) => step(p, o)", [payload(text + " and more", ["gpt2"]), {}])
+        # the end of the text, where the edit was, is drawn at once (no placeholder)
+        last = page.evaluate("() => { const b = [...document.querySelectorAll('#live .tl-tokens > .tl-block')].pop();"
+                             " return [b.classList.contains('tl-placeholder'), b.textContent]; }")
+    assert not first["inPlace"] and first["blocks"] > 20
+    assert out["inPlace"]
+    # every block but the changed last ones is the same element as before
+    assert out["kept"] >= out["blocks"] - 2, (out["kept"], out["blocks"])
+    assert last[0] is False and "more" in last[1]
