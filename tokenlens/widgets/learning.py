@@ -43,6 +43,8 @@ class PipelineWidget(_StaticFallback, anywidget.AnyWidget):
     _css = bundle_path("pipeline.css")
 
     text = traitlets.Unicode("").tag(sync=True)
+    #: the text the stages are of (``text`` may be a newer one that failed)
+    shown_text = traitlets.Unicode("").tag(sync=True)
     tokenizer = traitlets.Unicode("").tag(sync=True)
     #: the stages of ``Pipeline.to_dict()``
     stages = traitlets.List(traitlets.Dict()).tag(sync=True)
@@ -50,7 +52,8 @@ class PipelineWidget(_StaticFallback, anywidget.AnyWidget):
 
     def __init__(self, pipeline: "Pipeline", **kwargs):
         self._source = pipeline
-        super().__init__(text=pipeline.text, tokenizer=pipeline.tokenizer, stages=pipeline.stages, **kwargs)
+        super().__init__(text=pipeline.text, shown_text=pipeline.text, tokenizer=pipeline.tokenizer,
+                         stages=pipeline.stages, **kwargs)
 
     @property
     def pipeline(self) -> "Pipeline":
@@ -74,7 +77,9 @@ class PipelineWidget(_StaticFallback, anywidget.AnyWidget):
             return
         self._source = result
         self.error = ""
-        self.stages = result.stages
+        with self.hold_sync():
+            self.shown_text = result.text
+            self.stages = result.stages
 
 
 class PredictWidget(_StaticFallback, anywidget.AnyWidget):
