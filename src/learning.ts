@@ -61,7 +61,9 @@ export interface IStep {
   id: number;
   token: string;
   prob: number;
+  /** Whole characters only; `pending`: the last token(s) hold part of a character still. */
   text: string;
+  pending?: boolean;
 }
 
 /** `Generation.to_dict()`. */

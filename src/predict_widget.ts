@@ -115,6 +115,11 @@ function drawGeneration(box: HTMLElement, gen: IGeneration | null): void {
     const text = tr.insertCell();
     text.className = 'tl-so-far';
     appendVisible(text, step.text);
+    if (step.pending) {
+      const part = span('tl-note tl-pending', ' + part of a character');
+      part.title = 'These bytes are not a whole character yet: the next tokens finish it.';
+      text.appendChild(part);
+    }
     const lit = (on: boolean) => (): void => {
       chips.forEach((c, j) => c.classList.toggle('tl-dim', on && j > k));
       chips[k].classList.toggle('tl-lit', on);

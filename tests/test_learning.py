@@ -174,6 +174,9 @@ def test_generation_is_decoded_token_by_token(lms):
     assert [s["text"] for s in gen.steps][:3] == [" sat", " sat on", " sat on the"]
     assert gen.text == " sat on the mat. The" and gen.stopped == "length"
     assert "<script" not in gen._repr_html_()
+    odia = tokenlens.generate("ଓଡ଼ିଆ", "bigram", max_new_tokens=3)
+    assert [s["pending"] for s in odia.steps] == [False, True, True]  # " " then bytes of one character
+    assert all("\ufffd" not in s["text"] for s in odia.steps)
 
 
 def test_magic_model_shows_predictions_and_continuation_in_one_view(shell, lms):

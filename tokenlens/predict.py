@@ -378,8 +378,10 @@ def generate(prompt: str, model: str, max_new_tokens: int = 20, greedy: bool = T
             probs = torch.softmax(logits, dim=-1)
             nxt = int(torch.argmax(probs)) if greedy else int(torch.multinomial(probs, 1, generator=generator))
             chosen.append(nxt)
+            so_far = tok.decode(chosen, skip_special_tokens=True)
+            complete = so_far.rstrip("\ufffd")  # a character whose bytes have not all come yet
             steps.append({"id": nxt, "token": _display(tok, nxt), "prob": float(probs[nxt]),
-                          "text": tok.decode(chosen, skip_special_tokens=True)})
+                          "text": complete, "pending": len(so_far) > len(complete)})
             ids = torch.cat([ids, torch.tensor([[nxt]])], dim=1)
             if nxt == tok.eos_token_id:
                 stopped = "eos"
