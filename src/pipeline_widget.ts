@@ -211,7 +211,7 @@ export function render({ model, el }: { model: ILearningModel; el: HTMLElement }
         }
         case 'decoder': {
           body.classList.add('tl-learn-text');
-          const out = div('tl-decoded');
+          const out = div('tl-roundtrip');
           diffText(out, stage.round_trip ? [{ same: stage.output ?? '' }] : stage.diff ?? [{ same: stage.output ?? '' }]);
           body.appendChild(out);
           if (stage.round_trip) {
