@@ -25,3 +25,12 @@ class TokenLens(Configurable):
     workers = Int(4, help="Threads that tokenize, so the server's event loop never waits.").tag(
         config=True
     )
+    max_predict_chars = Int(
+        4_000, help="Longest text (in characters) one next-token prediction request may carry."
+    ).tag(config=True)
+    max_top_k = Int(20, help="Most next-token candidates per position a prediction request may ask for.").tag(
+        config=True
+    )
+    max_generate = Int(64, help="Most tokens a prediction request may ask the model to continue by.").tag(
+        config=True
+    )

@@ -85,12 +85,24 @@ class _Handler(APIHandler):
         return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
 
     def _fail_from(self, exc: Exception) -> None:
-        from tokenlens.errors import InputError, TokenizerFileError, TokenizerNotFound
+        from tokenlens.errors import (
+            InputError,
+            MissingExtra,
+            ModelFileError,
+            ModelNotFound,
+            TokenizerFileError,
+            TokenizerNotFound,
+        )
 
         if isinstance(exc, TokenizerNotFound):
             return self.fail(404, str(exc), suggestions=exc.suggestions, tokenizer=exc.name)
-        if isinstance(exc, TokenizerFileError):
+        if isinstance(exc, ModelNotFound):
+            return self.fail(404, str(exc), suggestions=exc.suggestions, model=exc.name, available=exc.available)
+        if isinstance(exc, (TokenizerFileError, ModelFileError)):
             return self.fail(422, str(exc))
+        if isinstance(exc, MissingExtra):
+            # the server lacks an optional part: nothing the request could change
+            return self.fail(501, str(exc), install="jupyterlab-tokenlens[finetune]")
         if isinstance(exc, InputError):
             return self.fail(400, str(exc))
         self.log.exception("tokenlens: request failed")
@@ -187,6 +199,71 @@ class PipelineHandler(_Handler):
         self.finish(json.dumps(answer))
 
 
+class PredictHandler(_Handler):
+    """A causal LM's next-token predictions after each token of a text, and optionally a greedy
+    continuation. Models by name only: %finetune runs and folders in the allowed roots."""
+
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        cfg = self.tl_config
+        if len(self.request.body) > 4 * cfg.max_predict_chars + 4096:
+            return self.fail(413, f"The request is {len(self.request.body):,} bytes; predictions take at most"
+                             f" {cfg.max_predict_chars:,} characters of text.")
+        body = self.json_body()
+        if body is _INVALID:
+            return None
+        problem = _check_predict_body(body, cfg)
+        if problem:
+            status, message = problem
+            return self.fail(status, message)
+        try:
+            answer = await self.in_pool(
+                _predict, body["text"], body["model"], body.get("top_k", 5), body.get("generate", 0)
+            )
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a JSON answer
+            return self._fail_from(exc)
+        self.finish(json.dumps(answer))
+
+
+def _check_predict_body(body: Any, cfg: TokenLens) -> tuple[int, str] | None:
+    example = '{"text": "The cat sat on the", "model": "my-run", "top_k": 5, "generate": 10}'
+    if not isinstance(body, dict):
+        return 400, f"Send a JSON object such as {example}."
+    text, model = body.get("text"), body.get("model")
+    if not isinstance(text, str):
+        return 400, f'"text" must be a string, as in {example}.'
+    if not text.strip():
+        return 400, "The text is empty: write a few words for the model to continue."
+    if len(text) > cfg.max_predict_chars:
+        return 413, (
+            f"The text has {len(text):,} characters; predictions take at most {cfg.max_predict_chars:,}."
+            " Send a shorter passage, or call tokenlens.next_tokens() in a notebook."
+        )
+    if not isinstance(model, str) or not model.strip():
+        return 400, f'"model" must be the name of a %finetune run or a model folder, as in {example}.'
+    if len(model) > 256:
+        return 400, "Model names are at most 256 characters long."
+    for key, low, high, what in (("top_k", 1, cfg.max_top_k, "candidates per position"),
+                                 ("generate", 0, cfg.max_generate, "tokens to continue by")):
+        value = body.get(key, low if key == "generate" else 5)
+        if isinstance(value, bool) or not isinstance(value, int):
+            return 400, f'"{key}" must be a whole number ({what}), from {low} to {high}.'
+        if not low <= value <= high:
+            return 400, f'"{key}" is {value}; it must be from {low} to {high} ({what}).'
+    return None
+
+
+def _predict(text: str, model: str, top_k: int, generate: int) -> dict:
+    from tokenlens.predict import generate as continue_text
+    from tokenlens.predict import next_tokens, require_torch
+
+    require_torch()
+    predictions = next_tokens(text, model, top_k=top_k, allow_paths=False)
+    if generate:
+        predictions.generation = continue_text(text, model, max_new_tokens=generate, allow_paths=False)
+    return predictions.to_dict()
+
+
 def _pipeline(text: str, name: str, allow_hub: bool) -> dict:
     from tokenlens.api import _check_text
     from tokenlens.hub import resolve
@@ -273,5 +350,6 @@ def setup_handlers(server_app) -> None:
             (url_path_join(base, "tokenize"), TokenizeHandler, kwargs),
             (url_path_join(base, "explain"), ExplainHandler, kwargs),
             (url_path_join(base, "pipeline"), PipelineHandler, kwargs),
+            (url_path_join(base, "predict"), PredictHandler, kwargs),
         ],
     )

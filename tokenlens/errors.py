@@ -40,3 +40,37 @@ class TokenizerFileError(TokenlensError, ValueError):
 
 class InputError(TokenlensError, ValueError):
     """Input the user gave (text, ids, options) that cannot be used as it is."""
+
+
+class ModelNotFound(TokenlensError, LookupError):
+    """No causal LM answers to a name; carries the names that would."""
+
+    def __init__(self, name: str, available: Iterable[str] = (), detail: str = ""):
+        self.name = name
+        self.available = sorted(set(available))
+        self.suggestions = difflib.get_close_matches(name, self.available, n=3, cutoff=0.5)
+        msg = f"No model named {name!r}"
+        if self.suggestions:
+            msg += "; did you mean " + " or ".join(repr(s) for s in self.suggestions) + "?"
+        else:
+            msg += "."
+        if detail:
+            msg += f" {detail}"
+        if self.available:
+            shown = ", ".join(self.available[:20]) + (" …" if len(self.available) > 20 else "")
+            msg += f" Available: {shown}."
+        else:
+            msg += " No model is available yet."
+        msg += (
+            " Name a completed %finetune run, or a folder saved with save_pretrained() (safetensors)"
+            " inside a TOKENLENS_PATH folder or the registry."
+        )
+        super().__init__(msg)
+
+
+class ModelFileError(TokenlensError, ValueError):
+    """A model folder exists but is not a causal LM with safetensors weights."""
+
+
+class MissingExtra(TokenlensError, ImportError):
+    """An optional dependency group is not installed; the message names the pip command."""

@@ -19,6 +19,8 @@ class Pipeline:
     tokenizer: str
     #: one dict per stage: {"stage", "what", ...stage data}
     stages: list[dict[str, Any]] = field(default_factory=list)
+    #: the loaded tokenizer, so the live view can run another text through it
+    backend: Any = field(default=None, repr=False, compare=False)
 
     def stage(self, name: str) -> dict[str, Any]:
         return next(s for s in self.stages if s["stage"] == name)
@@ -29,6 +31,27 @@ class Pipeline:
 
     def to_dict(self) -> dict[str, Any]:
         return {"text": self.text, "tokenizer": self.tokenizer, "stages": self.stages}
+
+    @property
+    def widget(self):
+        """The live pipeline view (made once, then reused)."""
+        if getattr(self, "_widget", None) is None:
+            from .widgets.learning import PipelineWidget
+
+            self._widget = PipelineWidget(self)
+        return self._widget
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        from .errors import TokenlensError
+
+        try:
+            widget = self.widget
+        except TokenlensError as exc:  # no front end built: the static view still informs
+            return {"text/plain": f"{self!r}\n({exc})", "text/html": self._repr_html_()}
+        bundle = widget._repr_mimebundle_(include, exclude)
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        data["text/plain"] = repr(self)
+        return bundle
 
     def __repr__(self) -> str:
         lines = [f"Pipeline of {self.tokenizer!r} on {len(self.text)} characters:"]
@@ -84,38 +107,54 @@ def changes(before: str, after: str) -> list[dict[str, str]]:
     return out
 
 
+def diff_segments(before: str, after: str) -> list[dict[str, str]]:
+    """``after`` cut into runs that are unchanged (``{"same": ...}``) or changed
+    (``{"was": ..., "now": ...}``, either may be empty), in order: joined, the runs spell ``after``."""
+    out: list[dict[str, str]] = []
+    for op, a0, a1, b0, b1 in difflib.SequenceMatcher(None, before, after, autojunk=False).get_opcodes():
+        out.append({"same": after[b0:b1]} if op == "equal" else {"was": before[a0:a1], "now": after[b0:b1]})
+    return out
+
+
 def pipeline(text: str, tokenizer: TokenizerLike = "gpt2") -> Pipeline:
     """The text through each stage of ``tokenizer``'s pipeline."""
+    from .errors import InputError
+
     text = _check_text(text)
+    if not text:
+        raise InputError("The text is empty: write a few words to follow through the pipeline.")
     backend = load(tokenizer)
-    result = Pipeline(text, backend.name)
+    result = Pipeline(text, backend.name, backend=backend)
     if backend.kind == "hf":
         tok = backend.tokenizer
         normalized = tok.normalizer.normalize_str(text) if tok.normalizer else text
         kind = type(tok.normalizer).__name__ if tok.normalizer else "none"
         result.stages.append({"stage": "normalizer", "what": f"{kind}: " + (
             "changes nothing here" if normalized == text else "rewrites the text before anything else"),
-            "output": normalized, "changes": changes(text, normalized)})
+            "output": normalized, "changes": changes(text, normalized), "diff": diff_segments(text, normalized)})
         pieces = tok.pre_tokenizer.pre_tokenize_str(normalized) if tok.pre_tokenizer else [(normalized, (0, len(normalized)))]
         pre = type(tok.pre_tokenizer).__name__ if tok.pre_tokenizer else "none"
         result.stages.append({"stage": "pre-tokenizer", "what": f"{pre}: splits into {len(pieces)} pieces; merges never cross them",
                               "pieces": [[p, list(o)] for p, o in pieces]})
     else:
-        result.stages.append({"stage": "normalizer", "what": _engine_normalizer(backend), "output": text, "changes": []})
+        result.stages.append({"stage": "normalizer", "what": _engine_normalizer(backend), "output": text, "changes": [],
+                               "diff": [{"same": text}]})
         pieces = _engine_pre_tokens(backend, text)
         result.stages.append({"stage": "pre-tokenizer", "what": f"splits into {len(pieces)} pieces; merges never cross them",
                               "pieces": [[p, list(o)] for p, o in pieces]})
     bare = backend.encode(text, add_special_tokens=False)
     result.stages.append({"stage": "model", "what": f"{backend.model or 'model'}: pieces become vocabulary tokens",
-                          "tokens": bare.tokens, "pieces": bare.pieces, "ids": bare.ids})
+                          "tokens": bare.tokens, "pieces": bare.pieces, "ids": bare.ids,
+                          "spans": bare.span_array.tolist(), "special": list(bare.special)})
     full = backend.encode(text, add_special_tokens=True)
     added = [t for t, s, (a, b) in zip(full.tokens, full.special, full.spans) if s and a == b]
     result.stages.append({"stage": "post-processor", "what": ("adds " + ", ".join(added)) if added else "adds no special tokens",
-                          "tokens": full.tokens, "ids": full.ids, "special": full.special})
+                          "tokens": full.tokens, "ids": list(full.ids), "special": list(full.special)})
     result.stages.append({"stage": "ids", "what": f"{len(full.ids)} numbers: all the model ever sees", "ids": full.ids})
     decoded = backend.decode(bare.ids)
     result.stages.append({"stage": "decoder", "what": "ids back to text", "output": decoded,
-                          "round_trip": decoded == text, "changes": changes(text, decoded)})
+                          "round_trip": decoded == text, "changes": changes(text, decoded),
+                          "diff": diff_segments(text, decoded)})
     return result
 
 

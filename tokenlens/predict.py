@@ -10,34 +10,114 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
+import json
+
+from .errors import InputError, MissingExtra, ModelFileError, ModelNotFound
 
 _models: dict[str, tuple[Any, Any]] = {}
 _lock = threading.Lock()
 
+#: top-k and generation lengths a caller may ask for
+MAX_TOP_K = 50
+MAX_NEW_TOKENS = 512
 
-def model_folder(name_or_folder: str) -> Path:
-    """A model folder: a path, or the final model of a %finetune run of that name."""
-    path = Path(name_or_folder).expanduser()
-    if path.is_dir():
-        return path
-    from .finetune.spec import RunDir, check_name
 
+def require_torch() -> None:
+    """torch and transformers, or a message naming the extra that brings them."""
     try:
-        run = RunDir.named(check_name(str(name_or_folder)))
+        import torch  # noqa: F401
+        import transformers  # noqa: F401
+    except ImportError:
+        raise MissingExtra(
+            "Next-token predictions need torch and transformers, which are optional:"
+            " pip install 'jupyterlab-tokenlens[finetune]' (then restart the kernel or server)."
+        ) from None
+
+
+def _is_model_folder(folder: Path) -> bool:
+    return (folder / "config.json").is_file()
+
+
+def available_models() -> list[str]:
+    """Names that load as a model without a path: completed %finetune runs, and folders with a
+    config.json in the TOKENLENS_PATH folders and the registry."""
+    from .finetune.spec import runs_dir
+    from .hub import _PLAIN_NAME, roots
+
+    names: set[str] = set()
+    runs = runs_dir()
+    if runs.is_dir():
+        names.update(p.name for p in runs.iterdir() if (p / "final").is_dir() and _PLAIN_NAME.match(p.name))
+    for _label, root in roots():
+        if root.is_dir():
+            names.update(p.name for p in root.iterdir() if p.is_dir() and _is_model_folder(p) and _PLAIN_NAME.match(p.name))
+    return sorted(names)
+
+
+def model_folder(name_or_folder: str, allow_paths: bool = True) -> Path:
+    """A model folder: the final model of a %finetune run of that name, a folder of that name in
+    the TOKENLENS_PATH folders or the registry, or (``allow_paths``, not the server's setting) a
+    path. The folder is checked: a causal LM config and safetensors weights."""
+    if not isinstance(name_or_folder, str) or not name_or_folder.strip():
+        raise ModelNotFound(str(name_or_folder), available_models(), detail="The name is empty.")
+    name = name_or_folder.strip()
+    from .finetune.spec import RunDir, check_name
+    from .hub import _find_in_roots
+
+    found: Path | None = None
+    try:
+        run = RunDir.named(check_name(name))
     except InputError:
         run = None
     if run is not None and run.final.is_dir():
-        return run.final
-    raise InputError(
-        f"No model at {name_or_folder!r}: give a folder saved with save_pretrained() or the name of a"
-        " completed %finetune run."
-    )
+        found = run.final
+    if found is None:
+        folder = _find_in_roots(name)
+        if folder is not None and _is_model_folder(folder):
+            found = folder
+    if found is None and allow_paths:
+        path = Path(name).expanduser()
+        if path.is_dir():
+            found = path
+    if found is None:
+        raise ModelNotFound(name, available_models())
+    check_model_folder(found)
+    return found
 
 
-def load_lm(name_or_folder: str):
+def check_model_folder(folder: Path) -> None:
+    """Refuse, with what to do, a folder that is not a causal LM saved as safetensors."""
+    config_file = folder / "config.json"
+    if not config_file.is_file():
+        raise ModelFileError(
+            f"{folder.name!r} has no config.json, so it is no model saved with save_pretrained()."
+            " Save the model with model.save_pretrained(folder) (safetensors) and name that folder."
+        )
+    try:
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+        model_type = config["model_type"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ModelFileError(
+            f"{folder.name!r}: config.json is not a readable model configuration with a model_type."
+        ) from None
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+
+    if model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+        raise ModelFileError(
+            f"{folder.name!r} is a {model_type} model, which is not a causal language model: it does not"
+            " predict the next token. Use a causal LM such as GPT-2, Llama or Qwen, or a %finetune run."
+        )
+    if not any(folder.glob("*.safetensors")):
+        raise ModelFileError(
+            f"{folder.name!r} has no .safetensors weights; only safetensors are loaded (pickled .bin"
+            " files can run code). Re-save it with model.save_pretrained(folder, safe_serialization=True)."
+        )
+
+
+def load_lm(name_or_folder: str, allow_paths: bool = True):
     """(model, tokenizer), cached; safetensors only, no remote code."""
-    folder = model_folder(name_or_folder)
+    require_torch()
+    folder = model_folder(name_or_folder, allow_paths=allow_paths)
     key = str(folder.resolve())
     with _lock:
         if key in _models:
@@ -46,9 +126,15 @@ def load_lm(name_or_folder: str):
 
     try:
         model = AutoModelForCausalLM.from_pretrained(folder, trust_remote_code=False, use_safetensors=True)
-        tok = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
     except (OSError, ValueError) as exc:
-        raise InputError(f"{folder} does not load as a causal LM with safetensors weights: {str(exc)[:300]}") from None
+        raise ModelFileError(f"{folder.name!r} does not load as a causal LM with safetensors weights: {str(exc)[:300]}") from None
+    try:
+        tok = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
+    except (OSError, ValueError, TypeError) as exc:
+        raise ModelFileError(
+            f"{folder.name!r} has no tokenizer that loads ({str(exc)[:200]}). Save the tokenizer beside"
+            " the model with tokenizer.save_pretrained(folder)."
+        ) from None
     model.eval()
     with _lock:
         _models[key] = (model, tok)
@@ -78,15 +164,37 @@ class Position:
     top: list[tuple[int, str, float]]
     #: probability the model gave this position's actual next token (None at the end)
     actual_next_prob: float | None = None
+    #: that token's rank among all the model's choices (1 = its top choice; None at the end)
+    actual_next_rank: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "id": self.id, "token": self.token,
+                "top": [{"id": i, "token": t, "prob": p} for i, t, p in self.top],
+                "actual_next_prob": self.actual_next_prob, "actual_next_rank": self.actual_next_rank}
+
+
+def _chip(token_id: int, text: str, extra: str = "", title: str = "") -> str:
+    from .html import token_hue
+
+    return (f'<span style="background:hsla({token_hue(token_id)},70%,60%,.35);border-radius:3px;'
+            f'padding:0 3px;margin:0 1px;font-family:monospace;white-space:pre" title="{escape(title or f"id {token_id}")}">'
+            f"{escape(text)}{extra}</span>")
 
 
 @dataclass
 class Predictions:
-    """Next-token predictions after every position of a text."""
+    """Next-token predictions after every position of a text (and, optionally, a continuation)."""
 
     text: str
     model: str
     positions: list[Position] = field(default_factory=list)
+    top_k: int = 5
+    generation: "Generation | None" = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "model": self.model, "top_k": self.top_k,
+                "positions": [p.to_dict() for p in self.positions],
+                "generation": self.generation.to_dict() if self.generation is not None else None}
 
     def to_pandas(self):
         import pandas as pd
@@ -98,44 +206,92 @@ class Predictions:
             for p in self.positions
         ]).set_index("position")
 
+    def __repr__(self) -> str:
+        more = f", continued by {len(self.generation.steps)} tokens" if self.generation else ""
+        return f"Predictions of {self.model!r} after each of {len(self.positions)} tokens (top {self.top_k}){more}"
+
     def _repr_html_(self) -> str:
-        from .html import token_hue
-
-        def chip(token_id: int, text: str, extra: str = "") -> str:
-            return (f'<span style="background:hsla({token_hue(token_id)},70%,60%,.35);border-radius:3px;'
-                    f'padding:0 3px;font-family:monospace" title="id {token_id}">{escape(text)}{extra}</span>')
-
         rows = "".join(
-            f"<tr><td>{chip(p.id, p.token)}</td><td>"
-            + " ".join(chip(i, t, f" <small>{prob:.0%}</small>") for i, t, prob in p.top)
+            f"<tr><td>{_chip(p.id, p.token)}</td><td>"
+            + " ".join(_chip(i, t, f" <small>{prob:.0%}</small>") for i, t, prob in p.top)
             + f"</td><td>{'' if p.actual_next_prob is None else f'{p.actual_next_prob:.1%}'}</td></tr>"
             for p in self.positions
         )
-        return (f"<div><b>{escape(self.model)}</b>: what comes next after each token</div>"
-                f"<table><tr><th>token</th><th>most likely next</th><th>p(actual next)</th></tr>{rows}</table>")
+        out = (f"<div><b>{escape(self.model)}</b>: what comes next after each token</div>"
+               f"<table><tr><th>token</th><th>most likely next</th><th>p(actual next)</th></tr>{rows}</table>")
+        if self.generation is not None:
+            out += self.generation._repr_html_()
+        return out
+
+    @property
+    def widget(self):
+        """The live predictions view (made once, then reused)."""
+        if getattr(self, "_widget", None) is None:
+            from .widgets.learning import PredictWidget
+
+            self._widget = PredictWidget(self)
+        return self._widget
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        from .errors import TokenlensError
+
+        try:
+            widget = self.widget
+        except TokenlensError as exc:  # no front end built: the static view still informs
+            return {"text/plain": f"{self!r}\n({exc})", "text/html": self._repr_html_()}
+        bundle = widget._repr_mimebundle_(include, exclude)
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        data["text/plain"] = repr(self)
+        return bundle
 
 
-def next_tokens(text: str, model: str, top_k: int = 5) -> Predictions:
+def _check_top_k(top_k: Any) -> int:
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= MAX_TOP_K:
+        raise InputError(f"top_k must be a whole number from 1 to {MAX_TOP_K}, not {top_k!r}.")
+    return top_k
+
+
+def _check_new_tokens(n: Any) -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAX_NEW_TOKENS:
+        raise InputError(f"The continuation length must be a whole number from 0 to {MAX_NEW_TOKENS} tokens, not {n!r}.")
+    return n
+
+
+def _context_limit(lm) -> int | None:
+    return getattr(lm.config, "n_positions", None) or getattr(lm.config, "max_position_embeddings", None)
+
+
+def next_tokens(text: str, model: str, top_k: int = 5, *, allow_paths: bool = True) -> Predictions:
     """After each token of ``text``, the model's ``top_k`` next tokens with probabilities."""
+    from .api import _check_text
+
+    text = _check_text(text)
+    top_k = _check_top_k(top_k)
+    if not text:
+        raise InputError("The text is empty: write a few words for the model to continue.")
+    lm, tok = load_lm(model, allow_paths=allow_paths)
     import torch
 
-    lm, tok = load_lm(model)
     ids = tok(text, return_tensors="pt", add_special_tokens=False)["input_ids"]
     if ids.shape[1] == 0:
-        raise InputError("The text is empty: nothing to predict from.")
-    limit = getattr(lm.config, "n_positions", None) or getattr(lm.config, "max_position_embeddings", None)
+        raise InputError("The text gives no tokens: nothing to predict from.")
+    limit = _context_limit(lm)
     if limit and ids.shape[1] > limit:
-        raise InputError(f"The text is {ids.shape[1]} tokens; this model reads at most {limit}.")
+        raise InputError(f"The text is {ids.shape[1]} tokens; this model reads at most {limit}. Shorten the text.")
     with torch.no_grad():
         probs = torch.softmax(lm(ids).logits[0].float(), dim=-1)
     top = torch.topk(probs, k=min(top_k, probs.shape[-1]), dim=-1)
     seq = ids[0].tolist()
-    out = Predictions(text, str(model))
+    out = Predictions(text, str(model), top_k=top_k)
     for i, token_id in enumerate(seq):
+        actual = rank = None
+        if i + 1 < len(seq):
+            actual = float(probs[i, seq[i + 1]])
+            rank = int((probs[i] > probs[i, seq[i + 1]]).sum()) + 1
         out.positions.append(Position(
             i, token_id, _display(tok, token_id),
             [(int(t), _display(tok, int(t)), float(p)) for t, p in zip(top.indices[i], top.values[i])],
-            float(probs[i, seq[i + 1]]) if i + 1 < len(seq) else None,
+            actual, rank,
         ))
     return out
 
@@ -147,40 +303,90 @@ class Generation:
     prompt: str
     text: str
     steps: list[dict] = field(default_factory=list)
+    model: str = ""
+    greedy: bool = True
+    #: why it stopped: "length", "eos" (the model's end token) or "context" (the model's limit)
+    stopped: str = "length"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"prompt": self.prompt, "text": self.text, "steps": self.steps, "model": self.model,
+                "greedy": self.greedy, "stopped": self.stopped}
+
+    def __repr__(self) -> str:
+        return f"Generation of {len(self.steps)} tokens by {self.model!r}: {self.text!r}"
 
     def _repr_html_(self) -> str:
-        from .html import token_hue
-
         chips = "".join(
-            f'<span style="background:hsla({token_hue(s["id"])},70%,60%,.35);border-radius:3px;margin:0 1px;'
-            f'font-family:monospace" title="id {s["id"]}, p={s["prob"]:.3f}">{escape(s["token"])}</span>'
-            for s in self.steps
+            _chip(s["id"], s["token"], title=f'step {k + 1}: id {s["id"]}, p={s["prob"]:.3f}')
+            for k, s in enumerate(self.steps)
         )
-        return f"<div>{escape(self.prompt)}{chips}</div><div><small>{escape(self.text)!r}</small></div>"
+        how = "greedy: the most likely token each time" if self.greedy else "sampled"
+        return (f"<div><b>continuation</b> ({how}, {len(self.steps)} tokens)</div>"
+                f"<div>{escape(self.prompt)}{chips}</div><div><small>{escape(self.text)!r}</small></div>")
+
+    @property
+    def widget(self):
+        if getattr(self, "_widget", None) is None:
+            from .widgets.learning import PredictWidget
+
+            self._widget = PredictWidget(Predictions(self.prompt, self.model, generation=self))
+        return self._widget
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        from .errors import TokenlensError
+
+        try:
+            widget = self.widget
+        except TokenlensError as exc:
+            return {"text/plain": f"{self!r}\n({exc})", "text/html": self._repr_html_()}
+        bundle = widget._repr_mimebundle_(include, exclude)
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        data["text/plain"] = repr(self)
+        return bundle
 
 
 def generate(prompt: str, model: str, max_new_tokens: int = 20, greedy: bool = True,
-             temperature: float = 1.0, seed: int | None = None) -> Generation:
-    """Continue ``prompt`` one token at a time (greedy or sampled), keeping each choice."""
+             temperature: float = 1.0, seed: int | None = None, *, allow_paths: bool = True) -> Generation:
+    """Continue ``prompt`` one token at a time (greedy or sampled), keeping each choice: its id,
+    how it reads, its probability, and the continuation decoded so far."""
+    from .api import _check_text
+
+    prompt = _check_text(prompt)
+    max_new_tokens = _check_new_tokens(max_new_tokens)
+    lm, tok = load_lm(model, allow_paths=allow_paths)
     import torch
 
-    lm, tok = load_lm(model)
     ids = tok(prompt, return_tensors="pt", add_special_tokens=False)["input_ids"]
     if ids.shape[1] == 0:
         start = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
+        if start is None:
+            raise InputError("The prompt is empty and this model's tokenizer has no start token: write a few words.")
         ids = torch.tensor([[start]])
+    limit = _context_limit(lm)
+    if limit and ids.shape[1] > limit:
+        raise InputError(f"The prompt is {ids.shape[1]} tokens; this model reads at most {limit}. Shorten it.")
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
-    steps = []
+    steps: list[dict] = []
+    chosen: list[int] = []
+    stopped = "length"
     with torch.no_grad():
         for _ in range(max_new_tokens):
+            if limit and ids.shape[1] >= limit:
+                stopped = "context"
+                break
             logits = lm(ids).logits[0, -1].float() / max(temperature, 1e-5)
             probs = torch.softmax(logits, dim=-1)
             nxt = int(torch.argmax(probs)) if greedy else int(torch.multinomial(probs, 1, generator=generator))
-            steps.append({"id": nxt, "token": _display(tok, nxt), "prob": float(probs[nxt])})
+            chosen.append(nxt)
+            so_far = tok.decode(chosen, skip_special_tokens=True)
+            complete = so_far.rstrip("\ufffd")  # a character whose bytes have not all come yet
+            steps.append({"id": nxt, "token": _display(tok, nxt), "prob": float(probs[nxt]),
+                          "text": complete, "pending": len(so_far) > len(complete)})
             ids = torch.cat([ids, torch.tensor([[nxt]])], dim=1)
             if nxt == tok.eos_token_id:
+                stopped = "eos"
                 break
-    return Generation(prompt, tok.decode([s["id"] for s in steps], skip_special_tokens=True), steps)
+    return Generation(prompt, tok.decode(chosen, skip_special_tokens=True), steps, str(model), greedy, stopped)
 
 
 def embedding_drift(run_name: str, top: int = 20) -> list[dict]:

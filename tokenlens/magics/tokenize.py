@@ -78,7 +78,11 @@ class TokenizeMagics(Magics):
                 from ..pipeline_view import pipeline
 
                 views = [pipeline(text, name) for name in names]
-                return views[0] if len(views) == 1 else views
+                if len(views) == 1:
+                    return views[0]
+                for view in views:  # a list would show as its repr, not as the views
+                    display(view)
+                return None
             if args.ngrams:
                 from ..pipeline_view import ngrams
 
@@ -86,9 +90,10 @@ class TokenizeMagics(Magics):
             if args.model:
                 from ..predict import generate, next_tokens
 
-                display(next_tokens(text, args.model, top_k=args.top_k))
+                predictions = next_tokens(text, args.model, top_k=args.top_k)
                 if args.generate:
-                    display(generate(text, args.model, max_new_tokens=args.generate))
+                    predictions.generation = generate(text, args.model, max_new_tokens=args.generate)
+                display(predictions)  # one view: the predictions and the continuation
         except TokenlensError as exc:
             raise UsageError(str(exc)) from None
         options = {"color_by": args.color_by, "show_ids": not args.no_ids}

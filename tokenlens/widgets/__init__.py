@@ -1,5 +1,6 @@
 """anywidget views; their front ends are ESM bundles built from ``src/widget.ts`` (token view)
-``src/dataset_widget.ts`` (dataset view) and ``src/finetune_widget.ts`` (run view)."""
+``src/dataset_widget.ts`` (dataset view), ``src/finetune_widget.ts`` (run view),
+``src/pipeline_widget.ts`` (pipeline stages) and ``src/predict_widget.ts`` (next-token predictions)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,12 @@ def __getattr__(name: str) -> Any:
         from . import train_report
 
         return train_report.TrainReportWidget
+    if name in {"PipelineWidget", "PredictWidget"}:
+        from . import learning
+
+        return getattr(learning, name)
     raise AttributeError(name)
 
 
-__all__ = ["DatasetWidget", "FinetuneWidget", "TokensWidget", "TrainReportWidget", "bundle_path"]
+__all__ = ["DatasetWidget", "FinetuneWidget", "PipelineWidget", "PredictWidget", "TokensWidget", "TrainReportWidget",
+           "bundle_path"]
