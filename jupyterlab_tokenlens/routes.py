@@ -141,13 +141,11 @@ class TokenizeHandler(_Handler):
         special = body.get("add_special_tokens", True)
         counts_only = body.get("counts_only", False)
         try:
-            key = await self.in_pool(AnswerCache.key, body["text"], body["tokenizers"], special, counts_only)
-            answer = self.cache.get(key)
-            if answer is None:
-                work = _count_all if counts_only else _tokenize_all
-                results = await self.in_pool(work, body["text"], body["tokenizers"], special, cfg.allow_hub_downloads)
-                answer = await self.in_pool(_dumps, {"results": results})
-                self.cache.put(key, answer)
+            # One trip to the pool: hashing, the cache, encoding and JSON (each trip back to a
+            # busy event loop costs milliseconds).
+            answer = await self.in_pool(
+                _answer, self.cache, body["text"], body["tokenizers"], special, counts_only, cfg.allow_hub_downloads
+            )
         except Exception as exc:  # noqa: BLE001 - every failure becomes a JSON answer
             return self._fail_from(exc)
         self.set_header("Content-Type", "application/json")
@@ -314,6 +312,17 @@ def _tokenize_all(text: str, names: list[str], add_special_tokens: bool, allow_h
     # Resolve every name first so an unknown one fails the request before any work is done.
     backends = [resolve(n, allow_paths=False, allow_hub=allow_hub) for n in names]
     return [b.encode(text, add_special_tokens=add_special_tokens).to_dict(arrays=True) for b in backends]
+
+
+def _answer(cache: AnswerCache, text: str, names: list[str], special: bool, counts_only: bool,
+            allow_hub: bool) -> bytes:
+    key = AnswerCache.key(text, names, special, counts_only)
+    answer = cache.get(key)
+    if answer is None:
+        work = _count_all if counts_only else _tokenize_all
+        answer = _dumps({"results": work(text, names, special, allow_hub)})
+        cache.put(key, answer)
+    return answer
 
 
 def _dumps(answer: dict) -> bytes:

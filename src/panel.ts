@@ -51,6 +51,9 @@ export interface IPanelConfig {
  */
 const COUNTS_FIRST_CHARS = 20_000;
 
+/** An answer taking longer than this dims the view, so it does not pass for the new text's. */
+const SLOW_MS = 500;
+
 export const DEFAULT_CONFIG: IPanelConfig = {
   tokenizers: ['gpt2'],
   debounceMs: 150,
@@ -321,7 +324,9 @@ export class TokenLensPanel extends Widget {
       this._show(null, [], focus.kind === 'file' ? 'Empty file' : 'Empty cell');
       return;
     }
-    this.node.dataset.busy = 'true';
+    this._setBusy(true);
+    // Marks for profiling (the Performance panel of the browser's devtools; bench_panel.py).
+    performance.mark('tokenlens:request');
     let status = '';
     const cut = text.length < focus.text.length;
     const cutNote = cut
@@ -363,7 +368,8 @@ export class TokenLensPanel extends Widget {
     if (seq !== this._seq || this.isDisposed) {
       return; // The user moved on; a newer request owns the view.
     }
-    this.node.dataset.busy = 'false';
+    performance.mark('tokenlens:answer');
+    this._setBusy(false);
     if (serverDown.length > 0) {
       this._available = null;
       this._model.set({ results: [], error: '' });
@@ -418,7 +424,7 @@ export class TokenLensPanel extends Widget {
       counts.set(r.tokenizer, isError(r) ? r.error : r.n_tokens);
     }
     this._chooser.setCounts(counts);
-    this.node.dataset.busy = 'false';
+    this._setBusy(false);
     // Which text the counts are for (its length in UTF-16 units): a hook for tests and benchmarks.
     this.node.dataset.chars = focus ? String(focus.text.length) : '';
     const first = results[0];
@@ -443,6 +449,22 @@ export class TokenLensPanel extends Widget {
       draw();
     } else {
       requestAnimationFrame(() => setTimeout(draw, 0));
+    }
+  }
+
+  /**
+   * Waiting for the server. The view is dimmed only when an answer is slow to come: dimming
+   * it for every keystroke would repaint the whole view twice per keystroke.
+   */
+  private _setBusy(busy: boolean): void {
+    this.node.dataset.busy = String(busy);
+    window.clearTimeout(this._slowTimer);
+    if (busy) {
+      this._slowTimer = window.setTimeout(() => {
+        this.node.dataset.slow = 'true';
+      }, SLOW_MS);
+    } else if (this.node.dataset.slow) {
+      delete this.node.dataset.slow;
     }
   }
 
@@ -519,6 +541,7 @@ export class TokenLensPanel extends Widget {
     index: Uint32Array | null;
   } | null = null;
   private _seq = 0;
+  private _slowTimer = 0;
   private _stale = true;
   private _configChanged = new Signal<this, Partial<IPanelConfig>>(this);
   private _counted = new Signal<this, ICount>(this);
