@@ -39,7 +39,8 @@ function readConfig(settings: ISettingRegistry.ISettings): IPanelConfig {
     showWhitespace: bool('showWhitespace', DEFAULT_CONFIG.showWhitespace),
     colorBy: get('colorBy') === 'position' ? 'position' : 'id',
     layout: get('layout') === 'stacked' ? 'stacked' : 'aligned',
-    maxChars: typeof maxChars === 'number' && maxChars > 0 ? maxChars : DEFAULT_CONFIG.maxChars
+    maxChars: typeof maxChars === 'number' && maxChars > 0 ? maxChars : DEFAULT_CONFIG.maxChars,
+    addSpecialTokens: bool('addSpecialTokens', DEFAULT_CONFIG.addSpecialTokens)
   };
 }
 

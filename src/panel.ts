@@ -42,6 +42,7 @@ export interface IPanelConfig {
   colorBy: ColorBy;
   layout: CompareLayout;
   maxChars: number;
+  addSpecialTokens: boolean;
 }
 
 /**
@@ -61,7 +62,8 @@ export const DEFAULT_CONFIG: IPanelConfig = {
   showWhitespace: true,
   colorBy: 'id',
   layout: 'aligned',
-  maxChars: 1_000_000
+  maxChars: 1_000_000,
+  addSpecialTokens: true
 };
 
 /** The model traits the view's toolbar writes, and the settings they are kept in. */
@@ -69,7 +71,8 @@ const TRAITS: [keyof IPanelConfig, string][] = [
   ['showIds', 'show_ids'],
   ['showWhitespace', 'show_whitespace'],
   ['colorBy', 'color_by'],
-  ['layout', 'layout']
+  ['layout', 'layout'],
+  ['addSpecialTokens', 'add_special_tokens']
 ];
 
 /** The count the status bar shows: the first tokenizer on the focused text. */
@@ -130,6 +133,9 @@ export class TokenLensPanel extends Widget {
         if (value !== this._config[key]) {
           this._config = { ...this._config, [key]: value };
           this._configChanged.emit({ [key]: value });
+          if (key === 'addSpecialTokens') {
+            this._schedule();
+          }
         }
       });
     }
@@ -163,7 +169,9 @@ export class TokenLensPanel extends Widget {
     const next = { ...this._config, ...config };
     this._pacer.gapMs = Math.max(0, next.debounceMs);
     const retokenize =
-      !sameList(next.tokenizers, this._config.tokenizers) || next.maxChars !== this._config.maxChars;
+      !sameList(next.tokenizers, this._config.tokenizers) ||
+      next.maxChars !== this._config.maxChars ||
+      next.addSpecialTokens !== this._config.addSpecialTokens;
     this._config = next;
     this._model.set(this._traits());
     if (retokenize) {
@@ -222,7 +230,14 @@ export class TokenLensPanel extends Widget {
 
   private _traits(): Record<string, unknown> {
     const c = this._config;
-    return { show_ids: c.showIds, show_whitespace: c.showWhitespace, color_by: c.colorBy, layout: c.layout };
+    return {
+      show_ids: c.showIds,
+      show_whitespace: c.showWhitespace,
+      color_by: c.colorBy,
+      layout: c.layout,
+      add_special_tokens: c.addSpecialTokens,
+      can_toggle_special: true
+    };
   }
 
   private _schedule(): void {
@@ -332,11 +347,15 @@ export class TokenLensPanel extends Widget {
     const cutNote = cut
       ? ` (first ${text.length.toLocaleString('en-US')} of ${focus.text.length.toLocaleString('en-US')} characters; see Max characters in the settings)`
       : '';
+    const special = this._config.addSpecialTokens;
     if (text.length > COUNTS_FIRST_CHARS) {
       const shownText = text;
       void Promise.all(
         names.map(name =>
-          countTokens({ text: shownText, tokenizers: [name] }, this._serverSettings).then(
+          countTokens(
+            { text: shownText, tokenizers: [name], add_special_tokens: special },
+            this._serverSettings
+          ).then(
             reply => reply.results?.[0] ?? null,
             () => null // the full request reports the problem
           )
@@ -353,7 +372,7 @@ export class TokenLensPanel extends Widget {
     const serverDown: unknown[] = [];
     const results = await Promise.all(
       names.map(name =>
-        tokenize({ text, tokenizers: [name] }, this._serverSettings)
+        tokenize({ text, tokenizers: [name], add_special_tokens: special }, this._serverSettings)
           .then((payload): ResultOrError =>
             payload.results?.[0] ?? { tokenizer: name, error: 'The server sent no result.' }
           )

@@ -4,7 +4,8 @@
  * view on a local model.
  *
  * Traits read: results, error, show_ids, show_whitespace, color_by ('id' | 'position'),
- * layout ('aligned' | 'stacked'). Traits written by the toolbar: the last four and show_ids.
+ * layout ('aligned' | 'stacked'), add_special_tokens and can_toggle_special (whether the owner
+ * re-tokenizes when add_special_tokens changes). The toolbar writes all but the first two.
  */
 import { IMessageModel, MessageExplainer } from './explain';
 import {
@@ -40,8 +41,8 @@ export interface IRenderProps {
 
 /** Traits whose change needs a new drawing. */
 const REDRAW = ['results', 'error', 'layout'];
-/** Traits that only restyle. */
-const RESTYLE = ['show_ids', 'show_whitespace', 'color_by'];
+/** Traits that only restyle (or, for the special-token toggle, wait for new results). */
+const RESTYLE = ['show_ids', 'show_whitespace', 'color_by', 'add_special_tokens', 'can_toggle_special'];
 
 /** Render `model` into `el`; returns a cleanup function (anywidget calls it on removal). */
 export function render({ model, el, explainer }: IRenderProps): () => void {
@@ -121,11 +122,17 @@ class Toolbar {
     this.ids = toggle('tl-opt-ids', 'ids', 'Show each token’s id under it', on =>
       this.write('show_ids', on)
     );
+    this.special = toggle(
+      'tl-opt-special',
+      'special tokens',
+      'Add the special tokens the model sees ([CLS] … [SEP], <s>): tokenizes the text again',
+      on => this.write('add_special_tokens', on)
+    );
     this.layout = choice<CompareLayout>('tl-opt-layout', 'Compare', [
       ['aligned', 'aligned', 'Tokenizers under the same characters: cuts that differ stand out'],
       ['stacked', 'stacked', 'Each tokenizer’s chips in its own block']
     ], value => this.write('layout', value));
-    this.node.append(this.color.node, this.ws.node, this.ids.node, this.layout.node);
+    this.node.append(this.color.node, this.ws.node, this.ids.node, this.special.node, this.layout.node);
     this.sync();
   }
 
@@ -144,6 +151,8 @@ class Toolbar {
     this.color.set(this.model.get('color_by') === 'position' ? 'position' : 'id');
     this.ws.set(this.model.get('show_whitespace') ?? true);
     this.ids.set(this.model.get('show_ids') ?? true);
+    this.special.set(this.model.get('add_special_tokens') ?? true);
+    this.special.node.hidden = !this.model.get('can_toggle_special');
     this.layout.set(this.model.get('layout') === 'stacked' ? 'stacked' : 'aligned');
   }
 
@@ -158,6 +167,7 @@ class Toolbar {
   private color: IControl<ColorBy>;
   private ws: IControl<boolean>;
   private ids: IControl<boolean>;
+  private special: IControl<boolean>;
   private layout: IControl<CompareLayout>;
 }
 

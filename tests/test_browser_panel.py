@@ -33,10 +33,10 @@ def _gpt2(text: str) -> list[int]:
     return list(tokenlens.tokenize(text, "gpt2").ids)
 
 
-def _count(text: str, tokenizer: str) -> int:
+def _count(text: str, tokenizer: str, add_special_tokens: bool = True) -> int:
     import tokenlens
 
-    return len(tokenlens.tokenize(text, tokenizer))
+    return len(tokenlens.tokenize(text, tokenizer, add_special_tokens=add_special_tokens))
 
 
 def _cells(cells: list[tuple[str, str]]) -> dict:
@@ -242,6 +242,15 @@ async def test_file_editor_settings_commands_and_themes(lab, files):
         await page.evaluate("window.jupyterapp.commands.execute('tokenlens:add-tokenizer', {name: 'bert-base-uncased'})")
         badge = f"{PANEL} .tl-chooser-option[data-tokenizer='bert-base-uncased'] .tl-count"
         n_bert = str(_count("I love NLP today!", "bert-base-uncased"))
+        await _wait(page, f"n => document.querySelector(\"{badge}\")?.textContent === n", arg=n_bert)
+        # the view's special-token toggle asks again without [CLS] … [SEP], and back
+        special = page.locator(f"{PANEL} .tl-opt-special input")
+        assert await special.is_checked()
+        await special.click()
+        n_bare = str(_count("I love NLP today!", "bert-base-uncased", add_special_tokens=False))
+        assert int(n_bare) == int(n_bert) - 2
+        await _wait(page, f"n => document.querySelector(\"{badge}\")?.textContent === n", arg=n_bare)
+        await special.click()
         await _wait(page, f"n => document.querySelector(\"{badge}\")?.textContent === n", arg=n_bert)
         await page.evaluate("window.jupyterapp.commands.execute('tokenlens:add-tokenizer')")
         assert await page.evaluate("document.activeElement.classList.contains('tl-chooser-search')")

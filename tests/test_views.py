@@ -249,6 +249,31 @@ def test_magic_options_reach_the_widget(shell):
     assert r.widget.color_by == "position" and r.widget.show_ids is False
 
 
+def test_widget_toggles_special_tokens_by_tokenizing_again(shell):
+    widget = tokenlens.compare("I love NLP", ["bert-base-uncased", "llama-2", "gpt2"]).widget
+    assert widget.can_toggle_special and widget.add_special_tokens
+    ids = lambda: [r["ids"] for r in widget.results]  # noqa: E731
+    assert ids()[0] == [101, 1045, 2293, 17953, 2361, 102] and ids()[1][0] == 1
+    widget.add_special_tokens = False  # what the view's toggle writes
+    assert ids() == [[1045, 2293, 17953, 2361], [306, 5360, 405, 13208], [40, 1842, 399, 19930]]
+    assert not any(any(r["special"]) for r in widget.results)
+    # explain answers for the tokens now shown
+    sent = []
+    widget.send = sent.append
+    widget._on_custom_msg(widget, {"type": "explain", "request": 1, "tokenizer": "llama-2", "ids": [306]}, [])
+    assert "error" not in sent[-1]
+    widget.add_special_tokens = True
+    assert ids()[0][0] == 101 and ids()[0][-1] == 102
+    # --no-special starts the toggle off; ids decoded back to text cannot be re-tokenized
+    r = shell.run_cell("%%tokenize --no-special -t bert-base-uncased\nI love NLP").result
+    assert r.widget.add_special_tokens is False and r.widget.results[0]["ids"] == [1045, 2293, 17953, 2361]
+    decoded = shell.run_cell("%%tokenize --decode -t gpt2\n40 1842").result.widget
+    assert not decoded.can_toggle_special
+    before = decoded.results
+    decoded.add_special_tokens = False
+    assert decoded.results == before
+
+
 def test_widget_answers_explain_messages(shell):
     widget = tokenlens.compare("I love NLP", ["gpt2"]).widget
     sent = []

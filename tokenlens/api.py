@@ -154,7 +154,7 @@ def compare(
     """
     text = _check_text(text)
     results = [tokenize(text, t, add_special_tokens) for t in _names(tokenizers)]
-    return Comparison(text, results, options)
+    return Comparison(text, results, {**options, "add_special_tokens": add_special_tokens})
 
 
 def decode_view(ids: Sequence[int], tokenizers: Sequence[TokenizerLike], **options: Any) -> Comparison:
@@ -193,4 +193,4 @@ def chat(
         messages = parse_messages(messages)
     text = backend.apply_chat_template(messages, add_generation_prompt)
     # the template writes the special tokens itself (as transformers does)
-    return Comparison(text, [backend.encode(text, add_special_tokens=False)], options)
+    return Comparison(text, [backend.encode(text, add_special_tokens=False)], {**options, "add_special_tokens": False})

@@ -42,6 +42,11 @@ class TokensWidget(anywidget.AnyWidget):
     show_whitespace = traitlets.Bool(True).tag(sync=True)
     #: several tokenizers: "aligned" (rows under the same characters) or "stacked"
     layout = traitlets.Enum(["aligned", "stacked"], "aligned").tag(sync=True)
+    #: special tokens ([CLS] … [SEP], <s>) added as the model would see them; the view's toggle
+    #: re-tokenizes the text here, in the kernel
+    add_special_tokens = traitlets.Bool(True).tag(sync=True)
+    #: whether the view offers that toggle (not for ids decoded back to text)
+    can_toggle_special = traitlets.Bool(False).tag(sync=True)
 
     #: tokens kept in the static HTML copy saved with the notebook
     html_token_limit = 5000
@@ -50,6 +55,23 @@ class TokensWidget(anywidget.AnyWidget):
         super().__init__(*args, **kwargs)
         self._tokenized = list(tokenized)
         self.on_msg(self._on_custom_msg)
+        self.can_toggle_special = bool(self._tokenized) and all(
+            t.backend is not None and not t.decoded for t in self._tokenized
+        )
+        self.observe(self._retokenize, names="add_special_tokens")
+
+    def _retokenize(self, change) -> None:
+        """The view's special-token toggle: the same texts again, with or without them."""
+        if not self.can_toggle_special:
+            return
+        try:
+            redone = [t.backend.encode(t.text, add_special_tokens=change["new"]) for t in self._tokenized]
+        except Exception as exc:  # noqa: BLE001 - shown in the view instead of lost in a log
+            self.error = f"Could not tokenize again: {exc}"
+            return
+        self._tokenized = redone
+        self.error = ""
+        self.results = [t.to_dict() for t in redone]
 
     def _on_custom_msg(self, _widget, content, _buffers) -> None:
         """Answer the view's questions (the hover card's "why this id?")."""
