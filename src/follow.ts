@@ -33,6 +33,8 @@ interface ISource {
   editor: () => CodeEditor.IEditor | null;
   label: string;
   kind: IFocusedText['kind'];
+  /** Make the editor visible before selecting in it (a rendered markdown cell hides it). */
+  reveal?: () => void;
 }
 
 export class FocusFollower {
@@ -73,6 +75,7 @@ export class FocusFollower {
    */
   select(start: number, end: number): boolean {
     const source = this._source;
+    source?.reveal?.();
     const editor = source?.editor();
     if (!source || !editor) {
       return false;
@@ -224,7 +227,14 @@ function cellSource(notebook: NotebookPanel, cell: Cell | null): ISource | null 
     // A cell's editor exists once the cell is drawn; until then there is no selection.
     editor: () => (cell.isDisposed ? null : cell.editor),
     label: `${kind} cell ${index + 1}`,
-    kind
+    kind,
+    reveal: () => {
+      // A rendered markdown cell shows its HTML; selecting characters means editing it.
+      const markdown = cell as unknown as { rendered?: boolean };
+      if (kind === 'markdown' && markdown.rendered) {
+        markdown.rendered = false;
+      }
+    }
   };
 }
 

@@ -289,12 +289,18 @@ export class TokenLensPanel extends Widget {
   private _showServerProblem(error: unknown): void {
     const missing = error instanceof TokenlensError && error.serverMissing;
     this._serverMissing = missing;
+    const text = missing ? 'No tokens: the server part is not answering.' : errorText(error);
     if (missing) {
       this._setNotice('missing', SERVER_MISSING_MESSAGE);
-      this._setStatus('No tokens: the server part is not answering.', 'error');
-    } else {
-      this._setStatus(errorText(error), 'error');
     }
+    this._setStatus(text, 'error');
+    // The status bar says so too, instead of a count that is not coming.
+    this._counted.emit({
+      tokenizer: this.selected[0] ?? 'tokens',
+      label: '',
+      count: null,
+      error: missing ? `${text} ${SERVER_MISSING_MESSAGE}` : text
+    });
   }
 
   private async _refresh(): Promise<void> {

@@ -81,7 +81,7 @@ export class TokenCountStatus extends Widget {
       node.textContent = 'Tokens';
       node.title = 'Show the Tokens panel';
     } else if (c.count === null) {
-      node.textContent = c.error ? `${c.tokenizer}: ?` : `${c.tokenizer}: –`;
+      node.textContent = c.error ? `⚠ ${c.tokenizer}` : `${c.tokenizer}: –`;
       node.title = c.error ? `${c.tokenizer}: ${c.error}` : `No text to count with ${c.tokenizer}`;
     } else {
       const n = c.count.toLocaleString('en-US');
@@ -89,6 +89,7 @@ export class TokenCountStatus extends Widget {
       node.title = `${n} ${c.tokenizer} tokens${what}. Click to show the Tokens panel.`;
     }
     node.dataset.count = c.count === null ? '' : String(c.count);
+    node.dataset.error = String(!!c.error);
     node.dataset.tokenizer = c.tokenizer;
     node.setAttribute('aria-label', node.title);
   }

@@ -156,6 +156,13 @@ async def test_panel_follows_cells_selection_and_notebooks(lab, files):
         await page.locator(".jp-Notebook .jp-Cell").nth(1).click()
         await _wait_for_ids(page, _gpt2("# Title here"))
         assert await page.get_attribute(PANEL, "data-source-kind") == "markdown"
+        # a click on a token of the rendered cell opens its editor with those characters selected
+        await page.locator(f"{PANEL} .tl-token[data-id='{_gpt2('# Title here')[1]}']").click()
+        selected = "() => window.jupyterapp.shell.currentWidget.content.activeCell"
+        await _wait(page, f"() => ({selected})().rendered === false")
+        await _wait(page, f"() => {{ const e = ({selected})().editor; const r = e.getSelection();"
+                          " return e.getOffsetAt(r.end) - e.getOffsetAt(r.start) > 0; }")
+        await page.keyboard.press("Escape")
 
         # a selection: only the selected text is tokenized; collapsing it brings the whole cell back
         await _cell(page, 0)
@@ -333,6 +340,11 @@ async def test_server_missing_or_another_version_is_said_plainly(lab, files):
         await notice.wait_for(timeout=30_000)
         text = await notice.inner_text()
         assert "pip install jupyterlab-tokenlens" in text and "enable" in text
+        # the status bar shows a warning mark, and says why on hover, not a count that never comes
+        status = page.locator(".tl-statusbar[data-error='true']")
+        await status.wait_for(timeout=30_000)
+        assert (await status.inner_text()).startswith("⚠")
+        assert "server part" in await status.get_attribute("title")
         await page.wait_for_selector(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .cm-content", timeout=60_000)
         await page.screenshot(path=str(ARTIFACTS / "panel-server-missing.png"))
 
