@@ -318,6 +318,52 @@ async def test_file_editor_settings_commands_and_themes(lab, files):
         await page.locator(f"{PANEL} .tl-opt-color button[data-value='id']").click()
         await page.locator(f"{PANEL} .tl-opt-ids input").click()
 
+        # chips readable in every theme, high contrast included: token text and ids at WCAG AA
+        await editor.click()
+        await page.keyboard.press("Control+a")
+        await page.keyboard.type("ଓଡ଼ିଆ ଭାଷା. I love NLP, 2024 😀 <|endoftext|>")
+        await _wait(page, "() => document.querySelectorAll('#tokenlens-panel .tl-token[data-id]').length > 20")
+        contrast = {}
+        for theme in ("JupyterLab Light", "JupyterLab Dark", "JupyterLab Dark High Contrast"):
+            await page.evaluate("t => window.jupyterapp.commands.execute('apputils:change-theme', {theme: t})", theme)
+            await _wait(page, "t => document.body.dataset.jpThemeName === t", arg=theme)
+            await page.wait_for_timeout(800)
+            contrast[theme] = await _min_contrast(page)
+        await page.screenshot(path=str(ARTIFACTS / "panel-high-contrast.png"))
+        await page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})")
+        print("chip contrast", contrast)
+        for theme, c in contrast.items():
+            # WCAG AA for small text is 4.5:1, for the token text and for the id under it
+            assert c["n"] > 20 and c["text"] >= 4.5 and c["ids"] >= 4.5, (theme, c)
+        # the high-contrast theme is higher still (AAA: 7:1)
+        assert contrast["JupyterLab Dark High Contrast"]["text"] >= 7
+        assert contrast["JupyterLab Dark High Contrast"]["ids"] >= 7
+
+
+# The lowest WCAG contrast ratio, over the panel's token chips, of the token text and of the
+# id under it against the chip's own background (alpha blended over the panel's background).
+MIN_CONTRAST = """() => {
+  const parse = c => (c.match(/[\\d.]+/g) || []).map(Number);
+  const over = (fg, bg) => { const a = fg.length > 3 ? fg[3] : 1; return [0, 1, 2].map(i => fg[i] * a + bg[i] * (1 - a)); };
+  const lum = rgb => { const l = rgb.map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+    return 0.2126 * l[0] + 0.7152 * l[1] + 0.0722 * l[2]; };
+  const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+  const panel = parse(getComputedStyle(document.querySelector('#tokenlens-panel')).backgroundColor);
+  let text = 99, ids = 99, n = 0;
+  for (const chip of document.querySelectorAll('#tokenlens-panel .tl-token:not(.tl-special)')) {
+    const cs = getComputedStyle(chip);
+    const bg = over(parse(cs.backgroundColor), panel);
+    text = Math.min(text, ratio(over(parse(cs.color), bg), bg));
+    ids = Math.min(ids, ratio(over(parse(getComputedStyle(chip, '::after').color), bg), bg));
+    n++;
+  }
+  return { text, ids, n };
+}"""
+
+
+async def _min_contrast(page) -> dict:
+    return await page.evaluate(MIN_CONTRAST)
+
 
 async def _route_tokenizers(page, handler) -> None:
     await page.route("**/tokenlens/tokenizers*", handler)
