@@ -36,7 +36,7 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def harness():
+def harness(page: str = "inplace.html"):
     from playwright.sync_api import sync_playwright
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(ROOT)))
@@ -47,7 +47,7 @@ def harness():
             browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             pg = browser.new_page(viewport={"width": 800, "height": 900})
             pg.on("pageerror", lambda e: errors.append(str(e)))
-            pg.goto(f"http://127.0.0.1:{server.server_port}/ui-tests/harness/inplace.html")
+            pg.goto(f"http://127.0.0.1:{server.server_port}/ui-tests/harness/{page}")
             pg.wait_for_selector("body[data-ready='true']", state="attached")
             yield pg
             browser.close()
@@ -122,3 +122,14 @@ def test_a_long_virtual_result_keeps_its_blocks():
     # every block but the changed last ones is the same element as before
     assert out["kept"] >= out["blocks"] - 2, (out["kept"], out["blocks"])
     assert last[0] is False and "more" in last[1]
+
+
+def test_the_special_token_toggle_shows_only_where_it_works():
+    """The notebook widget's toolbar: the toggle appears when the kernel can tokenize again."""
+    with harness("index.html?only=odia") as page:
+        toggle = page.locator("#sample-odia .tl-opt-special")
+        assert toggle.is_hidden()  # a model without can_toggle_special (e.g. decoded ids)
+        page.evaluate("() => window.models.odia.set('can_toggle_special', true)")
+        assert toggle.is_visible() and toggle.locator("input").is_checked()
+        toggle.locator("input").click()
+        assert page.evaluate("() => window.models.odia.get('add_special_tokens')") is False
