@@ -7,7 +7,7 @@
  * do not line up, and the text above carries a mark at that boundary. Columns flow and wrap
  * like text, so a long text stays readable in a narrow panel.
  */
-import { hueForId, positionClass } from './colors';
+import { hueClass, positionClass } from './colors';
 import { ResultText } from './context';
 import { div, lineBreak, span, thousands } from './dom';
 import { appendVisible } from './text';
@@ -275,10 +275,9 @@ class ColumnBlocks implements IBlockSource {
 
   private bar(ctx: ResultText, i: number, cls: string): HTMLElement {
     const id = ctx.result.ids[i];
-    const bar = span(`${cls} ${positionClass(i)}`);
+    const bar = span(`${cls} ${positionClass(i)} ${hueClass(id)}`);
     bar.dataset.index = String(i);
     bar.dataset.id = String(id);
-    bar.style.setProperty('--tl-id-hue', String(hueForId(id)));
     if (ctx.isUnknown(i)) {
       bar.classList.add('tl-unk');
     }

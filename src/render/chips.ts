@@ -2,7 +2,7 @@
  * Token chips: one per token, coloured by id (or position), with the token's text on top and
  * its id below. A group draws the characters a few tokens spell together, chips stacked under.
  */
-import { hueForId, positionClass } from './colors';
+import { hueClass, positionClass } from './colors';
 import { ResultText } from './context';
 import { span } from './dom';
 import { appendDisplay, appendVisible, hasHex } from './text';
@@ -11,11 +11,10 @@ import { appendDisplay, appendVisible, hasHex } from './text';
 export function tokenChip(ctx: ResultText, i: number): HTMLElement {
   const id = ctx.result.ids[i];
   const display = ctx.display(i);
-  const chip = span(`tl-token ${positionClass(i)}`);
+  const chip = span(`tl-token ${positionClass(i)} ${hueClass(id)}`);
   // data-id also draws the id under the chip (CSS ::after), so it can hide without a redraw.
   chip.dataset.index = String(i);
   chip.dataset.id = String(id);
-  chip.style.setProperty('--tl-id-hue', String(hueForId(id)));
 
   const text = span('tl-token-text');
   if (ctx.isSpecial(i)) {

@@ -16,6 +16,39 @@ export function hueForId(id: number): number {
   return Math.round(frac * 360);
 }
 
+/**
+ * The class that gives a token element its id's hue (`tl-h0` … `tl-h359`), defined by one
+ * stylesheet added to the document on first use. A class rather than an inline custom property:
+ * elements with the same classes share their computed style in the browser's style cache, so
+ * thousands of chips cost a fraction of the style recalculation (an inline style on every chip
+ * made each one compute its colours from scratch).
+ */
+export function hueClass(id: number): string {
+  if (!hueSheetAdded) {
+    addHueSheet();
+  }
+  return `tl-h${hueForId(id)}`;
+}
+
+let hueSheetAdded = false;
+
+function addHueSheet(): void {
+  hueSheetAdded = true;
+  if (typeof document === 'undefined' || document.getElementById(HUE_SHEET_ID)) {
+    return;
+  }
+  const rules: string[] = [];
+  for (let h = 0; h <= 360; h++) {
+    rules.push(`.tl-h${h}{--tl-id-hue:${h}}`);
+  }
+  const style = document.createElement('style');
+  style.id = HUE_SHEET_ID;
+  style.textContent = rules.join('\n');
+  document.head.appendChild(style);
+}
+
+const HUE_SHEET_ID = 'tokenlens-hues';
+
 /** Hues cycled by position: five, so neighbours (and neighbours' neighbours) always differ. */
 export const POSITION_HUES = [210, 30, 135, 285, 350];
 
