@@ -41,6 +41,14 @@ def test_ngrams_are_counts_not_ids():
     assert g.words[0] == ("the cat", 2)
     assert dict(g.chars)["th"] == 3
     assert "no vocabulary, no ids" in g._repr_html_()
+    assert g.tokens == []
+    # beside a tokenizer: its tokens of the same text, each with its id and count
+    g = tokenlens.ngrams("the cat sat on the mat the cat", 2, tokenizer="gpt2")
+    assert g.tokenizer == "gpt2"
+    assert (" the", 262, 2) in g.tokens and (" cat", 3797, 2) in g.tokens and ("the", 1169, 1) in g.tokens
+    assert sum(c for _, _, c in g.tokens) == len(tokenlens.tokenize("the cat sat on the mat the cat", "gpt2"))
+    html = g._repr_html_()
+    assert "gpt2 tokens" in html and "ids from its vocabulary" in html and "<script" not in html
 
 
 def test_magic_pipeline_and_ngrams(shell):
@@ -53,6 +61,7 @@ def test_magic_pipeline_and_ngrams(shell):
     shell.display_pub.publish = lambda data, **kw: shown.append(data)
     r = shell.run_cell("%%tokenize --ngrams 2 -t gpt2\nthe cat sat on the mat the cat").result
     assert r["gpt2"].ids and any("word 2-grams" in d.get("text/html", "") for d in shown)
+    assert any("gpt2 tokens" in d.get("text/html", "") for d in shown)
 
 
 @pytest.fixture

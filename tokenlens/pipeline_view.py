@@ -179,22 +179,68 @@ def _engine_pre_tokens(backend, text: str) -> list[tuple[str, tuple[int, int]]]:
 
 @dataclass
 class NGrams:
+    """Word and character n-grams of a text (features: counts, no ids), and beside them the
+    same text as one tokenizer's subword tokens (a vocabulary: every token has an id)."""
+
     text: str
     n: int
     words: list[tuple[str, int]]
     chars: list[tuple[str, int]]
+    #: the tokenizer's tokens of the same text: (display string, id, count), most frequent first
+    tokens: list[tuple[str, int, int]] = field(default_factory=list)
+    tokenizer: str = ""
+
+    #: rows shown per table in the HTML view
+    rows = 30
 
     def _repr_html_(self) -> str:
-        def table(title, rows):
-            body = "".join(f"<tr><td><code>{escape(g)}</code></td><td>{c}</td></tr>" for g, c in rows[:30])
-            return f"<div style='display:inline-block;vertical-align:top;margin-right:2em'><b>{title}</b><table>{body}</table></div>"
+        from .html import token_hue
 
-        return (f"<div>{self.n}-grams are counted features: no vocabulary, no ids, nothing merged.</div>"
-                + table(f"word {self.n}-grams", self.words) + table(f"character {self.n}-grams", self.chars))
+        def table(title: str, note: str, head: list[str], rows: list[tuple]) -> str:
+            cells = "".join(f"<th style='text-align:left;padding:0 .8em 0 0'>{h}</th>" for h in head)
+            body = "".join(
+                "<tr>" + "".join(f"<td style='padding:0 .8em 0 0'>{c}</td>" for c in row) + "</tr>"
+                for row in rows[: self.rows]
+            )
+            more = len(rows) - self.rows
+            tail = f"<div style='opacity:.7'>… {more:,} more</div>" if more > 0 else ""
+            return (
+                "<div style='display:inline-block;vertical-align:top;margin:0 2.5em .8em 0'>"
+                f"<b>{title}</b><div style='opacity:.75;font-size:.9em;max-width:22em'>{note}</div>"
+                f"<table style='border-collapse:collapse'><tr>{cells}</tr>{body}</table>{tail}</div>"
+            )
+
+        def visible(g: str) -> str:
+            return escape(g.replace(" ", "·").replace("\n", "↵").replace("\t", "→"))
+
+        def code(g: str) -> str:
+            return f"<code style='white-space:pre'>{visible(g)}</code>"
+
+        parts = [
+            f"<div style='margin-bottom:.5em'><b>{self.n}-grams</b> are counted features: no vocabulary,"
+            " no ids, nothing merged. A tokenizer's tokens come from a fixed vocabulary: each has an id,"
+            " and the same text always gives the same ids.</div>",
+            table(f"word {self.n}-grams", f"{len(self.words):,} distinct; whitespace-separated words",
+                  ["n-gram", "count"], [(code(g), c) for g, c in self.words]),
+            table(f"character {self.n}-grams", f"{len(self.chars):,} distinct; every {self.n} characters in a row",
+                  ["n-gram", "count"], [(code(g), c) for g, c in self.chars]),
+        ]
+        if self.tokens:
+            def chip(t: str, i: int) -> str:
+                return (f"<span style='background:hsla({token_hue(i)},70%,60%,.35);padding:0 3px;"
+                        f"border-radius:3px;white-space:pre;font-family:monospace'>{visible(t)}</span>")
+
+            parts.append(table(
+                f"{escape(self.tokenizer)} tokens",
+                f"{len(self.tokens):,} distinct of {sum(c for _, _, c in self.tokens):,}; ids from its vocabulary",
+                ["token", "id", "count"], [(chip(t, i), i, c) for t, i, c in self.tokens],
+            ))
+        return "<div class='tokenlens-ngrams'>" + "".join(parts) + "</div>"
 
 
-def ngrams(text: str, n: int = 2) -> NGrams:
-    """Word and character n-grams of ``text`` with their counts."""
+def ngrams(text: str, n: int = 2, tokenizer: TokenizerLike | None = None) -> NGrams:
+    """Word and character n-grams of ``text`` with their counts; with ``tokenizer``, its
+    subword tokens of the same text (display string, id, count) beside them."""
     from .errors import InputError
 
     if n < 1 or n > 10:
@@ -202,4 +248,13 @@ def ngrams(text: str, n: int = 2) -> NGrams:
     words = text.split()
     word_grams = Counter(" ".join(words[i:i + n]) for i in range(len(words) - n + 1))
     char_grams = Counter(text[i:i + n] for i in range(len(text) - n + 1))
-    return NGrams(text, n, word_grams.most_common(), char_grams.most_common())
+    tokens: list[tuple[str, int, int]] = []
+    name = ""
+    if tokenizer is not None:
+        backend = load(tokenizer)
+        name = backend.name
+        encoded = backend.encode(_check_text(text), add_special_tokens=False)
+        counts = Counter(encoded.ids)
+        shown = dict(zip(encoded.ids, encoded.tokens))
+        tokens = [(shown[i], i, c) for i, c in counts.most_common()]
+    return NGrams(text, n, word_grams.most_common(), char_grams.most_common(), tokens, name)

@@ -86,7 +86,7 @@ class TokenizeMagics(Magics):
             if args.ngrams:
                 from ..pipeline_view import ngrams
 
-                display(ngrams(text, args.ngrams))
+                display(ngrams(text, args.ngrams, tokenizer=names[0]))
             if args.model:
                 from ..predict import generate, next_tokens
 
