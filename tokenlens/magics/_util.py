@@ -40,3 +40,11 @@ def tokenizer_argument():
 def out_argument():
     """``-o/--out VAR``: the magic also stores its result in a variable."""
     return argument("-o", "--out", metavar="VAR", help="also store the result in this variable")
+
+
+def store_out(shell, name: str | None, result) -> None:
+    """``-o/--out VAR``: put the result in the user's namespace under a valid variable name."""
+    if name:
+        if not name.isidentifier():
+            raise UsageError(f"--out needs a Python variable name, not {name!r}.")
+        shell.user_ns[name] = result

@@ -12,7 +12,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from ..errors import TokenlensError
-from ._util import out_argument, parse_args, tokenizer_argument, wants_help
+from ._util import out_argument, parse_args, store_out, tokenizer_argument, wants_help
 
 _LABELLED = re.compile(r"^([A-Za-z_][\w.-]*)=(.+)$", re.S)
 
@@ -154,10 +154,7 @@ class StatsMagics(Magics):
                     result.metric = args.metric
         except TokenlensError as exc:
             raise UsageError(str(exc)) from None
-        if args.out:
-            if not args.out.isidentifier():
-                raise UsageError(f"--out needs a Python variable name, not {args.out!r}.")
-            self.shell.user_ns[args.out] = result
+        store_out(self.shell, args.out, result)
         return result
 
     def _source(self, spec: str, labelled: bool = True):

@@ -7,7 +7,7 @@ from IPython.core.magic import Magics, cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from ..errors import TokenlensError
-from ._util import out_argument, parse_args, tokenizer_argument, wants_help
+from ._util import out_argument, parse_args, store_out, tokenizer_argument, wants_help
 
 
 @magics_class
@@ -102,9 +102,6 @@ class TokenizeMagics(Magics):
                 result = compare(text, names, add_special_tokens=not args.no_special, **options)
         except TokenlensError as exc:
             raise UsageError(str(exc)) from None
-        if args.out:
-            if not args.out.isidentifier():
-                raise UsageError(f"--out needs a Python variable name, not {args.out!r}.")
-            self.shell.user_ns[args.out] = result
+        store_out(self.shell, args.out, result)
         return result
 
