@@ -30,22 +30,12 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("TOKENLENS_SHARED_DATA", ROOT.parent / "shared" / "data"))
-FLORES = SHARED / "flores200"
-os.environ.setdefault("TOKENLENS_PATH", str(SHARED / "tokenizers"))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
-MIX = ["hin_Deva", "ory_Orya", "zho_Hans", "arb_Arab"]
+from _common import CHROMIUM, FLAGS, ROOT, flores_mix  # also sets TOKENLENS_PATH and HF_HUB_OFFLINE
 
 
 def corpus(chars: int) -> str:
     """FLORES lines, four English to one other language, repeated up to `chars` characters."""
-    english = (FLORES / "eng_Latn.dev").read_text(encoding="utf-8").splitlines()
-    others = [(FLORES / f"{lang}.dev").read_text(encoding="utf-8").splitlines() for lang in MIX]
+    english, others = flores_mix()
     lines, k = [], 0
     while sum(map(len, lines)) + len(lines) < chars:
         lines.append(english[k % len(english)])

@@ -9,6 +9,7 @@ import '../style/render.css';
 import '../style/train_report.css';
 import { IViewModel } from './view';
 import { ITokenizeResult, renderResults } from './render';
+import { el, svg } from './render/dom';
 
 /** One row of the fit table: mirrors tokenlens.training.Fit. */
 export interface IFit {
@@ -73,30 +74,6 @@ export interface IReportModel extends IViewModel {
 
 /** Rows of the merge table drawn at once; a search narrows the rest. */
 const TABLE_LIMIT = 200;
-const SVG_NS = 'http://www.w3.org/2000/svg';
-
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  cls = '',
-  text?: string
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (cls) {
-    node.className = cls;
-  }
-  if (text !== undefined) {
-    node.textContent = text;
-  }
-  return node;
-}
-
-function svg(tag: string, attrs: Record<string, string | number>): SVGElement {
-  const node = document.createElementNS(SVG_NS, tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    node.setAttribute(k, String(v));
-  }
-  return node;
-}
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;

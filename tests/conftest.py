@@ -3,6 +3,7 @@ and no hub access (nothing may be downloaded while testing)."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -48,3 +49,14 @@ def shell():
 
 def flores(lang: str, split: str = "dev") -> list[str]:
     return (FLORES / f"{lang}.{split}").read_text(encoding="utf-8").splitlines()
+
+
+async def error_of(coro) -> tuple[int, dict]:
+    """The status and JSON body of a server route's error answer, which shows no traceback."""
+    from tornado.httpclient import HTTPClientError
+
+    with pytest.raises(HTTPClientError) as info:
+        await coro
+    payload = json.loads(info.value.response.body)
+    assert "Traceback" not in json.dumps(payload)
+    return info.value.code, payload

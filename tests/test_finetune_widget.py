@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import http.server
 import math
-import shutil
 import subprocess
 import threading
 import time
@@ -23,8 +22,8 @@ from tokenlens.finetune.launcher import Run
 from tokenlens.finetune.spec import RunDir, RunSpec
 from tokenlens.widgets.finetune import FinetuneWidget, loss_svg, summary_html, thin
 
-ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+from ._harness import ARTIFACTS, CHROMIUM, FLAGS, SKIP_REASON, QuietHandler, have_chromium
+from .conftest import ROOT
 HASH = "9f2c4a7e1b3d5f60718293a4b5c6d7e8"
 LOSSES = [4.2, 3.6, 3.1, 2.8]
 
@@ -329,20 +328,10 @@ def test_loss_svg_handles_one_point_and_none():
 
 # -- the real bundle in a real browser -----------------------------------------------------
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run"]
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
-
-
 @pytest.mark.browser
 def test_view_renders_in_chromium_light_and_dark(tmp_path, sleeper):
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (make test installs it as root)")
+    if not have_chromium():
+        pytest.skip(SKIP_REASON)
     if not (ROOT / "tokenlens/static/finetune.js").is_file():
         pytest.skip("the widget bundle is not built (jlpm build:widget)")
     sync_api = pytest.importorskip("playwright.sync_api")
@@ -355,7 +344,7 @@ def test_view_renders_in_chromium_light_and_dark(tmp_path, sleeper):
         w.close()  # the state is all the page needs
         views[key] = {"name": w.name, "run_dir": w.run_dir, "command": w.command, "state": w.state, "error": ""}
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(ROOT)))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(ROOT)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_port}/ui-tests/harness/finetune.html"
     ARTIFACTS.mkdir(exist_ok=True)

@@ -9,6 +9,8 @@ from tornado.httpclient import HTTPClientError
 
 import tokenlens
 
+from .conftest import error_of
+
 
 def test_bert_pipeline_shows_lowercasing_and_unknown():
     p = tokenlens.pipeline("Héllo NLP, ଓଡ଼ିଆ!", "bert-base-uncased")
@@ -245,14 +247,6 @@ def test_bad_models_and_text_say_what_to_do(lms, monkeypatch):
 
 async def predict(jp_fetch, body, **kw):
     return await jp_fetch("tokenlens", "predict", method="POST", body=json.dumps(body), **kw)
-
-
-async def error_of(coro) -> tuple[int, dict]:
-    with pytest.raises(HTTPClientError) as info:
-        await coro
-    payload = json.loads(info.value.response.body)
-    assert "Traceback" not in json.dumps(payload)
-    return info.value.code, payload
 
 
 async def test_predict_route(jp_fetch, lms):

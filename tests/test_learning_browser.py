@@ -6,36 +6,21 @@ Screenshots land in tests/artifacts/ (ignored by git) for a person to look at.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
-import shutil
-import threading
-from pathlib import Path
 
 import pytest
 
 import tokenlens
 
-from .conftest import ROOT
+from ._harness import ARTIFACTS, SKIP_REASON, harness_page, have_chromium
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-if not Path(CHROMIUM).exists():  # pragma: no cover
-    pytest.skip("Debian's chromium is not installed (make test installs it as root)", allow_module_level=True)
+if not have_chromium():  # pragma: no cover
+    pytest.skip(SKIP_REASON, allow_module_level=True)
 
 ENGLISH = "Héllo NLP, tokenizers!"
 ODIA = "ଓଡ଼ିଆ ଭାଷା ସୁନ୍ଦର ।"
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
 
 
 @pytest.fixture
@@ -64,91 +49,76 @@ def payload(tmp_path, monkeypatch):
 
 
 def test_learning_views_in_chromium(payload):
-    from playwright.sync_api import sync_playwright
-
     data, path = payload
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(ROOT)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_port}/ui-tests/harness/learning.html?data=/tests/artifacts/{path.name}"
-    errors: list[str] = []
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-            page = browser.new_page(viewport={"width": 900, "height": 1200})
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(url)
+    with harness_page(f"learning.html?data=/tests/artifacts/{path.name}", width=900, height=1200) as page:
+        url = page.url
+
+        # BERT: every stage, the lowercasing marked, and the lossy round trip spelled out
+        bert = page.locator("#pipeline-0")
+        stages = bert.locator(".tl-stage").evaluate_all("els => els.map(e => e.dataset.stage)")
+        assert stages == ["normalizer", "pre-tokenizer", "model", "post-processor", "ids", "decoder"]
+        assert bert.locator(".tl-stage[data-stage='normalizer'] mark.tl-change").count() >= 2
+        assert "lossy" in bert.locator(".tl-badge").inner_text()
+        lost = bert.locator(".tl-lost").inner_text()
+        assert "NLP" in lost and "nlp" in lost
+        assert bert.locator(".tl-stage[data-stage='post-processor'] .tl-token.tl-special").count() == 2
+        ids = data["pipelines"][0]["stages"][4]["ids"]
+        assert bert.locator(".tl-id").all_inner_texts() == [str(i) for i in ids]
+        # pointing at a pre-tokenizer piece lights its characters in the normalised text
+        bert.locator(".tl-piece").nth(1).hover()
+        lit = bert.locator(".tl-stage[data-stage='normalizer'] .tl-ch.tl-lit").all_inner_texts()
+        assert "".join(lit) == data["pipelines"][0]["stages"][1]["pieces"][1][0]
+        # pointing at a model token lights the characters of the input it came from
+        bert.locator(".tl-stage[data-stage='model'] .tl-token").nth(0).hover()
+        assert "".join(bert.locator(".tl-stage-text .tl-ch.tl-lit").all_inner_texts()) == "Héllo"
+        # a typed text goes to the kernel
+        bert.locator("textarea").fill("Another text")
+        bert.locator("button[type='submit']").click()
+        assert page.evaluate("window.models['pipeline-0'].state.text") == "Another text"
+        assert page.evaluate("window.models['pipeline-0'].saved") == 1
+        # GPT-2 on Odia: lossless, the bytes of split characters shown as bytes
+        odia = page.locator("#pipeline-1")
+        assert "lossless" in odia.locator(".tl-badge").inner_text()
+        assert odia.locator(".tl-stage[data-stage='model'] .tl-token.tl-bytes").count() > 0
+        assert odia.locator(".tl-lost").count() == 0
+
+        # predictions: top-k chips per position, probabilities that sum to at most 1
+        pred = page.locator("#predict-0")
+        chips = pred.locator(".tl-pred-tokens .tl-token")
+        assert chips.count() == len(data["predictions"][0]["positions"]) == 5
+        for k in range(chips.count()):
+            chips.nth(k).hover()
+            rows = pred.locator(".tl-topk .tl-cand")
+            assert rows.count() == 5
+            probs = [float(x) for x in rows.evaluate_all("els => els.map(e => e.dataset.prob)")]
+            assert sum(probs) <= 1 + 1e-6 and probs == sorted(probs, reverse=True)
+        chips.nth(4).hover()  # after " the": mat twice as likely as rug
+        assert pred.locator(".tl-topk .tl-cand .tl-token-text").all_inner_texts()[:2] == ["·mat", "·rug"]
+        chips.nth(1).click()
+        assert page.evaluate("window.models['predict-0'].state.selected") == 1
+        page.mouse.move(0, 0)
+        assert pred.locator(".tl-pred-tokens .tl-token.tl-picked").get_attribute("data-index") == "1"
+        assert pred.locator(".tl-cand.tl-actual").count() == 1  # " sat" came next and was expected
+        steps = data["predictions"][0]["generation"]["steps"]
+        assert pred.locator(".tl-steps tbody tr").count() == len(steps)
+        assert pred.locator(".tl-so-far").last.inner_text().replace("·", " ") == steps[-1]["text"]
+        pred.locator(".tl-gen-controls input[type='number']").fill("3")
+        pred.locator(".tl-gen-controls button").click()
+        assert page.evaluate("window.models['predict-0'].sent") == [{"type": "generate", "max_new_tokens": 3, "greedy": True}]
+        assert page.locator("#predict-1 .tl-pred-tokens .tl-token").count() == len(data["predictions"][1]["positions"])
+
+        page.mouse.move(0, 0)
+        for theme in ("light", "dark"):
+            page.goto(url + f"&theme={theme}")
             page.wait_for_selector("body[data-ready='true']")
-
-            # BERT: every stage, the lowercasing marked, and the lossy round trip spelled out
-            bert = page.locator("#pipeline-0")
-            stages = bert.locator(".tl-stage").evaluate_all("els => els.map(e => e.dataset.stage)")
-            assert stages == ["normalizer", "pre-tokenizer", "model", "post-processor", "ids", "decoder"]
-            assert bert.locator(".tl-stage[data-stage='normalizer'] mark.tl-change").count() >= 2
-            assert "lossy" in bert.locator(".tl-badge").inner_text()
-            lost = bert.locator(".tl-lost").inner_text()
-            assert "NLP" in lost and "nlp" in lost
-            assert bert.locator(".tl-stage[data-stage='post-processor'] .tl-token.tl-special").count() == 2
-            ids = data["pipelines"][0]["stages"][4]["ids"]
-            assert bert.locator(".tl-id").all_inner_texts() == [str(i) for i in ids]
-            # pointing at a pre-tokenizer piece lights its characters in the normalised text
-            bert.locator(".tl-piece").nth(1).hover()
-            lit = bert.locator(".tl-stage[data-stage='normalizer'] .tl-ch.tl-lit").all_inner_texts()
-            assert "".join(lit) == data["pipelines"][0]["stages"][1]["pieces"][1][0]
-            # pointing at a model token lights the characters of the input it came from
-            bert.locator(".tl-stage[data-stage='model'] .tl-token").nth(0).hover()
-            assert "".join(bert.locator(".tl-stage-text .tl-ch.tl-lit").all_inner_texts()) == "Héllo"
-            # a typed text goes to the kernel
-            bert.locator("textarea").fill("Another text")
-            bert.locator("button[type='submit']").click()
-            assert page.evaluate("window.models['pipeline-0'].state.text") == "Another text"
-            assert page.evaluate("window.models['pipeline-0'].saved") == 1
-            # GPT-2 on Odia: lossless, the bytes of split characters shown as bytes
-            odia = page.locator("#pipeline-1")
-            assert "lossless" in odia.locator(".tl-badge").inner_text()
-            assert odia.locator(".tl-stage[data-stage='model'] .tl-token.tl-bytes").count() > 0
-            assert odia.locator(".tl-lost").count() == 0
-
-            # predictions: top-k chips per position, probabilities that sum to at most 1
-            pred = page.locator("#predict-0")
-            chips = pred.locator(".tl-pred-tokens .tl-token")
-            assert chips.count() == len(data["predictions"][0]["positions"]) == 5
-            for k in range(chips.count()):
-                chips.nth(k).hover()
-                rows = pred.locator(".tl-topk .tl-cand")
-                assert rows.count() == 5
-                probs = [float(x) for x in rows.evaluate_all("els => els.map(e => e.dataset.prob)")]
-                assert sum(probs) <= 1 + 1e-6 and probs == sorted(probs, reverse=True)
-            chips.nth(4).hover()  # after " the": mat twice as likely as rug
-            assert pred.locator(".tl-topk .tl-cand .tl-token-text").all_inner_texts()[:2] == ["·mat", "·rug"]
-            chips.nth(1).click()
-            assert page.evaluate("window.models['predict-0'].state.selected") == 1
+            page.locator("#pipeline-0 .tl-piece").nth(1).hover()
+            page.locator("#pipeline-0").screenshot(path=str(ARTIFACTS / f"pipeline-bert-{theme}.png"))
             page.mouse.move(0, 0)
-            assert pred.locator(".tl-pred-tokens .tl-token.tl-picked").get_attribute("data-index") == "1"
-            assert pred.locator(".tl-cand.tl-actual").count() == 1  # " sat" came next and was expected
-            steps = data["predictions"][0]["generation"]["steps"]
-            assert pred.locator(".tl-steps tbody tr").count() == len(steps)
-            assert pred.locator(".tl-so-far").last.inner_text().replace("·", " ") == steps[-1]["text"]
-            pred.locator(".tl-gen-controls input[type='number']").fill("3")
-            pred.locator(".tl-gen-controls button").click()
-            assert page.evaluate("window.models['predict-0'].sent") == [{"type": "generate", "max_new_tokens": 3, "greedy": True}]
-            assert page.locator("#predict-1 .tl-pred-tokens .tl-token").count() == len(data["predictions"][1]["positions"])
-
+            page.locator("#pipeline-1").screenshot(path=str(ARTIFACTS / f"pipeline-odia-{theme}.png"))
+            # a click keeps the position (a hover would end when the screenshot scrolls)
+            page.locator("#predict-0 .tl-pred-tokens .tl-token").nth(4).click()
             page.mouse.move(0, 0)
-            for theme in ("light", "dark"):
-                page.goto(url + f"&theme={theme}")
-                page.wait_for_selector("body[data-ready='true']")
-                page.locator("#pipeline-0 .tl-piece").nth(1).hover()
-                page.locator("#pipeline-0").screenshot(path=str(ARTIFACTS / f"pipeline-bert-{theme}.png"))
-                page.mouse.move(0, 0)
-                page.locator("#pipeline-1").screenshot(path=str(ARTIFACTS / f"pipeline-odia-{theme}.png"))
-                # a click keeps the position (a hover would end when the screenshot scrolls)
-                page.locator("#predict-0 .tl-pred-tokens .tl-token").nth(4).click()
-                page.mouse.move(0, 0)
-                page.locator("#predict-0").screenshot(path=str(ARTIFACTS / f"predict-english-{theme}.png"))
-                page.locator("#predict-1 .tl-pred-tokens .tl-token").nth(2).click()
-                page.mouse.move(0, 0)
-                page.locator("#predict-1").screenshot(path=str(ARTIFACTS / f"predict-odia-{theme}.png"))
-            browser.close()
-    finally:
-        server.shutdown()
-    assert not errors, errors
+            page.locator("#predict-0").screenshot(path=str(ARTIFACTS / f"predict-english-{theme}.png"))
+            page.locator("#predict-1 .tl-pred-tokens .tl-token").nth(2).click()
+            page.mouse.move(0, 0)
+            page.locator("#predict-1").screenshot(path=str(ARTIFACTS / f"predict-odia-{theme}.png"))

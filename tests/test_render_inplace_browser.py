@@ -7,53 +7,21 @@ output on English, Odia and emoji text, edits at the end, in the middle and at t
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import http.server
-import shutil
-import threading
-from pathlib import Path
-
 import pytest
 
 import tokenlens
 
-from .conftest import ROOT, flores
+from ._harness import SKIP_REASON, harness_page, have_chromium
+from .conftest import flores
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-if not Path(CHROMIUM).exists():  # pragma: no cover
-    pytest.skip("Debian's chromium is not installed (make test installs it as root)", allow_module_level=True)
+if not have_chromium():  # pragma: no cover
+    pytest.skip(SKIP_REASON, allow_module_level=True)
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
-
-
-@contextlib.contextmanager
 def harness(page: str = "inplace.html"):
-    from playwright.sync_api import sync_playwright
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(ROOT)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    errors: list[str] = []
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-            pg = browser.new_page(viewport={"width": 800, "height": 900})
-            pg.on("pageerror", lambda e: errors.append(str(e)))
-            pg.goto(f"http://127.0.0.1:{server.server_port}/ui-tests/harness/{page}")
-            pg.wait_for_selector("body[data-ready='true']", state="attached")
-            yield pg
-            browser.close()
-    finally:
-        server.shutdown()
-    assert not errors, errors
+    return harness_page(page, width=800, height=900, state="attached")
 
 
 def payload(text: str, names: list[str]) -> dict:

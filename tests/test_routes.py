@@ -8,7 +8,7 @@ import json
 import pytest
 from tornado.httpclient import HTTPClientError
 
-from .conftest import TOKENIZERS
+from .conftest import TOKENIZERS, error_of
 
 
 @pytest.fixture
@@ -20,14 +20,6 @@ async def post(jp_fetch, body, raw: bytes | None = None):
     return await jp_fetch(
         "tokenlens", "tokenize", method="POST", body=raw if raw is not None else json.dumps(body)
     )
-
-
-async def error_of(coro) -> tuple[int, dict]:
-    with pytest.raises(HTTPClientError) as info:
-        await coro
-    payload = json.loads(info.value.response.body)
-    assert "Traceback" not in json.dumps(payload)
-    return info.value.code, payload
 
 
 async def test_list_tokenizers(jp_fetch):

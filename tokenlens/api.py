@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence, Union
 
 from .backends import Backend
+from .display import widget_mimebundle
 from .errors import InputError
 from .hub import resolve
 from .tokenized import Tokenized
@@ -115,16 +116,7 @@ class Comparison:
         return tokenized_html(self.results)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        from .errors import TokenlensError
-
-        try:
-            widget = self.widget
-        except TokenlensError as exc:  # no front end installed: the static view still informs
-            return {"text/plain": f"{self!r}\n({exc})", "text/html": self._repr_html_()}
-        bundle = widget._repr_mimebundle_(include, exclude)
-        data = bundle[0] if isinstance(bundle, tuple) else bundle
-        data["text/plain"] = repr(self)  # what a terminal or a saved notebook's text shows
-        return bundle
+        return widget_mimebundle(self, include, exclude)
 
     @property
     def widget(self):

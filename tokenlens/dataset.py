@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any, Mapping
 import numpy as np
 
 from .backends import Backend
-from .errors import InputError, TokenlensError
+from .display import widget_mimebundle
+from .errors import InputError
 from .metrics import Stats, TokenizerLike, stats
 from .texts import Texts, as_texts, shorten
 
@@ -192,11 +193,7 @@ class DatasetView:
         return self._widget
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        try:
-            widget = self.widget
-        except TokenlensError as exc:  # no front end built: the static view still informs
-            return {"text/plain": f"{self!r}\n({exc})", "text/html": self._repr_html_()}
-        return widget._repr_mimebundle_(include, exclude)
+        return widget_mimebundle(self, include, exclude)
 
 
 def dataset_view(

@@ -10,14 +10,19 @@ class TokenlensError(Exception):
     """Base class: the message is meant to be shown to a person as it is."""
 
 
-class TokenizerNotFound(TokenlensError, LookupError):
-    """No tokenizer answers to a name; carries close matches."""
+class _NameNotFound(TokenlensError, LookupError):
+    """Nothing answers to a name: the message says so, offers close matches, lists what is
+    available (the first 20, or ``none_available``) and ends with what to do (``hint``)."""
+
+    kind = ""
+    none_available = ""
+    hint = ""
 
     def __init__(self, name: str, available: Iterable[str] = (), detail: str = ""):
         self.name = name
         self.available = sorted(set(available))
         self.suggestions = difflib.get_close_matches(name, self.available, n=3, cutoff=0.5)
-        msg = f"No tokenizer named {name!r}"
+        msg = f"No {self.kind} named {name!r}"
         if self.suggestions:
             msg += "; did you mean " + " or ".join(repr(s) for s in self.suggestions) + "?"
         else:
@@ -27,11 +32,16 @@ class TokenizerNotFound(TokenlensError, LookupError):
         if self.available:
             shown = ", ".join(self.available[:20]) + (" …" if len(self.available) > 20 else "")
             msg += f" Available: {shown}."
-        msg += (
-            " Give a folder or file path, a Hugging Face hub id, or add a folder holding it to"
-            " TOKENLENS_PATH."
-        )
-        super().__init__(msg)
+        elif self.none_available:
+            msg += f" {self.none_available}"
+        super().__init__(f"{msg} {self.hint}")
+
+
+class TokenizerNotFound(_NameNotFound):
+    """No tokenizer answers to a name; carries close matches."""
+
+    kind = "tokenizer"
+    hint = "Give a folder or file path, a Hugging Face hub id, or add a folder holding it to TOKENLENS_PATH."
 
 
 class TokenizerFileError(TokenlensError, ValueError):
@@ -42,30 +52,13 @@ class InputError(TokenlensError, ValueError):
     """Input the user gave (text, ids, options) that cannot be used as it is."""
 
 
-class ModelNotFound(TokenlensError, LookupError):
+class ModelNotFound(_NameNotFound):
     """No causal LM answers to a name; carries the names that would."""
 
-    def __init__(self, name: str, available: Iterable[str] = (), detail: str = ""):
-        self.name = name
-        self.available = sorted(set(available))
-        self.suggestions = difflib.get_close_matches(name, self.available, n=3, cutoff=0.5)
-        msg = f"No model named {name!r}"
-        if self.suggestions:
-            msg += "; did you mean " + " or ".join(repr(s) for s in self.suggestions) + "?"
-        else:
-            msg += "."
-        if detail:
-            msg += f" {detail}"
-        if self.available:
-            shown = ", ".join(self.available[:20]) + (" …" if len(self.available) > 20 else "")
-            msg += f" Available: {shown}."
-        else:
-            msg += " No model is available yet."
-        msg += (
-            " Name a completed %finetune run, or a folder saved with save_pretrained() (safetensors)"
-            " inside a TOKENLENS_PATH folder or the registry."
-        )
-        super().__init__(msg)
+    kind = "model"
+    none_available = "No model is available yet."
+    hint = ("Name a completed %finetune run, or a folder saved with save_pretrained() (safetensors)"
+            " inside a TOKENLENS_PATH folder or the registry.")
 
 
 class ModelFileError(TokenlensError, ValueError):

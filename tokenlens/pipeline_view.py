@@ -11,6 +11,7 @@ from html import escape
 from typing import Any
 
 from .api import TokenizerLike, _check_text, load
+from .display import widget_mimebundle
 
 
 @dataclass
@@ -42,16 +43,7 @@ class Pipeline:
         return self._widget
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        from .errors import TokenlensError
-
-        try:
-            widget = self.widget
-        except TokenlensError as exc:  # no front end built: the static view still informs
-            return {"text/plain": f"{self!r}\n({exc})", "text/html": self._repr_html_()}
-        bundle = widget._repr_mimebundle_(include, exclude)
-        data = bundle[0] if isinstance(bundle, tuple) else bundle
-        data["text/plain"] = repr(self)
-        return bundle
+        return widget_mimebundle(self, include, exclude)
 
     def __repr__(self) -> str:
         lines = [f"Pipeline of {self.tokenizer!r} on {len(self.text)} characters:"]

@@ -12,6 +12,7 @@ from typing import Any
 
 import json
 
+from .display import widget_mimebundle
 from .errors import InputError, MissingExtra, ModelFileError, ModelNotFound
 
 _models: dict[str, tuple[Any, Any]] = {}
@@ -233,16 +234,7 @@ class Predictions:
         return self._widget
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        from .errors import TokenlensError
-
-        try:
-            widget = self.widget
-        except TokenlensError as exc:  # no front end built: the static view still informs
-            return {"text/plain": f"{self!r}\n({exc})", "text/html": self._repr_html_()}
-        bundle = widget._repr_mimebundle_(include, exclude)
-        data = bundle[0] if isinstance(bundle, tuple) else bundle
-        data["text/plain"] = repr(self)
-        return bundle
+        return widget_mimebundle(self, include, exclude)
 
 
 def _check_top_k(top_k: Any) -> int:
@@ -333,16 +325,7 @@ class Generation:
         return self._widget
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        from .errors import TokenlensError
-
-        try:
-            widget = self.widget
-        except TokenlensError as exc:
-            return {"text/plain": f"{self!r}\n({exc})", "text/html": self._repr_html_()}
-        bundle = widget._repr_mimebundle_(include, exclude)
-        data = bundle[0] if isinstance(bundle, tuple) else bundle
-        data["text/plain"] = repr(self)
-        return bundle
+        return widget_mimebundle(self, include, exclude)
 
 
 def generate(prompt: str, model: str, max_new_tokens: int = 20, greedy: bool = True,

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from .errors import InputError, TokenlensError
+from .display import widget_mimebundle
+from .errors import InputError
 from .merge_table import Merge, build_steps, initial_symbols
 from .train_pipeline import _UNK, ALGORITHMS
 from .registry import TRAINING_FILE
@@ -272,14 +273,7 @@ class TrainingResult:
         return report_html(self)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        try:
-            widget = self.widget
-        except TokenlensError as exc:  # no front end: the static report still informs
-            return {"text/plain": f"{self!r}\n({exc})", "text/html": self._repr_html_()}
-        bundle = widget._repr_mimebundle_(include=include, exclude=exclude)
-        data = bundle[0] if isinstance(bundle, tuple) else bundle
-        data["text/plain"] = repr(self)
-        return bundle
+        return widget_mimebundle(self, include, exclude)
 
     @property
     def widget(self):

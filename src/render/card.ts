@@ -323,22 +323,10 @@ export class TokenCard {
     head.appendChild(span('tl-card-where', where));
     card.appendChild(head);
 
-    const rows = document.createElement('dl');
-    rows.className = 'tl-card-rows';
+    const rows = cardRows();
     card.appendChild(rows);
-    const row = (label: string, cls: string, value: string | Node): HTMLElement => {
-      const dt = document.createElement('dt');
-      dt.textContent = label;
-      const dd = document.createElement('dd');
-      dd.className = cls;
-      if (typeof value === 'string') {
-        dd.textContent = value;
-      } else {
-        dd.appendChild(value);
-      }
-      rows.append(dt, dd);
-      return dd;
-    };
+    const row = (label: string, cls: string, value: string | Node): HTMLElement =>
+      cardRow(rows, label, cls, value);
 
     row('text', 'tl-card-display', quoted(visibleString(display)));
     row('piece', 'tl-card-piece', ctx.piece(i));
@@ -414,21 +402,33 @@ export class TokenCard {
   private current = new WeakMap<HTMLElement, HTMLElement>();
 }
 
-/** The model-specific part: merge rank and parents, score, continuation. */
-function explanationRows(parent: HTMLElement, ex: IExplanation): void {
+/** The card's list of labelled rows. */
+function cardRows(): HTMLDListElement {
   const rows = document.createElement('dl');
   rows.className = 'tl-card-rows';
+  return rows;
+}
+
+/** One row of the card: its label, and its value (text or a node) in an element of class `cls`. */
+function cardRow(rows: HTMLElement, label: string, cls: string, value: string | Node): HTMLElement {
+  const dt = document.createElement('dt');
+  dt.textContent = label;
+  const dd = document.createElement('dd');
+  dd.className = cls;
+  if (typeof value === 'string') {
+    dd.textContent = value;
+  } else {
+    dd.appendChild(value);
+  }
+  rows.append(dt, dd);
+  return dd;
+}
+
+/** The model-specific part: merge rank and parents, score, continuation. */
+function explanationRows(parent: HTMLElement, ex: IExplanation): void {
+  const rows = cardRows();
   const row = (label: string, cls: string, value: string | Node): void => {
-    const dt = document.createElement('dt');
-    dt.textContent = label;
-    const dd = document.createElement('dd');
-    dd.className = cls;
-    if (typeof value === 'string') {
-      dd.textContent = value;
-    } else {
-      dd.appendChild(value);
-    }
-    rows.append(dt, dd);
+    cardRow(rows, label, cls, value);
   };
   const model = ex.model || '';
   if (ex.rank !== null && ex.rank !== undefined) {

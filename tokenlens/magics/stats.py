@@ -12,7 +12,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from ..errors import TokenlensError
-from ._util import parse_args, wants_help
+from ._util import out_argument, parse_args, store_out, tokenizer_argument, wants_help
 
 _LABELLED = re.compile(r"^([A-Za-z_][\w.-]*)=(.+)$", re.S)
 
@@ -43,13 +43,7 @@ class StatsMagics(Magics):
         " naming texts (a string, list, pandas column, datasets column); LABEL names it"
         " (a language, say). A file that exists wins over a variable of the same name.",
     )
-    @argument(
-        "-t",
-        "--tokenizer",
-        action="append",
-        metavar="NAME",
-        help="tokenizer name, folder, file or hub id; repeat to compare (default: gpt2)",
-    )
+    @tokenizer_argument()
     @argument(
         "--ref",
         metavar="SOURCE",
@@ -81,7 +75,7 @@ class StatsMagics(Magics):
     @argument("--price", type=float, metavar="P", help="dataset view: price per 1M tokens, for the cost")
     @argument("--longest", type=int, default=10, metavar="K", help="dataset view: rows listed (default 10)")
     @argument("--no-progress", action="store_true", help="no progress bar")
-    @argument("-o", "--out", metavar="VAR", help="also store the result in this variable")
+    @out_argument()
     @line_cell_magic
     def tokenizer_stats(self, line: str, cell: str | None = None):
         """Measure tokenizers on text: tokens, characters, bytes, words, characters and bytes
@@ -160,10 +154,7 @@ class StatsMagics(Magics):
                     result.metric = args.metric
         except TokenlensError as exc:
             raise UsageError(str(exc)) from None
-        if args.out:
-            if not args.out.isidentifier():
-                raise UsageError(f"--out needs a Python variable name, not {args.out!r}.")
-            self.shell.user_ns[args.out] = result
+        store_out(self.shell, args.out, result)
         return result
 
     def _source(self, spec: str, labelled: bool = True):

@@ -7,7 +7,7 @@ from IPython.core.magic import Magics, cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from ..errors import TokenlensError
-from ._util import parse_args, wants_help
+from ._util import out_argument, parse_args, store_out, tokenizer_argument, wants_help
 
 
 @magics_class
@@ -15,13 +15,7 @@ class TokenizeMagics(Magics):
     """``%%tokenize``."""
 
     @magic_arguments()
-    @argument(
-        "-t",
-        "--tokenizer",
-        action="append",
-        metavar="NAME",
-        help="tokenizer name, folder, file or hub id; repeat to compare (default: gpt2)",
-    )
+    @tokenizer_argument()
     @argument(
         "--no-special",
         action="store_true",
@@ -43,7 +37,7 @@ class TokenizeMagics(Magics):
     @argument("--generate", type=int, default=0, metavar="N", help="with --model: continue the text by N tokens")
     @argument("--color-by", choices=["id", "position"], default="id", help="colour tokens by id (default) or position")
     @argument("--no-ids", action="store_true", help="hide the ids under the tokens")
-    @argument("-o", "--out", metavar="VAR", help="also store the result in this variable")
+    @out_argument()
     @cell_magic
     def tokenize(self, line: str, cell: str):
         """Show the cell's text as coloured tokens with their ids.
@@ -108,9 +102,6 @@ class TokenizeMagics(Magics):
                 result = compare(text, names, add_special_tokens=not args.no_special, **options)
         except TokenlensError as exc:
             raise UsageError(str(exc)) from None
-        if args.out:
-            if not args.out.isidentifier():
-                raise UsageError(f"--out needs a Python variable name, not {args.out!r}.")
-            self.shell.user_ns[args.out] = result
+        store_out(self.shell, args.out, result)
         return result
 

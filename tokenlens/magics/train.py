@@ -8,7 +8,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from ..errors import TokenlensError
-from ._util import parse_args, wants_help
+from ._util import out_argument, parse_args, wants_help
 
 
 @magics_class
@@ -59,7 +59,7 @@ class TrainMagics(Magics):
     @argument("--seed", type=int, default=0, help="seed of what tokenlens draws (the --holdout lines)")
     @argument("--overwrite", action="store_true", help="replace a tokenizer of the same name")
     @argument("--no-progress", action="store_true", help="do not show the progress line")
-    @argument("-o", "--out", metavar="VAR", help="also store the result in this variable")
+    @out_argument()
     @line_cell_magic
     def train_tokenizer(self, line: str, cell: str | None = None):
         """Train a tokenizer on your text, register it by name, and show how it was made.
