@@ -250,7 +250,15 @@ export function render({ model, el }: { model: ILearningModel; el: HTMLElement }
       detailBox.hidden = false;
     }
     showDetail();
-    drawGeneration(genOut, (model.get('generation') ?? null) as IGeneration | null);
+    const generation = (model.get('generation') ?? null) as IGeneration | null;
+    drawGeneration(genOut, generation);
+    if (generation) {
+      // The controls say how the continuation shown was made (its length when it ran to it).
+      greedy.checked = generation.greedy;
+      if (generation.stopped === 'length' && generation.steps.length > 0) {
+        count.value = String(generation.steps.length);
+      }
+    }
   };
 
   draw();

@@ -102,6 +102,8 @@ def test_learning_views_in_chromium(payload):
         steps = data["predictions"][0]["generation"]["steps"]
         assert pred.locator(".tl-steps tbody tr").count() == len(steps)
         assert pred.locator(".tl-so-far").last.inner_text().replace("·", " ") == steps[-1]["text"]
+        # the controls say how the continuation shown was made
+        assert pred.locator(".tl-gen-controls input[type='number']").input_value() == str(len(steps))
         pred.locator(".tl-gen-controls input[type='number']").fill("3")
         pred.locator(".tl-gen-controls button").click()
         assert page.evaluate("window.models['predict-0'].sent") == [{"type": "generate", "max_new_tokens": 3, "greedy": True}]
