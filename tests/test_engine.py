@@ -292,7 +292,8 @@ def test_sentencepiece_fast_spans_match_the_engines_offsets():
 
     sp = tokenlens.load("llama-2")
     assert sp._bytes_are_text
-    lines = ["", " ", "  two  spaces", "a\n\tb", "🙂 ok"] + [l for lang in ("ory_Orya", "zho_Hans", "arb_Arab") for l in flores(lang)[:15]]
+    # "a▁b": a literal U+2581 in the text is one character but not the bytes of its piece
+    lines = ["", " ", "  two  spaces", "a\n\tb", "🙂 ok", "a▁b", " ▁ x", "ଓ▁"] + [l for lang in ("ory_Orya", "zho_Hans", "arb_Arab") for l in flores(lang)[:15]]
     for line in lines:
         fast = sp.encode(line, add_special_tokens=False)
         ids, spans = sp._encode_with_offsets(line)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TokenizerFileError
-from ..tokenized import Tokenized, byte_lengths_to_char_spans, byte_spans_to_char_spans, clamp_spans
+from ..tokenized import Tokenized, byte_spans_to_char_spans, clamp_spans
 from .base import Backend
 
 _BYTE_PIECE = re.compile(r"^<0x([0-9A-Fa-f]{2})>$")
@@ -47,9 +47,11 @@ class SentencePieceBackend(Backend):
             and norm.name == "identity"
             and not norm.remove_extra_whitespaces
             and proto.trainer_spec.byte_fallback
+            and not proto.trainer_spec.treat_whitespace_as_suffix
         )
         self._dummy_prefix = bool(norm.add_dummy_prefix) if norm else False
         self._lengths: np.ndarray | None = None
+        self._chars: np.ndarray | None = None
 
     def _proto(self):
         try:
@@ -92,27 +94,59 @@ class SentencePieceBackend(Backend):
         return self._pieces[token_id].replace("\u2581", " ").encode("utf-8")
 
     def _byte_lengths(self) -> np.ndarray:
+        """UTF-8 length of each piece as it appears in text (0 for control pieces and <unk>)."""
         if self._lengths is None:
-            self._lengths = np.array(
-                [len(self.token_bytes(i) or b"") for i in range(self.vocab_size)], dtype=np.int64
-            )
+            self._surface_tables()
         return self._lengths
+
+    def _char_lengths(self) -> np.ndarray:
+        """Characters each piece begins: its UTF-8 lead bytes (a byte-fallback piece of a
+        character's later bytes begins none; 0 for control pieces and <unk>)."""
+        if self._chars is None:
+            self._surface_tables()
+        return self._chars
+
+    def _surface_tables(self) -> None:
+        n = self.vocab_size
+        lengths = np.zeros(n, dtype=np.int64)
+        chars = np.zeros(n, dtype=np.int64)
+        for i in range(n):
+            data = self.token_bytes(i)
+            if data:
+                lengths[i] = len(data)
+                chars[i] = sum(1 for b in data if b & 0xC0 != 0x80)
+        self._lengths, self._chars = lengths, chars
+
+    def _encode_ids(self, text: str) -> np.ndarray:
+        """Ids of one text as an int32 array, straight from the engine's buffer where it can."""
+        try:
+            return self.sp.encode(text, return_type="numpy")
+        except (TypeError, ValueError):  # sentencepiece before 0.2.1: a list of ints
+            return np.array(self.sp.encode(text), dtype=np.int32)
 
     def encode(self, text: str, add_special_tokens: bool = True) -> Tokenized:
         bos = self.sp.bos_id() if add_special_tokens else -1  # Llama-style models add BOS only
         if self._bytes_are_text:
-            ids = self.sp.encode(text)
-            lengths = self._byte_lengths()[np.array(ids, dtype=np.int32)]
-            if bos >= 0:
-                ids.insert(0, bos)
-                lengths = np.concatenate([[0], lengths])
-            # the dummy prefix is a space that is not in the text; spans from lengths are
-            # already ordered and disjoint
-            shift = 1 if self._dummy_prefix and len(ids) > (bos >= 0) else 0
-            spans = byte_lengths_to_char_spans(text, lengths, shift=shift)
-            if bos >= 0:
-                spans[0] = 0
-            return Tokenized(text, self.name, ids, spans, backend=self)
+            # The pieces spell the text, so each token's character span follows from the
+            # number of characters each piece begins: one prefix sum over the ids, no offsets
+            # from the engine and no pass over the text's bytes.
+            ids = self._encode_ids(text)
+            chars = self._char_lengths()[ids]
+            ends = np.cumsum(chars)
+            # the dummy prefix is a space that is not in the text
+            shift = 1 if self._dummy_prefix and len(ids) else 0
+            if not len(ids) or int(ends[-1]) == len(text) + shift:
+                if shift:
+                    ends -= shift
+                starts = ends - chars
+                spans = np.stack([starts, ends], axis=1)
+                if shift:
+                    np.maximum(spans, 0, out=spans)
+                if bos >= 0:
+                    ids = np.concatenate([np.array([bos], dtype=ids.dtype), ids])
+                    spans = np.concatenate([np.zeros((1, 2), dtype=np.int64), spans])
+                return Tokenized(text, self.name, ids, spans, backend=self)
+            # pieces that do not add up to the text (an <unk>): the engine's own offsets
         ids, spans = self._encode_with_offsets(text)
         if bos >= 0:
             ids = [bos, *ids]
