@@ -56,6 +56,9 @@ _MULTIBYTE_WS = (
     (0xE2, tuple((0x80, b) for b in (*range(0x80, 0x8B), 0xA8, 0xA9, 0xAF)) + ((0x81, 0x9F),)),  # U+2000…
     (0xE3, ((0x80, 0x80),)),  # U+3000
 )
+#: per byte value: 1 an ASCII whitespace character, 2 the lead byte of one outside ASCII
+_BYTE_KIND = np.where(_ASCII_WS, 1, 0).astype(np.uint8)
+_BYTE_KIND[[lead for lead, _ in _MULTIBYTE_WS]] = 2
 _UNI_WS_MAX = 0x3001
 _UNI_WS = np.array([chr(c).isspace() for c in range(_UNI_WS_MAX + 1)], dtype=bool)
 
@@ -345,13 +348,16 @@ def _not_unicode(batch: list[str], first_row: int) -> InputError | None:
 
 def _byte_whitespace(u: np.ndarray) -> np.ndarray:
     """Which bytes of UTF-8 text ``u`` belong to a whitespace character (as str.isspace says)."""
-    ws = u <= 0x20
-    low = np.flatnonzero(u < 0x20)  # control characters: only some are whitespace
-    ws[low] = _ASCII_WS[u[low]]
+    kind = _BYTE_KIND[u]  # one pass: 1 ASCII whitespace, 2 lead byte of a possible wide space
+    ws = kind == 1
+    maybe = np.flatnonzero(kind == 2)
+    if not len(maybe):
+        return ws
     n = len(u)
     for lead, tails in _MULTIBYTE_WS:
         width = 1 + len(tails[0])
-        at = np.flatnonzero(u[: n - width + 1] == lead)
+        at = maybe[u[maybe] == lead]
+        at = at[at <= n - width]
         if not len(at):
             continue
         hit = np.zeros(len(at), dtype=bool)
@@ -380,11 +386,13 @@ def _measure_batch(batch: list[str], enc, table, tally: _Tally, first_row: int) 
     u, ws, sizes = _buffer(batch, enc.unit, first_row, enc.sizes)
     n = len(batch)
     chars = sizes if enc.unit == "char" else np.fromiter(map(len, batch), dtype=np.int64, count=n)
-    # Text i starts after its separating space; token spans move there.
-    text_start = np.cumsum(sizes + 1) - sizes
-    offset = np.repeat(text_start, enc.counts)
-    starts = enc.starts + offset
-    ends = enc.ends + offset
+    if enc.joined:  # the backend laid the spans out in this buffer already
+        starts, ends = enc.starts, enc.ends
+    else:  # text i starts after its separating space; token spans move there
+        text_start = np.cumsum(sizes + 1) - sizes
+        offset = np.repeat(text_start, enc.counts)
+        starts = enc.starts + offset
+        ends = enc.ends + offset
     if enc.unit == "char" and len(starts):
         # Engine offsets: the running maximum makes any out-of-order offset harmless.
         starts = np.maximum.accumulate(starts)
@@ -404,7 +412,8 @@ def _measure_batch(batch: list[str], enc, table, tally: _Tally, first_row: int) 
         n_bytes = len(u) - (n + 1) + int(
             np.count_nonzero(u >= 0x80) + np.count_nonzero(u >= 0x800) + np.count_nonzero(u >= 0x10000)
         )
-    flags = _flag_bits(table)[enc.ids]
+    # how many tokens carry each combination of the three flags, in one pass
+    flags = np.bincount(_flag_bits(table)[enc.ids], minlength=8)
 
     tally.n_texts += n
     tally.n_empty += int(np.count_nonzero(sizes == 0))
@@ -414,9 +423,9 @@ def _measure_batch(batch: list[str], enc, table, tally: _Tally, first_row: int) 
     tally.n_words += len(word_start)
     tally.n_word_tokens += int(charged.sum())
     tally.n_split_words += int(np.count_nonzero(charged >= 2))
-    tally.n_unknown += int(np.count_nonzero(flags & 1))
-    tally.n_byte_fallback += int(np.count_nonzero(flags & 2))
-    tally.n_partial += int(np.count_nonzero(flags & 4))
+    tally.n_unknown += int(flags[1::2].sum())
+    tally.n_byte_fallback += int(flags[[2, 3, 6, 7]].sum())
+    tally.n_partial += int(flags[4:].sum())
     if n:
         i = int(np.argmax(chars))
         if chars[i] > tally.longest:

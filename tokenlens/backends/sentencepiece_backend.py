@@ -50,6 +50,16 @@ class SentencePieceBackend(Backend):
             and not proto.trainer_spec.treat_whitespace_as_suffix
         )
         self._dummy_prefix = bool(norm.add_dummy_prefix) if norm else False
+        # without the model's proto (no protobuf) every text takes the slow, exact path
+        self._rules = (
+            bool(
+                proto
+                and norm.name == "identity"
+                and not norm.remove_extra_whitespaces
+                and not proto.trainer_spec.treat_whitespace_as_suffix
+            ),
+            self._dummy_prefix,
+        )
         self._lengths: np.ndarray | None = None
         self._chars: np.ndarray | None = None
 
@@ -213,32 +223,33 @@ class SentencePieceBackend(Backend):
 
     def encode_batch_spans(self, texts, num_threads=None):
         # Piece lengths give exact byte spans when the model does not normalize; a text whose
-        # pieces do not add up to its bytes (an <unk>, a normalizing model) is encoded again
-        # with offsets. Encoding with offsets for every text would be several times slower.
+        # pieces do not add up to its bytes (an <unk>, a literal ▁, a normalizing model) is
+        # encoded again with offsets. Encoding with offsets for every text would be several
+        # times slower.
         import numpy as np
 
-        from .batch import BatchEncoding, spans_from_lengths
+        from .batch import BatchEncoding, joined_spans
 
         texts = list(texts)
         ids, counts = self._encode_batch_arrays(texts, num_threads)
-        lengths = self._surface_lengths()[ids]
-        starts, ends, got = spans_from_lengths(lengths, counts)
         exact, dummy_prefix = self._surface_rules()
         nbytes = np.fromiter(map(len, map(str.encode, texts)), dtype=np.int64, count=len(texts))
-        expected = nbytes + ((nbytes > 0) if dummy_prefix else 0)
-        if dummy_prefix:
-            # the ▁ added before every text stands for no byte of it: it sits at -1
-            starts -= 1
-            ends -= 1
-        redo = np.arange(len(texts)) if not exact else np.flatnonzero(got != expected)
-        first = np.cumsum(counts) - counts
-        for i in redo:
-            spans = self._proto_byte_spans(texts[int(i)])
-            f, c = int(first[i]), int(counts[i])
-            if len(spans) == c:
-                starts[f : f + c] = [s for s, _ in spans]
-                ends[f : f + c] = [e for _, e in spans]
-        return BatchEncoding(ids, counts, starts, ends, "byte", sizes=nbytes)
+        # the ▁ put before every non-empty text stands for no byte of it: it sits on the
+        # separator before the text
+        lead = (nbytes > 0).astype(np.int64) if dummy_prefix else 0
+        starts, ends, got = joined_spans(self._surface_lengths()[ids], counts, nbytes, lead)
+        redo = np.arange(len(texts)) if not exact else np.flatnonzero(got != nbytes + lead)
+        if len(redo):
+            first = np.cumsum(counts) - counts
+            text_start = np.cumsum(nbytes + 1) - nbytes
+            for i in redo:
+                spans = self._proto_byte_spans(texts[int(i)])
+                f, c = int(first[i]), int(counts[i])
+                if len(spans) == c:
+                    base = int(text_start[i])
+                    starts[f : f + c] = [s + base for s, _ in spans]
+                    ends[f : f + c] = [e + base for _, e in spans]
+        return BatchEncoding(ids, counts, starts, ends, "byte", sizes=nbytes, joined=True)
 
     def _encode_batch_arrays(self, texts: list[str], num_threads=None):
         """(all ids, ids per text): numpy buffers straight from the engine where it can."""
@@ -261,21 +272,8 @@ class SentencePieceBackend(Backend):
         return self._byte_lengths()
 
     def _surface_rules(self) -> tuple[bool, bool]:
-        """(pieces spell the text unchanged, a ▁ is prepended to every text)."""
-        try:
-            from sentencepiece import sentencepiece_model_pb2 as pb
-
-            proto = pb.ModelProto()
-            proto.ParseFromString(self.sp.serialized_model_proto())
-        except Exception:  # noqa: BLE001 - unknown layout: take the slow, exact path
-            return False, False
-        norm = proto.normalizer_spec
-        exact = (
-            norm.name == "identity"
-            and not norm.remove_extra_whitespaces
-            and not proto.trainer_spec.treat_whitespace_as_suffix
-        )
-        return exact, bool(norm.add_dummy_prefix)
+        """(pieces spell the text unchanged, a ▁ is prepended to every text); read once."""
+        return self._rules
 
     def _proto_byte_spans(self, text: str) -> list[tuple[int, int]]:
         """Byte spans from the engine's offsets, each byte-fallback piece on its own byte."""

@@ -173,11 +173,11 @@ class TiktokenBackend(Backend):
 
     def encode_batch_spans(self, texts, num_threads=None):
         # Tokens are byte strings laid end to end, so their lengths give the spans exactly.
-        from .batch import BatchEncoding, flatten, spans_from_lengths
+        from .batch import BatchEncoding, flatten, joined_spans
 
         ids, counts = flatten(self.encode_batch_ids(texts, num_threads))
-        starts, ends, sizes = spans_from_lengths(self._byte_lengths()[ids], counts)
-        return BatchEncoding(ids, counts, starts, ends, "byte", sizes=sizes)
+        starts, ends, sizes = joined_spans(self._byte_lengths()[ids], counts)
+        return BatchEncoding(ids, counts, starts, ends, "byte", sizes=sizes, joined=True)
 
     def _make_token_table(self):
         import numpy as np
