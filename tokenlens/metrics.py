@@ -56,9 +56,6 @@ _MULTIBYTE_WS = (
     (0xE2, tuple((0x80, b) for b in (*range(0x80, 0x8B), 0xA8, 0xA9, 0xAF)) + ((0x81, 0x9F),)),  # U+2000…
     (0xE3, ((0x80, 0x80),)),  # U+3000
 )
-#: per byte value: 1 an ASCII whitespace character, 2 the lead byte of one outside ASCII
-_BYTE_KIND = np.where(_ASCII_WS, 1, 0).astype(np.uint8)
-_BYTE_KIND[[lead for lead, _ in _MULTIBYTE_WS]] = 2
 _UNI_WS_MAX = 0x3001
 _UNI_WS = np.array([chr(c).isspace() for c in range(_UNI_WS_MAX + 1)], dtype=bool)
 
@@ -348,16 +345,13 @@ def _not_unicode(batch: list[str], first_row: int) -> InputError | None:
 
 def _byte_whitespace(u: np.ndarray) -> np.ndarray:
     """Which bytes of UTF-8 text ``u`` belong to a whitespace character (as str.isspace says)."""
-    kind = _BYTE_KIND[u]  # one pass: 1 ASCII whitespace, 2 lead byte of a possible wide space
-    ws = kind == 1
-    maybe = np.flatnonzero(kind == 2)
-    if not len(maybe):
-        return ws
+    ws = u <= 0x20
+    low = np.flatnonzero(u < 0x20)  # control characters: only some are whitespace
+    ws[low] = _ASCII_WS[u[low]]
     n = len(u)
     for lead, tails in _MULTIBYTE_WS:
         width = 1 + len(tails[0])
-        at = maybe[u[maybe] == lead]
-        at = at[at <= n - width]
+        at = np.flatnonzero(u[: n - width + 1] == lead)
         if not len(at):
             continue
         hit = np.zeros(len(at), dtype=bool)
@@ -404,6 +398,8 @@ def _measure_batch(batch: list[str], enc, table, tally: _Tally, first_row: int) 
     # A word is charged the tokens that overlap it or the one space before it: those that
     # start before its end, less those that end before it (or its space) begins.
     charge_from = word_start - (u[word_start - 1] == 0x20)
+    if starts.dtype != word_end.dtype:  # search with the spans' own type (int32 spans stay unconverted)
+        word_end, charge_from = word_end.astype(starts.dtype), charge_from.astype(starts.dtype)
     charged = np.searchsorted(starts, word_end, "left") - np.searchsorted(ends, charge_from, "right")
 
     if enc.unit == "byte":
@@ -412,8 +408,7 @@ def _measure_batch(batch: list[str], enc, table, tally: _Tally, first_row: int) 
         n_bytes = len(u) - (n + 1) + int(
             np.count_nonzero(u >= 0x80) + np.count_nonzero(u >= 0x800) + np.count_nonzero(u >= 0x10000)
         )
-    # how many tokens carry each combination of the three flags, in one pass
-    flags = np.bincount(_flag_bits(table)[enc.ids], minlength=8)
+    flags = _flag_bits(table)[enc.ids]
 
     tally.n_texts += n
     tally.n_empty += int(np.count_nonzero(sizes == 0))
@@ -423,9 +418,9 @@ def _measure_batch(batch: list[str], enc, table, tally: _Tally, first_row: int) 
     tally.n_words += len(word_start)
     tally.n_word_tokens += int(charged.sum())
     tally.n_split_words += int(np.count_nonzero(charged >= 2))
-    tally.n_unknown += int(flags[1::2].sum())
-    tally.n_byte_fallback += int(flags[[2, 3, 6, 7]].sum())
-    tally.n_partial += int(flags[4:].sum())
+    tally.n_unknown += int(np.count_nonzero(flags & 1))
+    tally.n_byte_fallback += int(np.count_nonzero(flags & 2))
+    tally.n_partial += int(np.count_nonzero(flags & 4))
     if n:
         i = int(np.argmax(chars))
         if chars[i] > tally.longest:

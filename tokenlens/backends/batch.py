@@ -104,7 +104,7 @@ def joined_spans(
     they sit on the separator before the text. A text whose tokens do not add up to its size
     leaves the texts after it in place.
     """
-    ends = np.cumsum(lengths)
+    ends = np.cumsum(lengths, dtype=lengths.dtype)  # int32 lengths give int32 spans
     starts = ends - lengths
     last = np.cumsum(counts)
     through = ends[np.maximum(last - 1, 0)] if len(ends) else np.zeros(len(counts), dtype=np.int64)
