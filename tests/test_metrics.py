@@ -615,3 +615,14 @@ def test_magic_errors_are_usage_errors(shell, capsys, cell, message):
     err = capsys.readouterr().err
     assert "UsageError" in err and message in err, err
     assert "Traceback" not in err
+
+
+def test_sentencepiece_raw_batch_buffers_equal_the_public_encode():
+    backend = tokenlens.load("llama-2")
+    texts = [l for lang in ("eng_Latn", "ory_Orya", "zho_Hans") for l in (FLORES / f"{lang}.dev").read_text(encoding="utf-8").splitlines()[:50]]
+    texts += ["", " ", "a▁b"]
+    assert backend._raw_batch_encoder() is not None  # sentencepiece 0.2.x: the fast path is taken
+    ids, counts = backend._encode_batch_arrays(texts, 2)
+    expected = backend.sp.encode(texts, num_threads=2)
+    assert counts.tolist() == [len(e) for e in expected]
+    assert ids.tolist() == [i for e in expected for i in e]

@@ -62,6 +62,7 @@ class SentencePieceBackend(Backend):
         )
         self._lengths: np.ndarray | None = None
         self._chars: np.ndarray | None = None
+        self._raw = None
 
     def _proto(self):
         try:
@@ -261,6 +262,11 @@ class SentencePieceBackend(Backend):
         from .batch import default_threads, flatten
 
         threads = num_threads or default_threads()
+        raw = self._raw_batch_encoder()
+        if raw is not None:
+            buffers = raw(texts, threads)
+            counts = np.fromiter(map(len, map(memoryview, buffers)), dtype=np.int64, count=len(buffers))
+            return np.frombuffer(b"".join(buffers), dtype=np.int32), counts
         try:
             arrays = self.sp.encode(texts, num_threads=threads, return_type="numpy")
         except (TypeError, ValueError):  # sentencepiece before 0.2.1: lists of ints
@@ -268,6 +274,32 @@ class SentencePieceBackend(Backend):
         counts = np.fromiter(map(len, arrays), dtype=np.int64, count=len(arrays))
         ids = np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int32)  # int32, as the engine gives them
         return ids, counts
+
+    def _raw_batch_encoder(self):
+        """The engine's batch encoder one level below ``encode(..., return_type="numpy")``: it
+        hands back one int32 buffer per text, which ``encode`` wraps in a numpy array each (a
+        Python call per text, ≈6% of the encode for short texts). Joined in one go instead.
+        Used only where the installed sentencepiece has it and it gives the public call's
+        ids on a probe; otherwise None (the public call is used)."""
+        if self._raw is None:
+            self._raw = False
+            method = getattr(getattr(self.sp, "_processor", None), "_EncodeAsBufferBatch", None)
+            if method is not None:
+                sp = self.sp
+
+                def raw(texts, threads):
+                    # the argument order of sentencepiece 0.2.x's Encode for a batch
+                    return method(texts, threads, None, sp._enable_sampling, sp._nbest_size, sp._alpha,
+                                  sp._add_bos, sp._add_eos, sp._reverse)
+
+                probe = ["I love NLP", "", "ଓଡ଼ିଆ 🙂 中文 \t x"]
+                try:
+                    got = [np.frombuffer(b, dtype=np.int32).tolist() for b in raw(probe, 1)]
+                    if got == self.sp.encode(probe):
+                        self._raw = raw
+                except Exception:  # noqa: BLE001 - another sentencepiece: use the public call
+                    pass
+        return self._raw or None
 
     def _surface_lengths(self):
         """UTF-8 length of each piece as it appears in text (0 for <unk> and control pieces:
