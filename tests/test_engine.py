@@ -360,3 +360,19 @@ def test_only_newline_safe_pipelines_are_cut(tmp_path):
     wp.normalizer = None
     wp.enable_truncation(8)
     assert not HFBackend("wp-trunc", wp)._splits_at_newlines()
+
+
+@pytest.mark.parametrize("name", ["gpt2", "cl100k_base", "o200k_base"])
+def test_tiktoken_spans_from_character_counts_equal_the_byte_mapping(name):
+    """Spans from characters-per-token equal the exact byte → character mapping."""
+    import numpy as np
+
+    from tokenlens.tokenized import byte_lengths_to_char_spans
+
+    backend = tokenlens.load(name)
+    text = "\n".join(l for lang in ("ory_Orya", "zho_Hans", "arb_Arab", "eng_Latn") for l in flores(lang)[:20])
+    text += " <|endoftext|> 🙂 \U0001F468\u200d\U0001F469 a▁b"
+    for special in (True, False):
+        result = tokenlens.tokenize(text, name, add_special_tokens=special)
+        exact = byte_lengths_to_char_spans(text, backend._byte_lengths()[np.asarray(result.ids)])
+        assert result.span_array.tolist() == exact.tolist()
