@@ -143,20 +143,22 @@ class SentencePieceBackend(Backend):
             # from the engine and no pass over the text's bytes.
             ids = self._encode_ids(text)
             chars = self._char_lengths()[ids]
-            ends = np.cumsum(chars)
+            # rows filled in place (no temporaries); a BOS gets the empty first row
+            first = 1 if bos >= 0 else 0
+            out = np.zeros((len(ids) + first, 2), dtype=np.int64)
+            spans = out[first:]
+            np.cumsum(chars, out=spans[:, 1])
             # the dummy prefix is a space that is not in the text
             shift = 1 if self._dummy_prefix and len(ids) else 0
-            if not len(ids) or int(ends[-1]) == len(text) + shift:
+            if not len(ids) or int(spans[-1, 1]) == len(text) + shift:
                 if shift:
-                    ends -= shift
-                starts = ends - chars
-                spans = np.stack([starts, ends], axis=1)
+                    spans[:, 1] -= shift
+                np.subtract(spans[:, 1], chars, out=spans[:, 0])
                 if shift:
                     np.maximum(spans, 0, out=spans)
                 if bos >= 0:
                     ids = np.concatenate([np.array([bos], dtype=ids.dtype), ids])
-                    spans = np.concatenate([np.zeros((1, 2), dtype=np.int64), spans])
-                return Tokenized(text, self.name, ids, spans, backend=self)
+                return Tokenized(text, self.name, ids, out, backend=self)
             # pieces that do not add up to the text (an <unk>): the engine's own offsets
         ids, spans = self._encode_with_offsets(text)
         if bos >= 0:

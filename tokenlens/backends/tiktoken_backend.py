@@ -162,9 +162,10 @@ class TiktokenBackend(Backend):
         # Tokens spell the text's bytes end to end, so character spans follow from the number
         # of characters each token begins: one prefix sum over the ids, no pass over the text.
         chars = self._char_lengths()[ids]
-        ends = np.cumsum(chars)
-        if not len(ends) or int(ends[-1]) == len(text):
-            spans = np.stack([ends - chars, ends], axis=1)
+        spans = np.empty((len(ids), 2), dtype=np.int64)  # filled in place: no temporaries
+        np.cumsum(chars, out=spans[:, 1])
+        if not len(ids) or int(spans[-1, 1]) == len(text):
+            np.subtract(spans[:, 1], chars, out=spans[:, 0])
         else:  # not expected; the byte-exact mapping is always right
             spans = byte_lengths_to_char_spans(text, self._byte_lengths()[ids])
         return Tokenized(text, self.name, ids, spans, backend=self)
