@@ -20,8 +20,8 @@ stats, …) and the fastest of each is kept, so load from other processes hits b
 from __future__ import annotations
 
 import argparse
-import math
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -93,36 +93,38 @@ def main() -> None:
     print(f"{nbytes / 1e6:.1f} MB, {len(texts):,} texts, {args.threads} threads, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
     print("wall: seconds on the clock; cpu: seconds of CPU used by all threads (steadier when")
-    print("other processes share the machine). Fastest of the runs; ratio = stats / bare.")
+    print("other processes share the machine). Fastest of the runs; ratio = stats / bare;")
+    print("med: the ratio of the medians of the runs (less swayed by one lucky run on a busy box).")
     print(f"{'tokenizer':<22}{'tokens':>12}{'bare wall':>10}{'stats wall':>11}{'ratio':>7}"
-          f"{'bare cpu':>10}{'stats cpu':>10}{'ratio':>7}{'MB/s':>7}")
+          f"{'bare cpu':>10}{'stats cpu':>10}{'ratio':>7}{'MB/s':>7}{'wall med':>9}{'cpu med':>8}")
 
-    def row(label, tokens, bare_t, stats_t):
+    def row(label, tokens, bare_runs, stats_runs):
+        bare_t = [min(r[k] for r in bare_runs) for k in (0, 1)]
+        stats_t = [min(r[k] for r in stats_runs) for k in (0, 1)]
+        med = [statistics.median(r[k] for r in stats_runs) / statistics.median(r[k] for r in bare_runs) for k in (0, 1)]
         print(f"{label:<22}{tokens:>12}{bare_t[0]:>10.2f}{stats_t[0]:>11.2f}{stats_t[0] / bare_t[0]:>7.3f}"
               f"{bare_t[1]:>10.2f}{stats_t[1]:>10.2f}{stats_t[1] / bare_t[1]:>7.3f}"
-              f"{nbytes / 1e6 / stats_t[0]:>7.2f}", flush=True)
+              f"{nbytes / 1e6 / stats_t[0]:>7.2f}{med[0]:>9.3f}{med[1]:>8.3f}", flush=True)
 
     for name in args.tokenizers:
         backend = tokenlens.load(name)
         backend.token_table()  # built once per tokenizer and cached, as in a session
-        best_bare = [math.inf, math.inf]
-        best_stats = [math.inf, math.inf]
-        best_fast = [math.inf, math.inf]
+        runs_bare, runs_stats, runs_fast = [], [], []
         n_bare = n_stats = 0
         is_hf = backend.kind == "hf" and hasattr(backend.tokenizer, "encode_batch_fast")
         for _ in range(args.repeats):
             wall, cpu, n_bare = timed(lambda: bare(backend, texts, args.threads))
-            best_bare = [min(best_bare[0], wall), min(best_bare[1], cpu)]
+            runs_bare.append((wall, cpu))
             wall, cpu, result = timed(lambda: tokenlens.stats(texts, backend, num_threads=args.threads, progress=False))
-            best_stats = [min(best_stats[0], wall), min(best_stats[1], cpu)]
+            runs_stats.append((wall, cpu))
             n_stats = result.n_tokens
             if is_hf:
                 wall, cpu, _ = timed(lambda: bare_fast(backend, texts))
-                best_fast = [min(best_fast[0], wall), min(best_fast[1], cpu)]
+                runs_fast.append((wall, cpu))
         assert n_bare == n_stats, (name, n_bare, n_stats)
-        row(name, f"{n_stats:,}", best_bare, best_stats)
+        row(name, f"{n_stats:,}", runs_bare, runs_stats)
         if is_hf:
-            row("  vs encode_batch_fast", "", best_fast, best_stats)
+            row("  vs encode_batch_fast", "", runs_fast, runs_stats)
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

@@ -292,9 +292,87 @@ def test_sentencepiece_fast_spans_match_the_engines_offsets():
 
     sp = tokenlens.load("llama-2")
     assert sp._bytes_are_text
-    lines = ["", " ", "  two  spaces", "a\n\tb", "🙂 ok"] + [l for lang in ("ory_Orya", "zho_Hans", "arb_Arab") for l in flores(lang)[:15]]
+    # "a▁b": a literal U+2581 in the text is one character but not the bytes of its piece
+    lines = ["", " ", "  two  spaces", "a\n\tb", "🙂 ok", "a▁b", " ▁ x", "ଓ▁"] + [l for lang in ("ory_Orya", "zho_Hans", "arb_Arab") for l in flores(lang)[:15]]
     for line in lines:
         fast = sp.encode(line, add_special_tokens=False)
         ids, spans = sp._encode_with_offsets(line)
         assert fast.ids == ids
         assert fast.span_array.tolist() == clamp_spans(spans).tolist(), line
+
+
+# -- long texts: Hugging Face lines encoded in parallel must equal one whole encode ------------
+
+
+def _whole_hf(backend, text, add_special_tokens):
+    """What the engine gives for the text in one piece (spans made disjoint as tokenize does)."""
+    from tokenlens.tokenized import clamp_spans
+
+    enc = backend.tokenizer.encode(text, add_special_tokens=add_special_tokens)
+    return enc.ids, clamp_spans(enc.offsets).tolist(), enc.tokens
+
+
+def test_bert_cuts_long_texts_at_newlines_and_matches_the_whole_encode(monkeypatch):
+    bert = tokenlens.load("bert-base-uncased")
+    assert bert._splits_at_newlines()
+    lines = [l for lang in ("eng_Latn", "ory_Orya", "zho_Hans", "arb_Arab", "hin_Deva") for l in flores(lang)[:40]]
+    # newlines of every kind of neighbourhood: blank lines, CR LF, spaces, combining marks,
+    # a special token's text and a word longer than WordPiece's 100-character limit
+    text = "\n".join(lines) + "\n\n  \r\n\u0301é\n[SEP]\n[CLS]x\n" + "a" * 150 + "\n \n"
+    monkeypatch.setattr(type(bert), "CHUNK_CHARS", 300)
+    assert len(bert._line_chunks(text)) > 20
+    for special in (True, False):
+        result = tokenlens.tokenize(text, bert, add_special_tokens=special)
+        ids, spans, pieces = _whole_hf(bert, text, special)
+        assert result.ids == ids
+        assert result.span_array.tolist() == spans
+        assert result.pieces == pieces
+    assert_spans_partition(tokenlens.tokenize(text, bert), lossless=False)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12), max_size=12))
+def test_bert_chunked_encode_equals_whole_encode_on_any_text(parts, monkeypatch):
+    bert = tokenlens.load("bert-base-uncased")
+    text = "\n".join(parts)
+    monkeypatch.setattr(type(bert), "CHUNK_CHARS", 1)
+    for special in (True, False):
+        result = tokenlens.tokenize(text, bert, add_special_tokens=special)
+        ids, spans, _ = _whole_hf(bert, text, special)
+        assert result.ids == ids
+        assert result.span_array.tolist() == spans
+
+
+def test_only_newline_safe_pipelines_are_cut(tmp_path):
+    """Byte-level BPE (GPT-2 style) can join whitespace across a newline: never cut."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+
+    from tokenlens.backends.hf import HFBackend
+
+    bpe = Tokenizer(models.BPE({"a": 0, "\n": 1, " ": 2}, []))
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    assert not HFBackend("bl", bpe)._splits_at_newlines()
+    wp = Tokenizer(models.WordPiece({"[UNK]": 0, "a": 1}, unk_token="[UNK]"))
+    wp.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    assert HFBackend("wp", wp)._splits_at_newlines()
+    wp.normalizer = normalizers.Strip()
+    assert not HFBackend("wp-strip", wp)._splits_at_newlines()
+    wp.normalizer = None
+    wp.enable_truncation(8)
+    assert not HFBackend("wp-trunc", wp)._splits_at_newlines()
+
+
+@pytest.mark.parametrize("name", ["gpt2", "cl100k_base", "o200k_base"])
+def test_tiktoken_spans_from_character_counts_equal_the_byte_mapping(name):
+    """Spans from characters-per-token equal the exact byte → character mapping."""
+    import numpy as np
+
+    from tokenlens.tokenized import byte_lengths_to_char_spans
+
+    backend = tokenlens.load(name)
+    text = "\n".join(l for lang in ("ory_Orya", "zho_Hans", "arb_Arab", "eng_Latn") for l in flores(lang)[:20])
+    text += " <|endoftext|> 🙂 \U0001F468\u200d\U0001F469 a▁b"
+    for special in (True, False):
+        result = tokenlens.tokenize(text, name, add_special_tokens=special)
+        exact = byte_lengths_to_char_spans(text, backend._byte_lengths()[np.asarray(result.ids)])
+        assert result.span_array.tolist() == exact.tolist()

@@ -233,6 +233,22 @@ def test_generic_backend_path_agrees_with_engine_path(name, monkeypatch):
     assert fast.to_dict() == slow.to_dict()
 
 
+@pytest.mark.parametrize("name", ["gpt2", "llama-2", "bert-base-uncased"])
+def test_joined_spans_with_empty_and_odd_texts_agree_with_the_generic_path(name, monkeypatch):
+    # empty texts between others shift the joined layout; a literal ▁ and a lone space make
+    # SentencePiece's pieces differ from the text's bytes (those texts take the exact path)
+    texts = ["", "I love NLP", "", "", "a▁b c", " ", "ଓଡ଼ିଆ  ଭାଷା", "", "\u3000x\u2003y", "🙂", ""]
+    fast = [stats(texts, name, batch_chars=size) for size in (12, 10**6)]
+    backend = tokenlens.load(name)
+    from tokenlens.backends.batch import generic_batch_spans
+
+    monkeypatch.setattr(backend, "encode_batch_spans", lambda batch, n=None: generic_batch_spans(backend, batch))
+    slow = stats(texts, name)
+    for one in fast:
+        assert one.to_dict() == slow.to_dict()
+        assert one.token_counts.tolist() == slow.token_counts.tolist()
+
+
 def test_sentencepiece_texts_with_unknown_pieces_take_the_exact_path(monkeypatch):
     # A text whose pieces do not add up to its bytes is encoded again with offsets.
     backend = tokenlens.load("llama-2")
@@ -241,8 +257,9 @@ def test_sentencepiece_texts_with_unknown_pieces_take_the_exact_path(monkeypatch
     lengths[ids[0]] += 7  # pretend one piece spells something else
     monkeypatch.setitem(backend.__dict__, "_lengths", lengths)
     enc = backend.encode_batch_spans(["I love NLP", "no match here"])
-    assert enc.starts.tolist()[:4] == [0, 1, 6, 8]  # offsets from the engine
-    assert enc.starts.tolist()[4] == -1  # the other text kept the fast path: ▁ before the text
+    assert enc.joined  # spans in " I love NLP no match here ": text 0 at 1, text 1 at 12
+    assert enc.starts.tolist()[:4] == [1 + s for s in (0, 1, 6, 8)]  # offsets from the engine
+    assert enc.starts.tolist()[4] == 12 - 1  # the other text kept the fast path: ▁ before the text
     monkeypatch.undo()
     assert stats(["I love NLP"], "llama-2").n_word_tokens == 4
 
@@ -598,3 +615,14 @@ def test_magic_errors_are_usage_errors(shell, capsys, cell, message):
     err = capsys.readouterr().err
     assert "UsageError" in err and message in err, err
     assert "Traceback" not in err
+
+
+def test_sentencepiece_raw_batch_buffers_equal_the_public_encode():
+    backend = tokenlens.load("llama-2")
+    texts = [l for lang in ("eng_Latn", "ory_Orya", "zho_Hans") for l in (FLORES / f"{lang}.dev").read_text(encoding="utf-8").splitlines()[:50]]
+    texts += ["", " ", "a▁b"]
+    assert backend._raw_batch_encoder() is not None  # sentencepiece 0.2.x: the fast path is taken
+    ids, counts = backend._encode_batch_arrays(texts, 2)
+    expected = backend.sp.encode(texts, num_threads=2)
+    assert counts.tolist() == [len(e) for e in expected]
+    assert ids.tolist() == [i for e in expected for i in e]

@@ -380,11 +380,13 @@ def _measure_batch(batch: list[str], enc, table, tally: _Tally, first_row: int) 
     u, ws, sizes = _buffer(batch, enc.unit, first_row, enc.sizes)
     n = len(batch)
     chars = sizes if enc.unit == "char" else np.fromiter(map(len, batch), dtype=np.int64, count=n)
-    # Text i starts after its separating space; token spans move there.
-    text_start = np.cumsum(sizes + 1) - sizes
-    offset = np.repeat(text_start, enc.counts)
-    starts = enc.starts + offset
-    ends = enc.ends + offset
+    if enc.joined:  # the backend laid the spans out in this buffer already
+        starts, ends = enc.starts, enc.ends
+    else:  # text i starts after its separating space; token spans move there
+        text_start = np.cumsum(sizes + 1) - sizes
+        offset = np.repeat(text_start, enc.counts)
+        starts = enc.starts + offset
+        ends = enc.ends + offset
     if enc.unit == "char" and len(starts):
         # Engine offsets: the running maximum makes any out-of-order offset harmless.
         starts = np.maximum.accumulate(starts)
@@ -396,6 +398,8 @@ def _measure_batch(batch: list[str], enc, table, tally: _Tally, first_row: int) 
     # A word is charged the tokens that overlap it or the one space before it: those that
     # start before its end, less those that end before it (or its space) begins.
     charge_from = word_start - (u[word_start - 1] == 0x20)
+    if starts.dtype != word_end.dtype:  # search with the spans' own type (int32 spans stay unconverted)
+        word_end, charge_from = word_end.astype(starts.dtype), charge_from.astype(starts.dtype)
     charged = np.searchsorted(starts, word_end, "left") - np.searchsorted(ends, charge_from, "right")
 
     if enc.unit == "byte":

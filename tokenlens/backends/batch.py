@@ -45,6 +45,11 @@ class BatchEncoding:
     unit: str
     #: length of each text in ``unit``s, where the backend had to compute it anyway
     sizes: np.ndarray | None = None
+    #: spans count from the start of the batch's texts joined as ``" " + " ".join(texts) + " "``
+    #: (text i begins after i + 1 separators) instead of from the start of each text; then
+    #: ``sizes`` is set. Backends that build spans from token lengths get them this way almost
+    #: for free, and tokenlens.metrics measures in that layout.
+    joined: bool = False
 
     def __len__(self) -> int:
         return len(self.counts)
@@ -86,6 +91,34 @@ def spans_from_lengths(lengths: np.ndarray, counts: np.ndarray) -> tuple[np.ndar
         starts -= base
         ends -= base
     return starts, ends, totals
+
+
+def joined_spans(
+    lengths: np.ndarray, counts: np.ndarray, sizes: np.ndarray | None = None, lead: np.ndarray | int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Spans of tokens laid end to end, from each token's length, in the joined layout of
+    :class:`BatchEncoding` (``joined=True``); and the sum of the lengths of each text's tokens.
+
+    ``sizes``: each text's length (default: the sum of its tokens' lengths). ``lead``: units
+    the engine puts before each text that are not in it (SentencePiece's dummy-prefix ``▁``);
+    they sit on the separator before the text. A text whose tokens do not add up to its size
+    leaves the texts after it in place.
+    """
+    ends = np.cumsum(lengths, dtype=lengths.dtype)  # int32 lengths give int32 spans
+    starts = ends - lengths
+    last = np.cumsum(counts)
+    through = ends[np.maximum(last - 1, 0)] if len(ends) else np.zeros(len(counts), dtype=np.int64)
+    through = np.where(last > 0, through, 0)  # units of all tokens up to the end of text i
+    got = np.diff(through, prepend=0)
+    if sizes is None:
+        sizes = got
+    text_start = np.cumsum(sizes + 1) - sizes
+    correction = text_start - lead - (through - got)
+    if len(correction) and correction.any():
+        shift = np.repeat(correction, counts)
+        starts += shift
+        ends += shift
+    return starts, ends, got
 
 
 def utf8_valid(data: bytes) -> bool:
@@ -151,6 +184,7 @@ __all__ = [
     "flatten",
     "generic_batch_spans",
     "generic_token_table",
+    "joined_spans",
     "spans_from_lengths",
     "utf8_valid",
 ]

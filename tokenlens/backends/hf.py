@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import TokenizerFileError
 from ..tokenized import Tokenized, clamp_spans
 from .base import Backend
+from .batch import flatten
 from .tiktoken_backend import BYTE_TO_UNICODE, UNICODE_TO_BYTE
 
 _BYTE_PIECE = re.compile(r"^<0x([0-9A-Fa-f]{2})>$")
@@ -35,6 +39,8 @@ class HFBackend(Backend):
             t["id"] for t in spec.get("added_tokens") or [] if t.get("special")
         }
         self._vocab_size = tokenizer.get_vocab_size(with_added_tokens=True)
+        self._newline_safe: bool | None = None
+        self._wrap = None
 
     # -- constructors -------------------------------------------------------------------------
     @classmethod
@@ -139,16 +145,84 @@ class HFBackend(Backend):
         return None  # WordPiece and others: the piece itself is what a person reads
 
     def encode(self, text: str, add_special_tokens: bool = True) -> Tokenized:
-        enc = self.tokenizer.encode(text, add_special_tokens=add_special_tokens)
-        ids = enc.ids
-        return Tokenized(
-            text,
-            self.name,
-            ids,
-            clamp_spans(enc.offsets),
-            backend=self,
-            pieces=enc.tokens,
-        )
+        # Offsets come back as Python tuples; they go into one int64 array through a flat
+        # iterator (several times cheaper than np.asarray on the list of tuples). Pieces are
+        # looked up per id when first asked for, not copied out of the Encoding.
+        chunks = self._line_chunks(text)
+        if chunks is not None:
+            ids, offsets = self._encode_chunks(chunks, add_special_tokens)
+        else:
+            enc = self.tokenizer.encode(text, add_special_tokens=add_special_tokens)
+            ids, offsets = np.asarray(enc.ids, dtype=np.int64), _flat_offsets([enc.offsets])
+        return Tokenized(text, self.name, ids, clamp_spans(offsets), backend=self)
+
+    # -- long texts: lines encoded in parallel, only where that is provably the same ----------
+    def _line_chunks(self, text: str) -> list[str] | None:
+        """``text`` cut after newlines into pieces of about CHUNK_CHARS, or None when it is
+        short or this tokenizer could tokenize across a newline (see :meth:`_splits_at_newlines`)."""
+        size = self.CHUNK_CHARS
+        if len(text) < 2 * size or not self._splits_at_newlines():
+            return None
+        chunks, pos, n = [], 0, len(text)
+        while pos < n:
+            cut = text.find("\n", pos + size)
+            cut = n if cut < 0 else cut + 1
+            chunks.append(text[pos:cut])
+            pos = cut
+        return chunks if len(chunks) > 1 else None
+
+    #: characters per piece when a long text is encoded in parallel
+    CHUNK_CHARS = 16_384
+
+    def _encode_chunks(self, chunks: list[str], add_special_tokens: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Ids and (n, 2) character offsets of the chunks laid end to end, as one encode of
+        their concatenation gives them (the engine's threads share the chunks)."""
+        encodings = self.tokenizer.encode_batch(chunks, add_special_tokens=False)
+        ids, counts = flatten([e.ids for e in encodings])
+        offsets = _flat_offsets([e.offsets for e in encodings])
+        base = np.cumsum([0] + [len(c) for c in chunks[:-1]], dtype=np.int64)
+        offsets += np.repeat(base, counts)[:, None]
+        if add_special_tokens:
+            (pre_ids, pre_off), (post_ids, post_off) = self._wrapping()
+            ids = np.concatenate([pre_ids, ids, post_ids])
+            offsets = np.concatenate([pre_off, offsets, post_off])
+        return ids, offsets
+
+    def _splits_at_newlines(self) -> bool:
+        """Whether every newline is a hard border for this pipeline, so that text cut after a
+        newline tokenizes exactly as the whole text does (ids and offsets).
+
+        True only for pipelines made of parts known to act per character or per word: a
+        pre-tokenizer that drops whitespace (BERT's, ``Whitespace``, ``WhitespaceSplit``), a
+        normalizer of per-character steps, a post-processor that only adds special tokens
+        around the text, added tokens without whitespace or stripping, no truncation or
+        padding. Anything else (byte-level BPE, Metaspace, Strip, Replace, …) is encoded whole.
+        """
+        if self._newline_safe is None:
+            self._newline_safe = _newline_safe(json.loads(self.tokenizer.to_str())) and self._wrapping() is not None
+        return self._newline_safe
+
+    def _wrapping(self):
+        """(ids, offsets) the post-processor puts before and after a text's tokens, read off
+        the encoding of a probe; None if it does anything else."""
+        if self._wrap is None:
+            with_special = self.tokenizer.encode("a")
+            plain = self.tokenizer.encode("a", add_special_tokens=False)
+            mask = with_special.special_tokens_mask
+            p = next((k for k, m in enumerate(mask) if not m), len(mask))
+            q = p + len(plain.ids)
+            ok = (
+                with_special.ids[p:q] == plain.ids
+                and with_special.offsets[p:q] == plain.offsets
+                and all(mask[q:])
+            )
+            if not ok:
+                self._wrap = False
+            else:
+                ids = np.asarray(with_special.ids, dtype=np.int64)
+                off = _flat_offsets([with_special.offsets])
+                self._wrap = ((ids[:p], off[:p]), (ids[q:], off[q:]))
+        return self._wrap or None
 
     def count(self, text: str, add_special_tokens: bool = True) -> int:
         return len(self.tokenizer.encode(text, add_special_tokens=add_special_tokens).ids)
@@ -236,6 +310,53 @@ class HFBackend(Backend):
         if unk_id is not None and 0 <= unk_id < n:
             unknown[unk_id] = True
         return TokenTable(unknown, fallback, partial, unk_token if unk_id is not None else None)
+
+
+def _flat_offsets(offset_lists) -> np.ndarray:
+    """Lists of (start, end) tuples as one (n, 2) int64 array, without a tuple per row."""
+    total = sum(map(len, offset_lists))
+    chain = itertools.chain.from_iterable
+    flat = np.fromiter(chain(chain(offset_lists)), dtype=np.int64, count=2 * total)
+    return flat.reshape(-1, 2)
+
+
+#: pipeline parts that never join text across a newline and leave each newline where it is
+_NEWLINE_NORMALIZERS = {"BertNormalizer", "Lowercase", "NFD", "NFKD", "NFC", "NFKC", "StripAccents"}
+#: pre-tokenizers that split at whitespace and drop it: a newline always ends a word
+_WHITESPACE_DROPPING = {"BertPreTokenizer", "Whitespace", "WhitespaceSplit"}
+#: pre-tokenizers that only cut pieces smaller (after one of the above has cut at whitespace)
+_SPLIT_ONLY = _WHITESPACE_DROPPING | {"Punctuation", "Digits", "UnicodeScripts", "CharDelimiterSplit"}
+
+
+def _parts(spec: dict | None, key: str) -> list[dict]:
+    if not spec:
+        return []
+    if spec.get("type") == "Sequence":
+        return [p for sub in spec.get(key) or [] for p in _parts(sub, key)]
+    return [spec]
+
+
+def _newline_safe(spec: dict) -> bool:
+    """See :meth:`HFBackend._splits_at_newlines`: decided from the tokenizer.json alone."""
+    if spec.get("truncation") or spec.get("padding"):
+        return False
+    normalizers = _parts(spec.get("normalizer"), "normalizers")
+    if any(n.get("type") not in _NEWLINE_NORMALIZERS for n in normalizers):
+        return False
+    pre = _parts(spec.get("pre_tokenizer"), "pretokenizers")
+    if not pre or not any(p.get("type") in _WHITESPACE_DROPPING for p in pre):
+        return False
+    if any(p.get("type") not in _SPLIT_ONLY for p in pre):
+        return False
+    post = spec.get("post_processor")
+    if post and post.get("type") not in ("TemplateProcessing", "BertProcessing"):
+        return False
+    for t in spec.get("added_tokens") or []:
+        content = t.get("content") or ""
+        if t.get("lstrip") or t.get("rstrip") or any(c.isspace() for c in content) or not content:
+            return False
+    model = spec.get("model") or {}
+    return model.get("type") in ("WordPiece", "BPE", "WordLevel", "Unigram") and not model.get("dropout")
 
 
 def _wordpiece_lowercases(path: Path, vocab_lines: list[str]) -> bool:

@@ -79,6 +79,7 @@ class TiktokenBackend(Backend):
         self._special_ids = set(encoding._special_tokens.values())
         self._vocab_size = encoding.n_vocab
         self._lengths: np.ndarray | None = None
+        self._chars: np.ndarray | None = None
 
     @classmethod
     def from_file(cls, name: str, path: Path) -> "TiktokenBackend":
@@ -135,6 +136,22 @@ class TiktokenBackend(Backend):
             self._lengths = lengths
         return self._lengths
 
+    def _char_lengths(self) -> np.ndarray:
+        """Characters each token begins: the UTF-8 lead bytes among its bytes (0 for a token
+        of a character's later bytes only)."""
+        if self._chars is None:
+            tokens = list(self.encoding._mergeable_ranks.items())
+            tokens += [(t.encode("utf-8"), r) for t, r in self.encoding._special_tokens.items()]
+            data = np.frombuffer(b"".join(t for t, _ in tokens), dtype=np.uint8)
+            sizes = np.fromiter((len(t) for t, _ in tokens), dtype=np.int64, count=len(tokens))
+            begins = np.cumsum((data & 0xC0) != 0x80, dtype=np.int64)
+            ends = np.cumsum(sizes)
+            through = np.where(ends > 0, begins[np.maximum(ends - 1, 0)], 0)
+            chars = np.zeros(self._vocab_size, dtype=np.int64)
+            chars[np.fromiter((r for _, r in tokens), dtype=np.int64, count=len(tokens))] = np.diff(through, prepend=0)
+            self._chars = chars
+        return self._chars
+
     def encode(self, text: str, add_special_tokens: bool = True) -> Tokenized:
         # Special-token text in the input ("<|endoftext|>") becomes the special token, as the
         # Hugging Face GPT-2 tokenizer does; tiktoken adds no BOS/EOS of its own.
@@ -142,8 +159,15 @@ class TiktokenBackend(Backend):
             ids = self.encoding.encode_to_numpy(text, allowed_special="all")
         else:
             ids = self.encoding.encode_to_numpy(text, disallowed_special=())
-        lengths = self._byte_lengths()[ids]
-        spans = byte_lengths_to_char_spans(text, lengths)
+        # Tokens spell the text's bytes end to end, so character spans follow from the number
+        # of characters each token begins: one prefix sum over the ids, no pass over the text.
+        chars = self._char_lengths()[ids]
+        spans = np.empty((len(ids), 2), dtype=np.int64)  # filled in place: no temporaries
+        np.cumsum(chars, out=spans[:, 1])
+        if not len(ids) or int(spans[-1, 1]) == len(text):
+            np.subtract(spans[:, 1], chars, out=spans[:, 0])
+        else:  # not expected; the byte-exact mapping is always right
+            spans = byte_lengths_to_char_spans(text, self._byte_lengths()[ids])
         return Tokenized(text, self.name, ids, spans, backend=self)
 
     def count(self, text: str, add_special_tokens: bool = True) -> int:
@@ -178,11 +202,11 @@ class TiktokenBackend(Backend):
 
     def encode_batch_spans(self, texts, num_threads=None):
         # Tokens are byte strings laid end to end, so their lengths give the spans exactly.
-        from .batch import BatchEncoding, flatten, spans_from_lengths
+        from .batch import BatchEncoding, flatten, joined_spans
 
         ids, counts = flatten(self.encode_batch_ids(texts, num_threads))
-        starts, ends, sizes = spans_from_lengths(self._byte_lengths()[ids], counts)
-        return BatchEncoding(ids, counts, starts, ends, "byte", sizes=sizes)
+        starts, ends, sizes = joined_spans(self._byte_lengths()[ids], counts)
+        return BatchEncoding(ids, counts, starts, ends, "byte", sizes=sizes, joined=True)
 
     def _make_token_table(self):
         import numpy as np
