@@ -24,9 +24,6 @@ export interface IBlockListOptions {
 const FIRST_WEIGHT = 320;
 /** Milliseconds of drawing per frame for blocks coming into view; the rest waits a frame. */
 const FRAME_BUDGET_MS = 10;
-/** Blocks kept drawn at most, counting those drawn ahead in idle time. */
-const MAX_LIVE = 40;
-
 /** Height of a block before anything is known (px per unit of weight). */
 const DEFAULT_PX_PER_UNIT = 2;
 const MIN_BLOCK_PX = 18;
@@ -59,7 +56,6 @@ export class BlockList {
     let b = 0;
     while (b < source.count && weight < FIRST_WEIGHT) {
       this.materialise(b);
-      this.near.add(b);
       weight += source.weight(b);
       b++;
     }
@@ -68,7 +64,6 @@ export class BlockList {
       this.guessed.add(k);
     }
 
-    this.idle();
     this.observer = new IntersectionObserver(entries => this.onIntersect(entries), {
       root: host,
       rootMargin: '100% 0px 100% 0px'
@@ -96,15 +91,13 @@ export class BlockList {
   update(source: IBlockSource, keep: number): void {
     const old = this.blocks.length;
     keep = Math.max(0, Math.min(keep, old, source.count));
-    // What was in or near view (not what was drawn ahead while idle) is drawn again at once.
-    const wasNear = this.virtual ? new Set(this.near) : new Set(this.live);
+    const wasLive = new Set(this.live);
     for (let b = keep; b < old; b++) {
       this.observer?.unobserve(this.blocks[b]);
       this.blocks[b].remove();
       this.live.delete(b);
       this.queue.delete(b);
       this.guessed.delete(b);
-      this.near.delete(b);
     }
     this.blocks.length = keep;
     this.source = source;
@@ -113,26 +106,20 @@ export class BlockList {
       frag.appendChild(this.newBlock(b));
     }
     this.host.appendChild(frag);
-    const tailNear = old > 0 && wasNear.has(old - 1);
+    const tailLive = old > 0 && wasLive.has(old - 1);
     for (let b = keep; b < source.count; b++) {
-      if (!this.virtual || wasNear.has(b) || (b >= old && tailNear)) {
+      if (!this.virtual || wasLive.has(b) || (b >= old && tailLive)) {
         this.materialise(b);
-        this.near.add(b);
       } else {
         this.placeholder(b, this.estimate(b));
       }
       this.observer?.observe(this.blocks[b]);
     }
-    this.idle();
   }
 
   dispose(): void {
     this.observer?.disconnect();
     this.observer = null;
-    if (this.idleHandle && typeof cancelIdleCallback !== 'undefined') {
-      cancelIdleCallback(this.idleHandle);
-    }
-    this.idleHandle = 0;
     if (this.frame) {
       cancelAnimationFrame(this.frame);
       this.frame = 0;
@@ -144,11 +131,6 @@ export class BlockList {
     this.learn(entries);
     for (const entry of entries) {
       const b = Number((entry.target as HTMLElement).dataset.block);
-      if (entry.isIntersecting) {
-        this.near.add(b);
-      } else {
-        this.near.delete(b);
-      }
       if (entry.isIntersecting) {
         if (!this.live.has(b)) {
           this.queue.add(b);
@@ -162,7 +144,6 @@ export class BlockList {
       }
     }
     this.pump();
-    this.idle();
   }
 
   /** Draw queued blocks within a frame budget; the rest in the next frames. */
@@ -182,8 +163,6 @@ export class BlockList {
       }
       if (this.queue.size > 0) {
         this.frame = requestAnimationFrame(run);
-      } else {
-        this.idle();
       }
     };
     // The first batch goes now: the observer calls back before paint, so it shows this frame.
@@ -195,57 +174,6 @@ export class BlockList {
     el.dataset.block = String(b);
     this.blocks.push(el);
     return el;
-  }
-
-  /**
-   * While the page is idle, draw the blocks just after (then before) the drawn ones, so a scroll
-   * that follows finds them drawn and only has to move them (drawing during a scroll costs style,
-   * layout and raster in the scroll's own frames). At most MAX_LIVE blocks stay drawn; blocks
-   * scrolled far past are dropped by the observer as before.
-   */
-  private idle(): void {
-    if (!this.virtual || this.idleHandle || typeof requestIdleCallback === 'undefined') {
-      return;
-    }
-    this.idleHandle = requestIdleCallback(deadline => {
-      this.idleHandle = 0;
-      if (!this.observer) {
-        return; // disposed
-      }
-      let drew = false;
-      while (deadline.timeRemaining() > 4 && this.live.size < MAX_LIVE) {
-        const next = this.nextToPrefetch();
-        if (next < 0) {
-          return;
-        }
-        this.materialise(next);
-        drew = true;
-      }
-      if (drew && this.live.size < MAX_LIVE) {
-        this.idle();
-      }
-    });
-  }
-
-  /** The first undrawn block after the drawn ones, else the last one before them; -1: none. */
-  private nextToPrefetch(): number {
-    let lo = Infinity;
-    let hi = -1;
-    for (const b of this.live) {
-      lo = Math.min(lo, b);
-      hi = Math.max(hi, b);
-    }
-    for (let b = hi + 1; b < this.blocks.length; b++) {
-      if (!this.live.has(b)) {
-        return b;
-      }
-    }
-    for (let b = Math.min(lo, this.blocks.length) - 1; b >= 0; b--) {
-      if (!this.live.has(b)) {
-        return b;
-      }
-    }
-    return -1;
   }
 
   private materialise(b: number): void {
@@ -318,12 +246,9 @@ export class BlockList {
   private guessed = new Set<number>();
   private learned = false;
   private live = new Set<number>();
-  /** Blocks the observer last saw in or near view. */
-  private near = new Set<number>();
   private queue = new Set<number>();
   private observer: IntersectionObserver | null = null;
   private frame = 0;
-  private idleHandle = 0;
   private pxPerUnit = DEFAULT_PX_PER_UNIT;
 }
 
