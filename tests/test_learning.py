@@ -212,12 +212,27 @@ def test_predict_widget_state_and_messages(lms):
     with pytest.raises(traitlets.TraitError, match="from 0 to 1"):
         w.selected = 2
     w._on_custom_msg(w, {"type": "generate", "max_new_tokens": 3}, [])
+    w.wait()
     assert w.error == "" and [s["token"] for s in w.generation["steps"]] == [" sat", " on", " the"]
     assert w.predictions.generation.text == " sat on the"
     w._on_custom_msg(w, {"type": "generate", "max_new_tokens": 100_000}, [])
+    w.wait()
     assert "from 0 to 512 tokens" in w.error and len(w.generation["steps"]) == 3
     w._on_custom_msg(w, {"type": "generate", "greedy": "yes"}, [])
     assert "true or false" in w.error
+    # the model runs in a worker thread: a second request while one runs is refused in words
+    import threading
+
+    gate = threading.Event()
+    real = w._generate
+    w._generate = lambda *a: (gate.wait(10), real(*a))
+    w._on_custom_msg(w, {"type": "generate", "max_new_tokens": 2}, [])
+    assert w._worker.name == "tokenlens-generate" and w._worker is not threading.current_thread()
+    w._on_custom_msg(w, {"type": "generate", "max_new_tokens": 2}, [])
+    assert "being made already" in w.error
+    gate.set()
+    w.wait()
+    assert [s["token"] for s in w.generation["steps"]] == [" sat", " on"] and w.error == ""
 
 
 def test_bad_models_and_text_say_what_to_do(lms, monkeypatch):

@@ -4,6 +4,7 @@ and ``tokenlens.predict``; each widget keeps the object's static HTML for saved 
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 
 import anywidget
@@ -108,6 +109,7 @@ class PredictWidget(_StaticFallback, anywidget.AnyWidget):
             positions=[p.to_dict() for p in predictions.positions], generation=gen,
             selected=0 if predictions.positions else -1, **kwargs,
         )
+        self._worker: threading.Thread | None = None
         self.on_msg(self._on_custom_msg)
 
     @property
@@ -124,24 +126,48 @@ class PredictWidget(_StaticFallback, anywidget.AnyWidget):
         return value
 
     def _on_custom_msg(self, _widget, content, _buffers) -> None:
-        """``{"type": "generate", "max_new_tokens": n, "greedy": bool}``: continue the text."""
+        """``{"type": "generate", "max_new_tokens": n, "greedy": bool}``: continue the text.
+
+        The model runs in a worker thread, so the kernel keeps answering (other cells, the
+        view's other messages) while a large model generates.
+        """
         if not isinstance(content, dict) or content.get("type") != "generate":
             return
+        if self._worker is not None and self._worker.is_alive():
+            self.error = "A continuation is being made already; wait for it to finish."
+            return
+        n = content.get("max_new_tokens", 20)
+        greedy = content.get("greedy", True)
+        if not isinstance(greedy, bool):
+            self.error = '"greedy" must be true or false.'
+            return
+        seed = content.get("seed") if isinstance(content.get("seed"), int) else None
+        self.error = ""
+        self._worker = threading.Thread(
+            target=self._generate, args=(n, greedy, seed), name="tokenlens-generate", daemon=True
+        )
+        self._worker.start()
+
+    def _generate(self, n: Any, greedy: bool, seed: int | None) -> None:
         from ..predict import generate
 
-        self.error = ""
         try:
-            n = content.get("max_new_tokens", 20)
-            greedy = content.get("greedy", True)
-            if not isinstance(greedy, bool):
-                raise TokenlensError('"greedy" must be true or false.')
-            gen = generate(self._source.text, self._source.model, max_new_tokens=n, greedy=greedy,
-                           seed=content.get("seed") if isinstance(content.get("seed"), int) else None)
+            gen = generate(self._source.text, self._source.model, max_new_tokens=n, greedy=greedy, seed=seed)
         except TokenlensError as exc:
             self.error = str(exc)
             return
+        except Exception as exc:  # noqa: BLE001 - said in the view rather than lost in a thread
+            self.error = f"The continuation failed: {type(exc).__name__}: {exc}"
+            return
         self._source.generation = gen
-        self.generation = gen.to_dict()
+        with self.hold_sync():
+            self.error = ""  # a "wait for it" said meanwhile no longer applies
+            self.generation = gen.to_dict()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Wait for a continuation the view asked for (scripts and tests)."""
+        if self._worker is not None:
+            self._worker.join(timeout)
 
 
 __all__ = ["PipelineWidget", "PredictWidget"]
