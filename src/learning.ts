@@ -54,6 +54,8 @@ export interface IPosition {
   top: ICandidate[];
   actual_next_prob: number | null;
   actual_next_rank: number | null;
+  /** Characters [start, end) (code points) the token belongs to; byte tokens share one. */
+  span?: [number, number] | null;
 }
 
 /** One step of a continuation: the chosen token and the continuation decoded so far. */

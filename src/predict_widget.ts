@@ -9,6 +9,7 @@
  */
 import '../style/render.css';
 import '../style/learning.css';
+import { codePointIndex, sliceCodePoints } from './render/offsets';
 import { chip, ICandidate, IGeneration, ILearningModel, IPosition, onPoint, percent, section } from './learning';
 import { div, messageBox, span } from './render/dom';
 import { appendVisible } from './render/text';
@@ -203,6 +204,11 @@ export function render({ model, el }: { model: ILearningModel; el: HTMLElement }
     messages.replaceChildren(...(error ? [messageBox(error, 'error')] : []));
     tokensBody.replaceChildren();
     chips.length = 0;
+    // Byte tokens of one character (GPT-2 on Odia) are drawn together under that character.
+    const text = String(model.get('text') ?? '');
+    const index = codePointIndex(text);
+    let group: HTMLElement | null = null;
+    let groupSpan = '';
     list.forEach((pos, k) => {
       const cell = span('tl-pos');
       const c = chip(pos.id, pos.token);
@@ -240,7 +246,24 @@ export function render({ model, el }: { model: ILearningModel; el: HTMLElement }
         }
       });
       chips.push(c);
-      tokensBody.appendChild(cell);
+      const sp = pos.span;
+      const key = sp ? `${sp[0]}:${sp[1]}` : '';
+      const shared =
+        !!sp && sp[1] > sp[0] && (list[k + 1]?.span?.join(':') === key || (group !== null && groupSpan === key));
+      if (!shared) {
+        group = null;
+        tokensBody.appendChild(cell);
+        return;
+      }
+      if (group === null || groupSpan !== key) {
+        group = span('tl-group');
+        const chars = span('tl-group-text');
+        chars.textContent = sliceCodePoints(text, index, sp![0], sp![1]);
+        group.append(chars, span('tl-group-tokens'));
+        groupSpan = key;
+        tokensBody.appendChild(group);
+      }
+      (group.lastChild as HTMLElement).appendChild(cell);
     });
     if (!list.length) {
       tokensBox.hidden = true;

@@ -185,6 +185,9 @@ def test_generation_is_decoded_token_by_token(lms):
     assert [s["text"] for s in gen.steps][:3] == [" sat", " sat on", " sat on the"]
     assert gen.text == " sat on the mat. The" and gen.stopped == "length"
     assert "<script" not in gen._repr_html_()
+    # each position knows its characters: the three byte tokens of ଓ share (0, 1)
+    spans = [p.span for p in tokenlens.next_tokens("ଓଡ଼ିଆ", "bigram").positions]
+    assert spans[:3] == [(0, 1)] * 3 and spans[-1][1] == len("ଓଡ଼ିଆ")
     odia = tokenlens.generate("ଓଡ଼ିଆ", "bigram", max_new_tokens=3)
     assert [s["pending"] for s in odia.steps] == [False, True, True]  # " " then bytes of one character
     assert all("\ufffd" not in s["text"] for s in odia.steps)

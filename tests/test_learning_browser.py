@@ -108,6 +108,10 @@ def test_learning_views_in_chromium(payload):
         pred.locator(".tl-gen-controls button").click()
         assert page.evaluate("window.models['predict-0'].sent") == [{"type": "generate", "max_new_tokens": 3, "greedy": True}]
         assert page.locator("#predict-1 .tl-pred-tokens .tl-token").count() == len(data["predictions"][1]["positions"])
+        # GPT-2's byte tokens of an Odia character sit together under that character
+        first = page.locator("#predict-1 .tl-pred-tokens .tl-group").first
+        assert first.locator(".tl-group-text").inner_text() == ODIA[0]
+        assert first.locator(".tl-token").count() == 3  # ଓ is three bytes, three tokens
 
         page.mouse.move(0, 0)
         for theme in ("light", "dark"):

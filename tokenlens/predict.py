@@ -167,11 +167,15 @@ class Position:
     actual_next_prob: float | None = None
     #: that token's rank among all the model's choices (1 = its top choice; None at the end)
     actual_next_rank: int | None = None
+    #: the characters [start, end) of the text this token belongs to (code points); the byte
+    #: tokens of one character share its span, so a view can draw them under that character
+    span: tuple[int, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"index": self.index, "id": self.id, "token": self.token,
                 "top": [{"id": i, "token": t, "prob": p} for i, t, p in self.top],
-                "actual_next_prob": self.actual_next_prob, "actual_next_rank": self.actual_next_rank}
+                "actual_next_prob": self.actual_next_prob, "actual_next_rank": self.actual_next_rank,
+                "span": list(self.span) if self.span is not None else None}
 
 
 def _chip(token_id: int, text: str, extra: str = "", title: str = "") -> str:
@@ -265,6 +269,11 @@ def next_tokens(text: str, model: str, top_k: int = 5, *, allow_paths: bool = Tr
     import torch
 
     ids = tok(text, return_tensors="pt", add_special_tokens=False)["input_ids"]
+    spans: list[tuple[int, int] | None] = [None] * ids.shape[1]
+    if getattr(tok, "is_fast", False):
+        offsets = tok(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+        if len(offsets) == ids.shape[1]:
+            spans = [(int(a), int(b)) for a, b in offsets]
     if ids.shape[1] == 0:
         raise InputError("The text gives no tokens: nothing to predict from.")
     limit = _context_limit(lm)
@@ -283,7 +292,7 @@ def next_tokens(text: str, model: str, top_k: int = 5, *, allow_paths: bool = Tr
         out.positions.append(Position(
             i, token_id, _display(tok, token_id),
             [(int(t), _display(tok, int(t)), float(p)) for t, p in zip(top.indices[i], top.values[i])],
-            actual, rank,
+            actual, rank, spans[i],
         ))
     return out
 
