@@ -71,7 +71,7 @@ const TRAITS: [keyof IPanelConfig, string][] = [
   ['showIds', 'show_ids'],
   ['showWhitespace', 'show_whitespace'],
   ['colorBy', 'color_by'],
-  ['layout', 'layout'],
+  ['layout', 'compare_layout'],
   ['addSpecialTokens', 'add_special_tokens']
 ];
 
@@ -234,7 +234,7 @@ export class TokenLensPanel extends Widget {
       show_ids: c.showIds,
       show_whitespace: c.showWhitespace,
       color_by: c.colorBy,
-      layout: c.layout,
+      compare_layout: c.layout,
       add_special_tokens: c.addSpecialTokens,
       can_toggle_special: true
     };

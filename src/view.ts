@@ -4,7 +4,7 @@
  * view on a local model.
  *
  * Traits read: results, error, show_ids, show_whitespace, color_by ('id' | 'position'),
- * layout ('aligned' | 'stacked'), add_special_tokens and can_toggle_special (whether the owner
+ * compare_layout ('aligned' | 'stacked'), add_special_tokens and can_toggle_special (whether the owner
  * re-tokenizes when add_special_tokens changes). The toolbar writes all but the first two.
  */
 import { IMessageModel, MessageExplainer } from './explain';
@@ -40,7 +40,7 @@ export interface IRenderProps {
 }
 
 /** Traits whose change needs a new drawing. */
-const REDRAW = ['results', 'error', 'layout'];
+const REDRAW = ['results', 'error', 'compare_layout'];
 /** Traits that only restyle (or, for the special-token toggle, wait for new results). */
 const RESTYLE = ['show_ids', 'show_whitespace', 'color_by', 'add_special_tokens', 'can_toggle_special'];
 
@@ -65,7 +65,7 @@ export function render({ model, el, explainer }: IRenderProps): () => void {
     showIds: model.get('show_ids') ?? true,
     showWhitespace: model.get('show_whitespace') ?? true,
     colorBy: model.get('color_by') === 'position' ? 'position' : 'id',
-    layout: model.get('layout') === 'stacked' ? 'stacked' : 'aligned',
+    layout: model.get('compare_layout') === 'stacked' ? 'stacked' : 'aligned',
     explainer: cached
   });
 
@@ -131,7 +131,7 @@ class Toolbar {
     this.layout = choice<CompareLayout>('tl-opt-layout', 'Compare', [
       ['aligned', 'aligned', 'Tokenizers under the same characters: cuts that differ stand out'],
       ['stacked', 'stacked', 'Each tokenizer’s chips in its own block']
-    ], value => this.write('layout', value));
+    ], value => this.write('compare_layout', value));
     this.node.append(this.color.node, this.ws.node, this.ids.node, this.special.node, this.layout.node);
     this.sync();
   }
@@ -153,7 +153,7 @@ class Toolbar {
     this.ids.set(this.model.get('show_ids') ?? true);
     this.special.set(this.model.get('add_special_tokens') ?? true);
     this.special.node.hidden = !this.model.get('can_toggle_special');
-    this.layout.set(this.model.get('layout') === 'stacked' ? 'stacked' : 'aligned');
+    this.layout.set(this.model.get('compare_layout') === 'stacked' ? 'stacked' : 'aligned');
   }
 
   private write(name: string, value: unknown): void {

@@ -5,6 +5,7 @@ Screenshots land in tests/artifacts/ (ignored by git) for a person to look at.
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -236,3 +237,47 @@ async def test_a_megabyte_cell_stays_responsive(lab):
         await page.locator(f"{PANEL} .tl-opt-color button[data-value='id']").click()
         await _set_source(page, "second cell")
         await _wait_for_ids(page, [12227, 2685])
+
+
+async def test_widgets_render_in_notebook_outputs(lab):
+    """The notebook widgets (token view, pipeline) in a real kernel's outputs, in JupyterLab."""
+    from .test_browser import _notebook
+
+    cells = [
+        "%load_ext tokenlens",
+        "%%tokenize -t gpt2 -t bert-base-uncased\nI love NLP",
+        "%%tokenize --pipeline -t bert-base-uncased\nHéllo NLP",
+        "%%tokenize --ngrams 2 -t gpt2\nthe cat sat on the mat",
+    ]
+    (lab["root"] / "widgets.ipynb").write_text(json.dumps(_notebook(cells)))
+    ARTIFACTS.mkdir(exist_ok=True)
+    async with chromium_page(viewport={"width": 1300, "height": 1400}) as page:
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e) + " @ " + str(e.stack)[:1500]))
+        await page.goto(f"{lab['url']}/lab/tree/widgets.ipynb?token={lab['token']}")
+        await page.wait_for_selector(".jp-Notebook .jp-Cell .cm-content", timeout=60_000)
+        await page.wait_for_function("window.jupyterapp && window.jupyterapp.commands.hasCommand('tokenlens:toggle-panel')")
+        # the workspace may restore other documents: this notebook must be the one in front
+        await page.evaluate(
+            "() => window.jupyterapp.commands.execute('docmanager:open', {path: 'widgets.ipynb'})")
+        await page.wait_for_function("() => window.jupyterapp.shell.currentWidget?.title.label === 'widgets.ipynb'")
+        # a kernel must be up before running (the notebook starts one for its kernelspec)
+        await page.wait_for_function(
+            "() => window.jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel?.connectionStatus === 'connected'",
+            timeout=120_000,
+        )
+        await page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        out = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output"
+        # the token view: both tokenizers aligned, GPT-2's " love" with its id
+        await page.wait_for_selector(f"{out} .tl-widget .tl-bar[data-id='1842']", timeout=120_000)
+        await page.wait_for_selector(f"{out} .tl-widget .tl-counts tr[data-tokenizer='bert-base-uncased']")
+        # the pipeline view: its stages, and the lossy round trip said
+        await page.wait_for_selector(f"{out} .tl-stage[data-stage='normalizer']", timeout=60_000)
+        assert await page.locator(f"{out} .tl-stage").count() >= 6
+        assert await page.locator(f"{out} .tl-lost").count() >= 1
+        # n-grams beside the tokenizer's tokens
+        await page.wait_for_selector(f"{out} .tokenlens-ngrams", timeout=60_000)
+        assert "gpt2 tokens" in await page.locator(f"{out} .tokenlens-ngrams").inner_text()
+        await page.screenshot(path=str(ARTIFACTS / "notebook-widgets.png"), full_page=True)
+        (ARTIFACTS / "notebook-errors.txt").write_text("\n\n".join(errors))
+        assert not errors, errors

@@ -41,7 +41,8 @@ class TokensWidget(anywidget.AnyWidget):
     color_by = traitlets.Enum(["id", "position"], "id").tag(sync=True)
     show_whitespace = traitlets.Bool(True).tag(sync=True)
     #: several tokenizers: "aligned" (rows under the same characters) or "stacked"
-    layout = traitlets.Enum(["aligned", "stacked"], "aligned").tag(sync=True)
+    #: (not ``layout``: that name is every DOM widget's Layout model in ipywidgets)
+    compare_layout = traitlets.Enum(["aligned", "stacked"], "aligned").tag(sync=True)
     #: special tokens ([CLS] … [SEP], <s>) added as the model would see them; the view's toggle
     #: re-tokenizes the text here, in the kernel
     add_special_tokens = traitlets.Bool(True).tag(sync=True)
