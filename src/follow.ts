@@ -24,6 +24,8 @@ export interface IFocusedText {
   selection: boolean;
   /** Length of the whole source, in UTF-16 units. */
   sourceLength: number;
+  /** Length of the whole source in characters (code points), as the token views count them. */
+  sourceChars: number;
 }
 
 /** One followed editor: its model (text and selections) and, once drawn, its editor. */
@@ -61,7 +63,12 @@ export class FocusFollower {
       return null;
     }
     const whole = source.model.sharedModel.getSource();
-    const base = { label: source.label, kind: source.kind, sourceLength: whole.length };
+    const base = {
+      label: source.label,
+      kind: source.kind,
+      sourceLength: whole.length,
+      sourceChars: codePointCount(whole)
+    };
     const range = this._selectedRange(source, whole.length);
     if (range) {
       return { ...base, text: whole.slice(range[0], range[1]), offset: range[0], selection: true };
@@ -247,4 +254,19 @@ function fileSource(widget: FileWidget): ISource {
     label: widget.context.localPath.split('/').pop() || widget.context.localPath,
     kind: 'file'
   };
+}
+
+/** Characters (code points) in `s`: its UTF-16 length less the second half of each pair. */
+export function codePointCount(s: string): number {
+  let pairs = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xdc00 && c <= 0xdfff && i > 0) {
+      const p = s.charCodeAt(i - 1);
+      if (p >= 0xd800 && p <= 0xdbff) {
+        pairs++;
+      }
+    }
+  }
+  return s.length - pairs;
 }

@@ -8,7 +8,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
 import { TokenizerChooser } from './chooser';
-import { FocusFollower, IFocusedText } from './follow';
+import { codePointCount, FocusFollower, IFocusedText } from './follow';
 import { tokenLensIcon } from './icon';
 import { LocalModel } from './model';
 import { Pacer } from './pace';
@@ -497,11 +497,11 @@ export class TokenLensPanel extends Widget {
     const n = (k: number) => k.toLocaleString('en-US');
     let text = '';
     if (focus?.selection) {
-      text = `Selection in ${focus.label}: ${n(focus.text.length)} of ${n(focus.sourceLength)} characters`;
+      text = `Selection in ${focus.label}: ${n(codePointCount(focus.text))} of ${n(focus.sourceChars)} characters`;
     } else if (focus) {
       // A file name keeps its own spelling; "code cell 2" starts the line with a capital.
       const label = focus.kind === 'file' ? focus.label : capital(focus.label);
-      text = `${label}: ${n(focus.text.length)} characters`;
+      text = `${label}: ${n(focus.sourceChars)} characters`;
     }
     this._source.textContent = text;
     this.node.dataset.sourceKind = focus?.kind ?? 'none';

@@ -180,6 +180,9 @@ async def test_panel_follows_cells_selection_and_notebooks(lab, files):
         await page.keyboard.press("Control+a")
         await page.keyboard.type("hi 😀 there")
         await _wait_for_ids(page, _gpt2("hi 😀 there"))
+        # characters are counted as the token view counts them (the emoji is one, not two)
+        assert "11 characters" not in await page.locator(f"{PANEL} .tl-source").inner_text()
+        assert "10 characters" in await page.locator(f"{PANEL} .tl-source").inner_text()
         await page.locator(f"{PANEL} .tl-token[data-id='612']").click()
         await page.keyboard.press("Escape")  # the click also pinned the card
         assert await _editor_selection(page) == [5, 11]  # " there" after a surrogate pair
