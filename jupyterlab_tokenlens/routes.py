@@ -84,6 +84,16 @@ class _Handler(APIHandler):
     async def in_pool(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
 
+    async def answer(self, fn, *args) -> None:
+        """Run ``fn(*args)`` in the pool and answer its result as JSON (bytes: already JSON),
+        or the error it raised as a JSON answer a person can act on."""
+        try:
+            result = await self.in_pool(fn, *args)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a JSON answer
+            return self._fail_from(exc)
+        self.set_header("Content-Type", "application/json")
+        self.finish(result if isinstance(result, bytes) else json.dumps(result))
+
     def _fail_from(self, exc: Exception) -> None:
         from tokenlens.errors import (
             InputError,
@@ -140,16 +150,11 @@ class TokenizeHandler(_Handler):
             return self.fail(status, message)
         special = body.get("add_special_tokens", True)
         counts_only = body.get("counts_only", False)
-        try:
-            # One trip to the pool: hashing, the cache, encoding and JSON (each trip back to a
-            # busy event loop costs milliseconds).
-            answer = await self.in_pool(
-                _answer, self.cache, body["text"], body["tokenizers"], special, counts_only, cfg.allow_hub_downloads
-            )
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a JSON answer
-            return self._fail_from(exc)
-        self.set_header("Content-Type", "application/json")
-        self.finish(answer)
+        # One trip to the pool: hashing, the cache, encoding and JSON (each trip back to a busy
+        # event loop costs milliseconds).
+        await self.answer(
+            _answer, self.cache, body["text"], body["tokenizers"], special, counts_only, cfg.allow_hub_downloads
+        )
 
 
 class ExplainHandler(_Handler):
@@ -168,13 +173,7 @@ class ExplainHandler(_Handler):
             return self.fail(400, f'"ids" must be a non-empty list of whole numbers, as in {example}.')
         if len(ids) > 256:
             return self.fail(400, f"At most 256 ids per request; {len(ids)} were sent.")
-        try:
-            explanations = await self.in_pool(
-                _explain_all, body["tokenizer"], ids, self.tl_config.allow_hub_downloads
-            )
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a JSON answer
-            return self._fail_from(exc)
-        self.finish(json.dumps({"explanations": explanations}))
+        await self.answer(_explain_all, body["tokenizer"], ids, self.tl_config.allow_hub_downloads)
 
 
 class PipelineHandler(_Handler):
@@ -190,11 +189,7 @@ class PipelineHandler(_Handler):
             return self.fail(400, f"Send a JSON object such as {example}.")
         if len(body["text"]) > 20_000:
             return self.fail(413, "The pipeline view takes at most 20,000 characters; use the token view for more.")
-        try:
-            answer = await self.in_pool(_pipeline, body["text"], body["tokenizer"], self.tl_config.allow_hub_downloads)
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a JSON answer
-            return self._fail_from(exc)
-        self.finish(json.dumps(answer))
+        await self.answer(_pipeline, body["text"], body["tokenizer"], self.tl_config.allow_hub_downloads)
 
 
 class PredictHandler(_Handler):
@@ -214,13 +209,7 @@ class PredictHandler(_Handler):
         if problem:
             status, message = problem
             return self.fail(status, message)
-        try:
-            answer = await self.in_pool(
-                _predict, body["text"], body["model"], body.get("top_k", 5), body.get("generate", 0)
-            )
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a JSON answer
-            return self._fail_from(exc)
-        self.finish(json.dumps(answer))
+        await self.answer(_predict, body["text"], body["model"], body.get("top_k", 5), body.get("generate", 0))
 
 
 def _check_predict_body(body: Any, cfg: TokenLens) -> tuple[int, str] | None:
@@ -270,12 +259,12 @@ def _pipeline(text: str, name: str, allow_hub: bool) -> dict:
     return pipeline(_check_text(text), resolve(name, allow_paths=False, allow_hub=allow_hub)).to_dict()
 
 
-def _explain_all(name: str, ids: list[int], allow_hub: bool) -> list[dict]:
+def _explain_all(name: str, ids: list[int], allow_hub: bool) -> dict:
     from tokenlens.hub import resolve
 
     backend = resolve(name, allow_paths=False, allow_hub=allow_hub)
     backend.check_ids(ids)
-    return [backend.explain(i) for i in ids]
+    return {"explanations": [backend.explain(i) for i in ids]}
 
 
 def _check_body(body: Any, cfg: TokenLens) -> tuple[int, str] | None:
