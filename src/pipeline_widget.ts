@@ -20,6 +20,7 @@ import {
   onPoint,
   section
 } from './learning';
+import { hueForId } from './render/colors';
 import { div, messageBox, span } from './render/dom';
 import { appendVisible } from './render/text';
 
@@ -202,7 +203,7 @@ export function render({ model, el }: { model: ILearningModel; el: HTMLElement }
           (stage.ids ?? []).forEach((id, i) => {
             const n = span('tl-id', String(id));
             n.tabIndex = 0;
-            n.style.setProperty('--tl-id-hue', String(hueOf(postChips[i])));
+            n.style.setProperty('--tl-id-hue', String(hueForId(id)));
             onPoint(n, () => postChips[i]?.classList.add('tl-lit'), () => clearMarks(stages));
             idChips.push(n);
             body.appendChild(n);
@@ -247,10 +248,6 @@ export function render({ model, el }: { model: ILearningModel; el: HTMLElement }
       model.off(`change:${trait}`, draw);
     }
   };
-}
-
-function hueOf(el: HTMLElement | undefined): string {
-  return el?.style.getPropertyValue('--tl-id-hue') || '0';
 }
 
 export default { render };
