@@ -11,6 +11,8 @@ import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISignal, Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
+import { codePointCount } from './render/offsets';
+
 /** The text to tokenize and where it lives. */
 export interface IFocusedText {
   /** "code cell 3", "markdown cell 1", "notes.md"; for the status line. */
@@ -254,19 +256,4 @@ function fileSource(widget: FileWidget): ISource {
     label: widget.context.localPath.split('/').pop() || widget.context.localPath,
     kind: 'file'
   };
-}
-
-/** Characters (code points) in `s`: its UTF-16 length less the second half of each pair. */
-export function codePointCount(s: string): number {
-  let pairs = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0xdc00 && c <= 0xdfff && i > 0) {
-      const p = s.charCodeAt(i - 1);
-      if (p >= 0xd800 && p <= 0xdbff) {
-        pairs++;
-      }
-    }
-  }
-  return s.length - pairs;
 }

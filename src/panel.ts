@@ -8,11 +8,11 @@ import { ISignal, Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
 import { TokenizerChooser } from './chooser';
-import { codePointCount, FocusFollower, IFocusedText } from './follow';
+import { FocusFollower, IFocusedText } from './follow';
 import { tokenLensIcon } from './icon';
 import { LocalModel } from './model';
 import { Pacer } from './pace';
-import { codePointIndex } from './render/offsets';
+import { codePointCount, codePointIndex } from './render/offsets';
 import {
   ColorBy,
   CompareLayout,
@@ -348,7 +348,6 @@ export class TokenLensPanel extends Widget {
     this._setBusy(true);
     // Marks for profiling (the Performance panel of the browser's devtools; bench_panel.py).
     performance.mark('tokenlens:request');
-    let status = '';
     const cut = text.length < focus.text.length;
     const cutNote = cut
       ? ` (first ${text.length.toLocaleString('en-US')} of ${focus.text.length.toLocaleString('en-US')} characters; see Max characters in the settings)`
@@ -405,8 +404,7 @@ export class TokenLensPanel extends Widget {
       this._serverMissing = false;
       this._setNotice(null);
     }
-    status = summary(results) + cutNote;
-    this._show({ ...focus, text }, results, status);
+    this._show({ ...focus, text }, results, summary(results) + cutNote);
   }
 
   /** The counts of a long text, shown before its tokens arrive. */
@@ -428,7 +426,7 @@ export class TokenLensPanel extends Widget {
     this._chooser.setCounts(map);
     const parts = names.map((name, k) => {
       const n = counts[k]?.n_tokens;
-      return n === undefined ? `${name}: …` : `${n.toLocaleString('en-US')} ${n === 1 ? 'token' : 'tokens'} · ${name}`;
+      return n === undefined ? `${name}: …` : tokensOf(name, n);
     });
     this._setStatus(`${parts.join(' | ')}${cutNote} · drawing tokens…`);
     this.node.dataset.chars = String(focus.text.length);
@@ -588,9 +586,14 @@ function summary(results: ResultOrError[]): string {
     .map(r =>
       isError(r)
         ? `${r.tokenizer}: error`
-        : `${r.n_tokens.toLocaleString('en-US')} ${r.n_tokens === 1 ? 'token' : 'tokens'} · ${r.tokenizer}`
+        : tokensOf(r.tokenizer, r.n_tokens)
     )
     .join(' | ');
+}
+
+/** "42 tokens · gpt2" */
+function tokensOf(tokenizer: string, n: number): string {
+  return `${n.toLocaleString('en-US')} ${n === 1 ? 'token' : 'tokens'} · ${tokenizer}`;
 }
 
 function capital(s: string): string {

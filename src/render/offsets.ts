@@ -18,6 +18,19 @@ export function codePointIndex(text: string): Uint32Array {
   return k === text.length ? index : index.slice(0, k + 1);
 }
 
+/** Code points in `text` (what codePointIndex(text).length - 1 is, without the array). */
+export function codePointCount(text: string): number {
+  let pairs = 0;
+  for (let unit = 0; unit + 1 < text.length; unit++) {
+    const c = text.charCodeAt(unit);
+    if (c >= 0xd800 && c <= 0xdbff && (text.charCodeAt(unit + 1) & 0xfc00) === 0xdc00) {
+      pairs++;
+      unit++;
+    }
+  }
+  return text.length - pairs;
+}
+
 /** Slice `text` between two code-point offsets, clamped to the text. */
 export function sliceCodePoints(
   text: string,
