@@ -268,12 +268,13 @@ def next_tokens(text: str, model: str, top_k: int = 5, *, allow_paths: bool = Tr
     lm, tok = load_lm(model, allow_paths=allow_paths)
     import torch
 
-    ids = tok(text, return_tensors="pt", add_special_tokens=False)["input_ids"]
+    # One encode: the ids, and (fast tokenizers) each token's characters for the view's grouping.
+    fast = bool(getattr(tok, "is_fast", False))
+    enc = tok(text, return_tensors="pt", add_special_tokens=False, return_offsets_mapping=fast)
+    ids = enc["input_ids"]
     spans: list[tuple[int, int] | None] = [None] * ids.shape[1]
-    if getattr(tok, "is_fast", False):
-        offsets = tok(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
-        if len(offsets) == ids.shape[1]:
-            spans = [(int(a), int(b)) for a, b in offsets]
+    if fast:
+        spans = [(int(a), int(b)) for a, b in enc["offset_mapping"][0].tolist()]
     if ids.shape[1] == 0:
         raise InputError("The text gives no tokens: nothing to predict from.")
     limit = _context_limit(lm)
