@@ -7,6 +7,7 @@ import math
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -626,3 +627,46 @@ def test_sentencepiece_raw_batch_buffers_equal_the_public_encode():
     expected = backend.sp.encode(texts, num_threads=2)
     assert counts.tolist() == [len(e) for e in expected]
     assert ids.tolist() == [i for e in expected for i in e]
+
+
+def test_flag_counts_per_id_pass_equals_per_token_flags():
+    # Batches longer than the vocabulary count flags with one bincount over the ids; shorter
+    # ones look each token's flags up. Both must agree (Llama 2 on Odia has byte fallback).
+    from tokenlens.metrics import _flag_bits, _flag_counts
+
+    backend = tokenlens.load("llama-2")
+    table = backend.token_table()
+    text = (FLORES / "ory_Orya.dev").read_text(encoding="utf-8")
+    ids = np.asarray(tokenlens.tokenize(text, "llama-2", add_special_tokens=False).ids, dtype=np.int32)
+    assert len(ids) >= len(_flag_bits(table))  # the bincount branch
+    flags = _flag_bits(table)[ids]
+    expected = tuple(int(np.count_nonzero(flags & bit)) for bit in (1, 2, 4))
+    assert expected[1] > 1000  # byte fallback is there to count
+    assert _flag_counts(ids, table) == expected
+    assert _flag_counts(ids[:1000], table) == tuple(
+        int(np.count_nonzero(_flag_bits(table)[ids[:1000]] & bit)) for bit in (1, 2, 4)
+    )
+
+
+@settings(max_examples=30, deadline=None)
+@given(texts=st.lists(WORDS, min_size=1, max_size=6))
+def test_tokens_end_to_end_take_one_search_with_the_same_numbers(texts):
+    # SentencePiece's pieces tile the joined batch: one search of the interleaved word edges
+    # replaces two. Forcing the general two-search path must give the same numbers.
+    fast = stats(texts, "llama-2", batch_chars=40)
+    original = metrics._tiled
+    try:
+        metrics._tiled = lambda *args: False
+        general = stats(texts, "llama-2", batch_chars=40)
+    finally:
+        metrics._tiled = original
+    assert fast.to_dict() == general.to_dict()
+
+
+def test_llama_batches_without_empty_texts_are_tiled():
+    from tokenlens.metrics import _tiled
+
+    enc = tokenlens.load("llama-2").encode_batch_spans(["I love NLP", "ଓଡ଼ିଆ  ଭାଷା", "🙂 x"])
+    assert _tiled(enc.starts, enc.ends, 0, int(enc.ends[-1]) - 1)
+    gpt2 = tokenlens.load("gpt2").encode_batch_spans(["I love NLP", "hello"])
+    assert not _tiled(gpt2.starts, gpt2.ends, 0, int(gpt2.ends[-1]) - 1)  # the separators are gaps

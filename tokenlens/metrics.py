@@ -307,11 +307,15 @@ class _Tally:
 
 
 def _buffer(
-    batch: list[str], unit: str, first_row: int, sizes: np.ndarray | None = None
+    batch: list[str], unit: str, first_row: int, sizes: np.ndarray | None = None,
+    raw: list[bytes] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(units of all texts, each after one space and with one at the end; whitespace mask;
-    per-text sizes in units)."""
+    per-text sizes in units). ``raw``: the texts' UTF-8, where the backend has it."""
     try:
+        if unit == "byte" and raw is not None and sizes is not None:
+            u = np.frombuffer(b" " + b" ".join(raw) + b" ", dtype=np.uint8)
+            return u, _byte_whitespace(u), sizes
         if unit == "byte":
             if sizes is None:
                 raw = [t.encode("utf-8") for t in batch]
@@ -376,8 +380,36 @@ def _flag_bits(table) -> np.ndarray:
     return bits
 
 
+def _flag_ids(table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ids that are unknown, byte fallback, partial characters."""
+    found = getattr(table, "_flag_ids", None)
+    if found is None:
+        found = tuple(np.flatnonzero(m) for m in (table.unknown, table.byte_fallback, table.partial))
+        table._flag_ids = found
+    return found
+
+
+def _flag_counts(ids: np.ndarray, table) -> tuple[int, int, int]:
+    """(unknown, byte-fallback, partial-character) tokens among ``ids``."""
+    bits = _flag_bits(table)
+    if len(bits) <= len(ids):  # a count per id, then the flagged ids' counts: one pass over ids
+        per_id = np.bincount(ids, minlength=len(bits))
+        return tuple(int(per_id[f].sum()) for f in _flag_ids(table))
+    flags = bits[ids]
+    return (int(np.count_nonzero(flags & 1)), int(np.count_nonzero(flags & 2)),
+            int(np.count_nonzero(flags & 4)))
+
+
+def _tiled(starts: np.ndarray, ends: np.ndarray, first: int, last: int) -> bool:
+    """Whether the tokens lie end to end (each ends where the next starts) over ``first..last``."""
+    return (
+        len(starts) > 0 and starts[0] <= first and last < ends[-1]
+        and bool(np.array_equal(ends[:-1], starts[1:]))
+    )
+
+
 def _measure_batch(batch: list[str], enc, table, tally: _Tally, first_row: int) -> None:
-    u, ws, sizes = _buffer(batch, enc.unit, first_row, enc.sizes)
+    u, ws, sizes = _buffer(batch, enc.unit, first_row, enc.sizes, enc.raw)
     n = len(batch)
     chars = sizes if enc.unit == "char" else np.fromiter(map(len, batch), dtype=np.int64, count=n)
     if enc.joined:  # the backend laid the spans out in this buffer already
@@ -400,7 +432,16 @@ def _measure_batch(batch: list[str], enc, table, tally: _Tally, first_row: int) 
     charge_from = word_start - (u[word_start - 1] == 0x20)
     if starts.dtype != word_end.dtype:  # search with the spans' own type (int32 spans stay unconverted)
         word_end, charge_from = word_end.astype(starts.dtype), charge_from.astype(starts.dtype)
-    charged = np.searchsorted(starts, word_end, "left") - np.searchsorted(ends, charge_from, "right")
+    if len(word_end) and _tiled(starts, ends, charge_from[0], charge_from[-1]):
+        # Tokens end to end (SentencePiece): the token ending at or before a point are those
+        # starting at or before it, less one, so one search of the interleaved word edges does.
+        edges = np.empty(2 * len(word_end), dtype=starts.dtype)
+        edges[0::2] = charge_from + 1
+        edges[1::2] = word_end
+        at = np.searchsorted(starts, edges, "left")
+        charged = at[1::2] - at[0::2] + 1
+    else:
+        charged = np.searchsorted(starts, word_end, "left") - np.searchsorted(ends, charge_from, "right")
 
     if enc.unit == "byte":
         n_bytes = int(sizes.sum())
@@ -408,7 +449,7 @@ def _measure_batch(batch: list[str], enc, table, tally: _Tally, first_row: int) 
         n_bytes = len(u) - (n + 1) + int(
             np.count_nonzero(u >= 0x80) + np.count_nonzero(u >= 0x800) + np.count_nonzero(u >= 0x10000)
         )
-    flags = _flag_bits(table)[enc.ids]
+    n_unknown, n_byte_fallback, n_partial = _flag_counts(enc.ids, table)
 
     tally.n_texts += n
     tally.n_empty += int(np.count_nonzero(sizes == 0))
@@ -418,9 +459,9 @@ def _measure_batch(batch: list[str], enc, table, tally: _Tally, first_row: int) 
     tally.n_words += len(word_start)
     tally.n_word_tokens += int(charged.sum())
     tally.n_split_words += int(np.count_nonzero(charged >= 2))
-    tally.n_unknown += int(np.count_nonzero(flags & 1))
-    tally.n_byte_fallback += int(np.count_nonzero(flags & 2))
-    tally.n_partial += int(np.count_nonzero(flags & 4))
+    tally.n_unknown += n_unknown
+    tally.n_byte_fallback += n_byte_fallback
+    tally.n_partial += n_partial
     if n:
         i = int(np.argmax(chars))
         if chars[i] > tally.longest:

@@ -50,6 +50,9 @@ class BatchEncoding:
     #: ``sizes`` is set. Backends that build spans from token lengths get them this way almost
     #: for free, and tokenlens.metrics measures in that layout.
     joined: bool = False
+    #: each text's UTF-8, where the backend made it anyway (measuring then joins these bytes
+    #: instead of encoding the texts again)
+    raw: list[bytes] | None = None
 
     def __len__(self) -> int:
         return len(self.counts)

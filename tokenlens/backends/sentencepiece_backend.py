@@ -240,7 +240,8 @@ class SentencePieceBackend(Backend):
         texts = list(texts)
         ids, counts = self._encode_batch_arrays(texts, num_threads)
         exact, dummy_prefix = self._surface_rules()
-        nbytes = np.fromiter(map(len, map(str.encode, texts)), dtype=np.int64, count=len(texts))
+        raw = list(map(str.encode, texts))  # kept: measuring joins these bytes
+        nbytes = np.fromiter(map(len, raw), dtype=np.int64, count=len(texts))
         # the ▁ put before every non-empty text stands for no byte of it: it sits on the
         # separator before the text
         lead = (nbytes > 0).astype(np.int64) if dummy_prefix else 0
@@ -259,7 +260,7 @@ class SentencePieceBackend(Backend):
                     base = int(text_start[i])
                     starts[f : f + c] = [s + base for s, _ in spans]
                     ends[f : f + c] = [e + base for _, e in spans]
-        return BatchEncoding(ids, counts, starts, ends, "byte", sizes=nbytes, joined=True)
+        return BatchEncoding(ids, counts, starts, ends, "byte", sizes=nbytes, joined=True, raw=raw)
 
     def _encode_batch_arrays(self, texts: list[str], num_threads=None):
         """(all ids, ids per text): numpy buffers straight from the engine where it can."""
