@@ -101,3 +101,42 @@ def test_the_special_token_toggle_shows_only_where_it_works():
         assert toggle.is_visible() and toggle.locator("input").is_checked()
         toggle.locator("input").click()
         assert page.evaluate("() => window.models.odia.get('add_special_tokens')") is False
+
+
+# In-page: scroll the live result's scroller `frames` times by `step` px (or by its height when
+# step is 0), one scroll per animation frame, and say after each frame whether the block at the
+# middle of the visible part is drawn (not a placeholder).
+SCROLL = """async ([frames, step]) => {
+  const s = document.querySelector('#live .tl-scroll');
+  const drawn = [];
+  for (let f = 0; f < frames; f++) {
+    s.scrollTop += step || s.clientHeight;
+    await new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)));
+    const box = s.getBoundingClientRect();
+    const mid = document.elementFromPoint(box.left + 40, box.top + box.height / 2)?.closest('.tl-block');
+    drawn.push(!!mid && !mid.classList.contains('tl-placeholder') && mid.querySelector('.tl-token') !== null);
+  }
+  return drawn;
+}"""
+
+
+def test_a_scrollbar_drag_draws_once_it_slows():
+    """Dragging the scrollbar moves a screenful or more per frame: drawing each screenful would
+    cost more than a frame and be gone at the next, so the blocks flying by stay placeholders
+    and the view is drawn once the scroll slows. A wheel scroll is drawn as it goes."""
+    text = "\n".join((flores("eng_Latn") * 4)[:900])
+    with harness() as page:
+        page.evaluate("([p, o]) => step(p, o)", [payload(text, ["gpt2"]), {}])
+        page.wait_for_function("() => document.querySelector('#live .tl-scroll')?.scrollHeight > 20000")
+        flying = page.evaluate(SCROLL, [14, 0])
+        # the first scroll of a drag is not yet flying; after it, nothing is drawn in passing
+        assert sum(flying[2:]) <= 1, flying
+        # once it stops, what is in view is drawn within a few frames
+        page.wait_for_function(
+            "() => { const s = document.querySelector('#live .tl-scroll'); const box = s.getBoundingClientRect();"
+            " const b = document.elementFromPoint(box.left + 40, box.top + box.height / 2)?.closest('.tl-block');"
+            " return b && !b.classList.contains('tl-placeholder') && b.querySelector('.tl-token'); }",
+            timeout=5_000,
+        )
+        wheel = page.evaluate(SCROLL, [30, 100])
+        assert sum(wheel) >= 27, wheel  # a wheel scroll keeps the view drawn as it moves

@@ -24,6 +24,8 @@ export interface IBlockListOptions {
 const FIRST_WEIGHT = 320;
 /** Milliseconds of drawing per frame for blocks coming into view; the rest waits a frame. */
 const FRAME_BUDGET_MS = 10;
+/** A scroll of a screenful or more within this many ms of the previous one is flying. */
+const FLYING_MS = 40;
 /** Height of a block before anything is known (px per unit of weight). */
 const DEFAULT_PX_PER_UNIT = 2;
 const MIN_BLOCK_PX = 18;
@@ -63,6 +65,10 @@ export class BlockList {
       this.placeholder(k, this.estimate(k));
       this.guessed.add(k);
     }
+
+    // While the scroller flies (a scrollbar drag: a screenful or more per frame), drawing what
+    // passes by would cost more than a frame each time and be gone the next: wait until it slows.
+    host.addEventListener('scroll', this.onScroll, { passive: true });
 
     this.observer = new IntersectionObserver(entries => this.onIntersect(entries), {
       root: host,
@@ -118,6 +124,7 @@ export class BlockList {
   }
 
   dispose(): void {
+    this.host.removeEventListener('scroll', this.onScroll);
     this.observer?.disconnect();
     this.observer = null;
     if (this.frame) {
@@ -154,6 +161,10 @@ export class BlockList {
     const run = (): void => {
       this.frame = 0;
       const t0 = performance.now();
+      if (t0 - this.flyingAt < FLYING_MS) {
+        this.frame = requestAnimationFrame(run); // still flying: placeholders, draw once it slows
+        return;
+      }
       for (const b of this.queue) {
         this.queue.delete(b);
         this.materialise(b);
@@ -168,6 +179,17 @@ export class BlockList {
     // The first batch goes now: the observer calls back before paint, so it shows this frame.
     run();
   }
+
+  /** Notes when the scroller last moved a screenful or more between two scroll events. */
+  private onScroll = (): void => {
+    const top = this.host.scrollTop;
+    const now = performance.now();
+    if (Math.abs(top - this.lastTop) >= this.host.clientHeight && now - this.lastScrollAt < FLYING_MS) {
+      this.flyingAt = now;
+    }
+    this.lastTop = top;
+    this.lastScrollAt = now;
+  };
 
   private newBlock(b: number): HTMLElement {
     const el = div(this.cls);
@@ -249,6 +271,9 @@ export class BlockList {
   private queue = new Set<number>();
   private observer: IntersectionObserver | null = null;
   private frame = 0;
+  private lastTop = 0;
+  private lastScrollAt = -Infinity;
+  private flyingAt = -Infinity;
   private pxPerUnit = DEFAULT_PX_PER_UNIT;
 }
 
