@@ -134,6 +134,11 @@ async def browser_ms(url: str, token: str, text: str, samples: int, pause_ms: in
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
         page = await browser.new_page(viewport={"width": 1400, "height": 850})
         await page.goto(f"{url}/lab/tree/bench.ipynb?token={token}")
+        await page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+        # A markdown cell shows its editor once it is not rendered (as after a double click).
+        await page.wait_for_function("window.jupyterapp && window.jupyterapp.shell.currentWidget?.content?.activeCell")
+        await page.evaluate("(() => { const c = window.jupyterapp.shell.currentWidget.content.activeCell;"
+                            " if ('rendered' in c) { c.rendered = false; } })()")
         await page.wait_for_selector(".jp-Notebook .jp-Cell .cm-content", timeout=90_000)
         await page.wait_for_function("window.jupyterapp && window.jupyterapp.commands.hasCommand('tokenlens:copy-ids')")
         await page.evaluate("window.jupyterapp.shell.activateById('tokenlens-panel')")
@@ -169,13 +174,17 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[5_000, 100_000])
     ap.add_argument("--samples", type=int, default=40)
     ap.add_argument("--pause", type=int, default=400, help="ms between keystrokes (> the debounce)")
+    ap.add_argument("--cell", choices=["code", "markdown", "raw"], default="code",
+                    help="the kind of cell typed in (a code cell is highlighted as Python)")
     args = ap.parse_args()
 
     targets = {5_000: 50, 100_000: 150}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        nb = {"cells": [{"cell_type": "code", "execution_count": None, "id": "b0", "metadata": {},
-                         "outputs": [], "source": ""}],
+        cell = {"cell_type": args.cell, "id": "b0", "metadata": {}, "source": ""}
+        if args.cell == "code":
+            cell.update(execution_count=None, outputs=[])
+        nb = {"cells": [cell],
               "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
               "nbformat": 4, "nbformat_minor": 5}
         (root / "bench.ipynb").write_text(json.dumps(nb))
@@ -183,7 +192,7 @@ def main() -> None:
         try:
             load = os.getloadavg()[0]
             print(f"{os.cpu_count()} CPUs, load average {load:.2f}, {args.samples} keystrokes per size,"
-                  f" {args.pause} ms apart")
+                  f" {args.pause} ms apart, in a {args.cell} cell")
             print(f"{'chars':>8} {'tokens':>7} {'server p50':>10} {'p95':>6} {'editor paint p50':>16} {'p95':>6}"
                   f" {'count paint p50':>15} {'p95':>6} {'max':>6} {'tokens paint p50':>16} {'p95':>6}"
                   f" {'target (p95)':>12}")
