@@ -24,8 +24,8 @@ export interface IBlockListOptions {
 const FIRST_WEIGHT = 320;
 /** Milliseconds of drawing per frame for blocks coming into view; the rest waits a frame. */
 const FRAME_BUDGET_MS = 10;
-/** A scroll of a screenful or more within this many ms of the previous one is flying. */
-const FLYING_MS = 40;
+/** A move of a screenful or more within this many ms of the previous report is flying. */
+const FLYING_MS = 100;
 /** Height of a block before anything is known (px per unit of weight). */
 const DEFAULT_PX_PER_UNIT = 2;
 const MIN_BLOCK_PX = 18;
@@ -65,10 +65,6 @@ export class BlockList {
       this.placeholder(k, this.estimate(k));
       this.guessed.add(k);
     }
-
-    // While the scroller flies (a scrollbar drag: a screenful or more per frame), drawing what
-    // passes by would cost more than a frame each time and be gone the next: wait until it slows.
-    host.addEventListener('scroll', this.onScroll, { passive: true });
 
     this.observer = new IntersectionObserver(entries => this.onIntersect(entries), {
       root: host,
@@ -124,7 +120,6 @@ export class BlockList {
   }
 
   dispose(): void {
-    this.host.removeEventListener('scroll', this.onScroll);
     this.observer?.disconnect();
     this.observer = null;
     if (this.frame) {
@@ -136,6 +131,7 @@ export class BlockList {
 
   private onIntersect(entries: IntersectionObserverEntry[]): void {
     this.learn(entries);
+    this.noteFlight(entries);
     for (const entry of entries) {
       const b = Number((entry.target as HTMLElement).dataset.block);
       if (entry.isIntersecting) {
@@ -151,6 +147,24 @@ export class BlockList {
       }
     }
     this.pump();
+  }
+
+  /**
+   * While the scroller flies (a scrollbar drag: a screenful or more between two reports),
+   * drawing what passes by would cost more than a frame each time and be gone at the next:
+   * the blocks stay placeholders until it slows. Read here, after the browser's layout (a
+   * scroll listener reading the position would force an extra layout in every frame).
+   */
+  private noteFlight(entries: IntersectionObserverEntry[]): void {
+    const now = performance.now();
+    const top = this.host.scrollTop;
+    const root = entries[0]?.rootBounds;
+    const screen = root ? root.height / 3 : this.host.clientHeight; // the margins add a screen each side
+    if (Math.abs(top - this.lastTop) >= screen && now - this.lastReportAt < FLYING_MS) {
+      this.flyingAt = now;
+    }
+    this.lastTop = top;
+    this.lastReportAt = now;
   }
 
   /** Draw queued blocks within a frame budget; the rest in the next frames. */
@@ -179,17 +193,6 @@ export class BlockList {
     // The first batch goes now: the observer calls back before paint, so it shows this frame.
     run();
   }
-
-  /** Notes when the scroller last moved a screenful or more between two scroll events. */
-  private onScroll = (): void => {
-    const top = this.host.scrollTop;
-    const now = performance.now();
-    if (Math.abs(top - this.lastTop) >= this.host.clientHeight && now - this.lastScrollAt < FLYING_MS) {
-      this.flyingAt = now;
-    }
-    this.lastTop = top;
-    this.lastScrollAt = now;
-  };
 
   private newBlock(b: number): HTMLElement {
     const el = div(this.cls);
@@ -272,7 +275,7 @@ export class BlockList {
   private observer: IntersectionObserver | null = null;
   private frame = 0;
   private lastTop = 0;
-  private lastScrollAt = -Infinity;
+  private lastReportAt = -Infinity;
   private flyingAt = -Infinity;
   private pxPerUnit = DEFAULT_PX_PER_UNIT;
 }
