@@ -70,7 +70,7 @@ export class TokenizerChooser {
     this._counts = counts;
     for (const row of Array.from(this._list.querySelectorAll<HTMLElement>('.tl-chooser-option'))) {
       const name = row.dataset.tokenizer ?? '';
-      const badge = row.querySelector<HTMLElement>('.tl-count')!;
+      const badge = row.querySelector<HTMLElement>('.tl-chooser-count')!;
       const value = counts.get(name);
       const checked = this._chosen.includes(name);
       if (!checked || value === undefined) {
@@ -135,7 +135,7 @@ export class TokenizerChooser {
       text.className = 'tl-chooser-name';
       text.textContent = name;
       const badge = document.createElement('span');
-      badge.className = 'tl-count';
+      badge.className = 'tl-chooser-count';
       badge.setAttribute('aria-label', `token count for ${name}`);
       row.append(box, text, badge);
       this._list.appendChild(row);

@@ -150,7 +150,10 @@ async def test_panel_follows_cells_selection_and_notebooks(lab, files):
         await _wait_for_ids(page, [40, 1842, 399, 19930])
         await _status_count(page, 4)
         assert "4 tokens" in await page.locator(f"{PANEL} .tl-status").inner_text()
-        assert await page.locator(f"{PANEL} .tl-chooser-option[data-tokenizer='gpt2'] .tl-count").inner_text() == "4"
+        assert await page.locator(f"{PANEL} .tl-chooser-option[data-tokenizer='gpt2'] .tl-chooser-count").inner_text() == "4"
+        # the chooser's "· 4" badge style stays on the badge: the result header reads "4 tokens"
+        header_count = page.locator(f"{PANEL} .tl-result-header .tl-count")
+        assert await header_count.evaluate("el => getComputedStyle(el, '::before').content") in ("none", "normal")
 
         # a markdown cell (rendered: selected by a click on it)
         await page.locator(".jp-Notebook .jp-Cell").nth(1).click()
@@ -250,7 +253,7 @@ async def test_file_editor_settings_commands_and_themes(lab, files):
         copied = await page.evaluate("window.jupyterapp.commands.execute('tokenlens:copy-ids')")
         assert copied == "[" + ", ".join(map(str, _gpt2("I love NLP today!"))) + "]"
         await page.evaluate("window.jupyterapp.commands.execute('tokenlens:add-tokenizer', {name: 'bert-base-uncased'})")
-        badge = f"{PANEL} .tl-chooser-option[data-tokenizer='bert-base-uncased'] .tl-count"
+        badge = f"{PANEL} .tl-chooser-option[data-tokenizer='bert-base-uncased'] .tl-chooser-count"
         n_bert = str(_count("I love NLP today!", "bert-base-uncased"))
         await _wait(page, f"n => document.querySelector(\"{badge}\")?.textContent === n", arg=n_bert)
         # the view's special-token toggle asks again without [CLS] … [SEP], and back
@@ -266,7 +269,7 @@ async def test_file_editor_settings_commands_and_themes(lab, files):
         assert await page.evaluate("document.activeElement.classList.contains('tl-chooser-search')")
         await page.keyboard.type("no-such-tokenizer")
         await page.keyboard.press("Enter")
-        bad = f"{PANEL} .tl-chooser-option[data-tokenizer='no-such-tokenizer'] .tl-count"
+        bad = f"{PANEL} .tl-chooser-option[data-tokenizer='no-such-tokenizer'] .tl-chooser-count"
         await _wait(page, f"() => document.querySelector(\"{bad}\")?.dataset.kind === 'error'")
         # the others still show; the unknown name says what went wrong in its own row
         assert await page.locator(badge).inner_text() == n_bert
