@@ -147,7 +147,7 @@ class TiktokenBackend(Backend):
             begins = np.cumsum((data & 0xC0) != 0x80, dtype=np.int64)
             ends = np.cumsum(sizes)
             through = np.where(ends > 0, begins[np.maximum(ends - 1, 0)], 0)
-            chars = np.zeros(self._vocab_size, dtype=np.int64)
+            chars = np.zeros(self._vocab_size, dtype=np.int32)  # small counts: half the memory per token
             chars[np.fromiter((r for _, r in tokens), dtype=np.int64, count=len(tokens))] = np.diff(through, prepend=0)
             self._chars = chars
         return self._chars
