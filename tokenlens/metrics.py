@@ -433,7 +433,7 @@ def _measure_batch(batch: list[str], enc, table, tally: _Tally, first_row: int) 
     if starts.dtype != word_end.dtype:  # search with the spans' own type (int32 spans stay unconverted)
         word_end, charge_from = word_end.astype(starts.dtype), charge_from.astype(starts.dtype)
     if len(word_end) and _tiled(starts, ends, charge_from[0], charge_from[-1]):
-        # Tokens end to end (SentencePiece): the token ending at or before a point are those
+        # Tokens end to end (SentencePiece): the tokens ending at or before a point are those
         # starting at or before it, less one, so one search of the interleaved word edges does.
         edges = np.empty(2 * len(word_end), dtype=starts.dtype)
         edges[0::2] = charge_from + 1
