@@ -129,10 +129,12 @@ async def test_compare_view_aligns_three_tokenizers(lab):
         await _choose(page, names)
         await _set_source(page, text)
         view = page.locator(f"{PANEL} .tl-compare")
+        # the compare view of this text (not of the cell's text before it: same tokenizers)
         await page.wait_for_function(
-            "n => document.querySelectorAll('#tokenlens-panel .tl-counts tbody tr').length === n"
+            "expected => Object.entries(expected).every(([name, n]) => document.querySelector("
+            "`#tokenlens-panel .tl-counts tr[data-tokenizer='${name}'] .tl-n-tokens`)?.textContent === String(n))"
             " && document.querySelector('#tokenlens-panel .tl-aligned')",
-            arg=len(names),
+            arg={r.tokenizer: len(r) for r in results},
             timeout=30_000,
         )
         # counts table: tokens, chars, bytes, chars/token per tokenizer
