@@ -205,7 +205,10 @@ class Tokenized:
         self.id_array: np.ndarray | None = ids if isinstance(ids, np.ndarray) else None
         if self._ids is None and self.id_array is None:
             self._ids = list(ids)
-        self.span_array = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
+        spans = np.asarray(spans)
+        if spans.dtype not in (np.int32, np.int64):  # engines may hand int32 spans: kept as they are
+            spans = spans.astype(np.int64)
+        self.span_array = spans.reshape(-1, 2)
         self.backend = backend
         self._tokens, self._pieces, self._special = tokens, pieces, special
         self._spans: list[Span] | None = None

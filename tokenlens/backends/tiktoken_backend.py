@@ -162,7 +162,8 @@ class TiktokenBackend(Backend):
         # Tokens spell the text's bytes end to end, so character spans follow from the number
         # of characters each token begins: one prefix sum over the ids, no pass over the text.
         chars = self._char_lengths()[ids]
-        spans = np.empty((len(ids), 2), dtype=np.int64)  # filled in place: no temporaries
+        # filled in place (no temporaries), int32 where the text allows: half the fresh memory
+        spans = np.empty((len(ids), 2), dtype=np.int32 if len(text) < 2**31 else np.int64)
         np.cumsum(chars, out=spans[:, 1])
         if not len(ids) or int(spans[-1, 1]) == len(text):
             np.subtract(spans[:, 1], chars, out=spans[:, 0])
