@@ -313,16 +313,15 @@ def _buffer(
     """(units of all texts, each after one space and with one at the end; whitespace mask;
     per-text sizes in units). ``raw``: the texts' UTF-8, where the backend has it."""
     try:
-        if unit == "byte" and raw is not None and sizes is not None:
-            u = np.frombuffer(b" " + b" ".join(raw) + b" ", dtype=np.uint8)
-            return u, _byte_whitespace(u), sizes
         if unit == "byte":
-            if sizes is None:
+            if raw is None and sizes is None:
                 raw = [t.encode("utf-8") for t in batch]
+            if raw is not None:  # each text's bytes (the backend's, or made here): joined
                 buf = b" " + b" ".join(raw) + b" "
-                sizes = np.fromiter(map(len, raw), dtype=np.int64, count=len(raw))
             else:  # the backend measured every text already: one encode of the whole batch
                 buf = (" " + " ".join(batch) + " ").encode("utf-8")
+            if sizes is None:
+                sizes = np.fromiter(map(len, raw), dtype=np.int64, count=len(raw))
             u = np.frombuffer(buf, dtype=np.uint8)
             ws = _byte_whitespace(u)
         else:
