@@ -103,18 +103,25 @@ def test_the_special_token_toggle_shows_only_where_it_works():
         assert page.evaluate("() => window.models.odia.get('add_special_tokens')") is False
 
 
-# In-page: scroll the live result's scroller `frames` times by `step` px (or by its height when
-# step is 0), one scroll per animation frame, and say after each frame whether the block at the
-# middle of the visible part is drawn (not a placeholder).
+# In-page: whether the block at the middle of the live result's visible part is drawn (not a
+# placeholder).
+MIDDLE_DRAWN = """() => {
+  const s = document.querySelector('#live .tl-scroll');
+  const box = s.getBoundingClientRect();
+  const mid = document.elementFromPoint(box.left + 40, box.top + box.height / 2)?.closest('.tl-block');
+  return !!mid && !mid.classList.contains('tl-placeholder') && mid.querySelector('.tl-token') !== null;
+}"""
+
+# In-page: scroll that scroller `frames` times by `step` px (or by its height when step is 0),
+# one scroll per animation frame, and say after each frame whether MIDDLE_DRAWN.
 SCROLL = """async ([frames, step]) => {
+  const middleDrawn = """ + MIDDLE_DRAWN + """;
   const s = document.querySelector('#live .tl-scroll');
   const drawn = [];
   for (let f = 0; f < frames; f++) {
     s.scrollTop += step || s.clientHeight;
     await new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)));
-    const box = s.getBoundingClientRect();
-    const mid = document.elementFromPoint(box.left + 40, box.top + box.height / 2)?.closest('.tl-block');
-    drawn.push(!!mid && !mid.classList.contains('tl-placeholder') && mid.querySelector('.tl-token') !== null);
+    drawn.push(middleDrawn());
   }
   return drawn;
 }"""
@@ -132,11 +139,6 @@ def test_a_scrollbar_drag_draws_once_it_slows():
         # the first scroll of a drag is not yet flying; after it, nothing is drawn in passing
         assert sum(flying[2:]) <= 1, flying
         # once it stops, what is in view is drawn within a few frames
-        page.wait_for_function(
-            "() => { const s = document.querySelector('#live .tl-scroll'); const box = s.getBoundingClientRect();"
-            " const b = document.elementFromPoint(box.left + 40, box.top + box.height / 2)?.closest('.tl-block');"
-            " return b && !b.classList.contains('tl-placeholder') && b.querySelector('.tl-token'); }",
-            timeout=5_000,
-        )
+        page.wait_for_function(MIDDLE_DRAWN, timeout=5_000)
         wheel = page.evaluate(SCROLL, [30, 100])
         assert sum(wheel) >= 27, wheel  # a wheel scroll keeps the view drawn as it moves
