@@ -6,7 +6,9 @@ at the end of the cell and measures, inside the page, from the keydown event's t
 first frame after the panel shows the count for the new text (the panel's `data-chars` equals
 the new length; measured in the requestAnimationFrame callback of the frame that paints it, so
 style and layout of that frame are not included), and to the frame after the token view is
-redrawn for it (`data-drawn-chars`).
+redrawn for it (`data-drawn-chars`). The last column is the share of keystrokes whose count was
+made in the page (GPT-2's ranks in the browser, src/bpe.ts) rather than taken from the server's
+answer.
 Keystrokes are spaced by a pause longer than the panel's debounce (150 ms by default), so each
 one is "a keystroke after a pause": the case a person notices.
 
@@ -94,36 +96,47 @@ def server_ms(url: str, token: str, text: str, samples: int) -> list[float]:
 
 # On each keydown: note its time, and when the editor itself first paints the new character
 # (the frame after CodeMirror changes its DOM): the floor JupyterLab sets before any panel.
-ECHO = """() => document.addEventListener('keydown', e => {
-  window.__tlKey = e.timeStamp;
-  const editor = document.querySelector('.jp-Notebook .jp-Cell.jp-mod-active .cm-content');
-  window.__tlEcho = new Promise(resolve => {
-    const obs = new MutationObserver(() => {
-      obs.disconnect();
-      requestAnimationFrame(() => resolve(performance.now() - e.timeStamp));
-    });
-    obs.observe(editor, { childList: true, characterData: true, subtree: true });
-  });
-}, { capture: true })"""
-
-# Resolves with [count paint, tokens paint, editor paint] in ms after the keydown: the first frame painted
-# after the panel's counts are for the new text (data-chars), and after its token view is
-# (data-drawn-chars).
-MEASURE = """(n) => new Promise(resolve => {
+# The panel is watched from the start too: its counts may paint in the keystroke's own frame.
+# For each new value of data-chars (counts) and data-drawn-chars (token view): the time of the
+# first frame after it, its requestAnimationFrame callback running just before style, layout and
+# paint (the panel's own deferred drawing must not count as this frame's), and data-counted-by.
+ECHO = """() => {
+  window.__tlSeen = { chars: {}, drawnChars: {}, by: {} };
   const panel = document.querySelector('#tokenlens-panel');
-  const out = [null, null, null];
-  const when = (key, i) => new Promise(ok => {
-    // The frame that paints the change: its requestAnimationFrame callbacks run just before
-    // style, layout and paint (the panel's own deferred drawing must not count as this frame's).
-    const done = () => requestAnimationFrame(() => { out[i] = performance.now() - window.__tlKey; ok(); });
-    if (panel.dataset[key] === String(n)) { done(); return; }
-    const obs = new MutationObserver(() => {
-      if (panel.dataset[key] === String(n)) { obs.disconnect(); done(); }
+  new MutationObserver(() => {
+    for (const key of ['chars', 'drawnChars']) {
+      const value = panel.dataset[key];
+      const seen = window.__tlSeen[key];
+      if (value && !(value in seen)) {
+        seen[value] = null;
+        if (key === 'chars') { window.__tlSeen.by[value] = panel.dataset.countedBy; }
+        requestAnimationFrame(() => { seen[value] = performance.now() - window.__tlKey; });
+      }
+    }
+  }).observe(panel, { attributes: true });
+  document.addEventListener('keydown', e => {
+    window.__tlKey = e.timeStamp;
+    const editor = document.querySelector('.jp-Notebook .jp-Cell.jp-mod-active .cm-content');
+    window.__tlEcho = new Promise(resolve => {
+      const obs = new MutationObserver(() => {
+        obs.disconnect();
+        requestAnimationFrame(() => resolve(performance.now() - e.timeStamp));
+      });
+      obs.observe(editor, { childList: true, characterData: true, subtree: true });
     });
-    obs.observe(panel, { attributes: true });
-  });
-  Promise.all([when('chars', 0), when('drawnChars', 1), window.__tlEcho.then(ms => { out[2] = ms; })])
-    .then(() => resolve(out));
+  }, { capture: true });
+}"""
+
+# Resolves with [count paint, tokens paint, editor paint, counted by] for the text of n
+# characters, in ms after the keydown.
+MEASURE = """(n) => new Promise(resolve => {
+  const seen = window.__tlSeen;
+  const poll = () => {
+    const count = seen.chars[n], view = seen.drawnChars[n];
+    if (count == null || view == null) { setTimeout(poll, 5); return; }
+    window.__tlEcho.then(echo => resolve([count, view, echo, seen.by[n]]));
+  };
+  poll();
 })"""
 
 
@@ -151,17 +164,18 @@ async def browser_ms(url: str, token: str, text: str, samples: int, pause_ms: in
         )
         await page.keyboard.press("Control+End")
         await page.evaluate(ECHO)
-        counts, views, echoes = [], [], []
+        counts, views, echoes, by = [], [], [], []
         for k in range(samples + 3):
             await page.wait_for_timeout(pause_ms)
             await page.keyboard.press("x")
-            count_ms, view_ms, echo_ms = await page.evaluate(MEASURE, len(text) + k + 1)
+            count_ms, view_ms, echo_ms, counted_by = await page.evaluate(MEASURE, len(text) + k + 1)
             if k >= 3:  # the first few warm up the JIT and the caches
                 counts.append(count_ms)
                 views.append(view_ms)
                 echoes.append(echo_ms)
+                by.append(counted_by)
         await browser.close()
-        return counts, views, echoes
+        return counts, views, echoes, by
 
 
 def p95(xs: list[float]) -> float:
@@ -195,20 +209,21 @@ def main() -> None:
                   f" {args.pause} ms apart, in a {args.cell} cell")
             print(f"{'chars':>8} {'tokens':>7} {'server p50':>10} {'p95':>6} {'editor paint p50':>16} {'p95':>6}"
                   f" {'count paint p50':>15} {'p95':>6} {'max':>6} {'tokens paint p50':>16} {'p95':>6}"
-                  f" {'target (p95)':>12}")
+                  f" {'target (p95)':>12} {'counted in page':>15}")
             import tokenlens
 
             for size in args.sizes:
                 text = corpus(size)
                 n_tokens = len(tokenlens.tokenize(text, "gpt2"))
                 server = server_ms(url, token, text, min(args.samples, 20))
-                paint, view, echo = asyncio.run(browser_ms(url, token, text, args.samples, args.pause))
+                paint, view, echo, by = asyncio.run(browser_ms(url, token, text, args.samples, args.pause))
+                here = sum(b == "browser" for b in by) / len(by)
                 target = targets.get(size)
                 print(f"{size:>8,} {n_tokens:>7,} {statistics.median(server):>10.1f} {p95(server):>6.1f}"
                       f" {statistics.median(echo):>16.1f} {p95(echo):>6.1f}"
                       f" {statistics.median(paint):>15.1f} {p95(paint):>6.1f} {max(paint):>6.1f}"
                       f" {statistics.median(view):>16.1f} {p95(view):>6.1f}"
-                      f" {('≤ %d ms' % target) if target else '':>12}")
+                      f" {('≤ %d ms' % target) if target else '':>12} {here:>15.0%}")
             print(f"load average after: {os.getloadavg()[0]:.2f}")
         finally:
             proc.terminate()

@@ -157,6 +157,29 @@ class TokenizeHandler(_Handler):
         )
 
 
+class RanksHandler(_Handler):
+    """A tiktoken encoding's pattern, special tokens and ranks, for the panel to count with in
+    the browser (``GET /tokenlens/ranks?tokenizer=gpt2``)."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        name = self.get_query_argument("tokenizer", "")
+        if not name or len(name) > 256:
+            return self.fail(400, "Name one tokenizer of at most 256 characters, as in /tokenlens/ranks?tokenizer=gpt2.")
+        try:
+            kind, table = await self.in_pool(_rank_table, name, self.tl_config.allow_hub_downloads)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a JSON answer
+            return self._fail_from(exc)
+        if table is None:
+            return self.fail(
+                422,
+                f"{name} is a {kind} tokenizer; only tiktoken encodings have ranks a browser can"
+                " count with. The panel counts its tokens on the server.",
+            )
+        self.set_header("Content-Type", "application/json")
+        self.finish(table)
+
+
 class ExplainHandler(_Handler):
     """Why tokens have their ids: merge rank and parents, score, ``##`` (the hover card)."""
 
@@ -259,6 +282,14 @@ def _pipeline(text: str, name: str, allow_hub: bool) -> dict:
     return pipeline(_check_text(text), resolve(name, allow_paths=False, allow_hub=allow_hub)).to_dict()
 
 
+def _rank_table(name: str, allow_hub: bool) -> tuple[str, bytes | None]:
+    from tokenlens.hub import resolve
+
+    backend = resolve(name, allow_paths=False, allow_hub=allow_hub)
+    table = backend.rank_table()
+    return backend.kind, None if table is None else _dumps(table)
+
+
 def _explain_all(name: str, ids: list[int], allow_hub: bool) -> dict:
     from tokenlens.hub import resolve
 
@@ -347,6 +378,7 @@ def setup_handlers(server_app) -> None:
             (url_path_join(base, "tokenizers"), TokenizersHandler, kwargs),
             (url_path_join(base, "tokenize"), TokenizeHandler, kwargs),
             (url_path_join(base, "explain"), ExplainHandler, kwargs),
+            (url_path_join(base, "ranks"), RanksHandler, kwargs),
             (url_path_join(base, "pipeline"), PipelineHandler, kwargs),
             (url_path_join(base, "predict"), PredictHandler, kwargs),
         ],

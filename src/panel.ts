@@ -7,6 +7,7 @@ import { Message } from '@lumino/messaging';
 import { ISignal, Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
+import { BrowserBpe } from './bpe';
 import { TokenizerChooser } from './chooser';
 import { FocusFollower, IFocusedText } from './follow';
 import { tokenLensIcon } from './icon';
@@ -25,6 +26,7 @@ import {
   countTokens,
   errorText,
   listTokenizers,
+  rankTable,
   RestExplainer,
   SERVER_MISSING_MESSAGE,
   tokenize,
@@ -51,6 +53,13 @@ export interface IPanelConfig {
  * text) are still on their way.
  */
 const COUNTS_FIRST_CHARS = 20_000;
+
+/**
+ * The tiktoken encodings are counted in the browser too (src/bpe.ts), in the keystroke's own
+ * task, so the count paints with the typed character; the server's answer checks it. Up to this
+ * many characters times tokenizers: beyond, the counting would cost the keystroke a frame.
+ */
+const BROWSER_COUNT_CHARS = 120_000;
 
 /** An answer taking longer than this dims the view, so it does not pass for the new text's. */
 const SLOW_MS = 500;
@@ -246,7 +255,113 @@ export class TokenLensPanel extends Widget {
       this._stale = true;
       return;
     }
+    this._loadCounters();
+    this._countHere();
     this._pacer.invoke();
+  }
+
+  /** Fetch the rank tables of the chosen tiktoken encodings, once each, in the background. */
+  private _loadCounters(): void {
+    const kinds = new Map((this._available ?? []).map(t => [t.name, t.kind]));
+    for (const name of this.selected) {
+      if (kinds.get(name) !== 'tiktoken' || this._bpeAsked.has(name)) {
+        continue;
+      }
+      this._bpeAsked.add(name);
+      rankTable(name, this._serverSettings)
+        .then(table => BrowserBpe.fromTable(table))
+        .then(bpe => {
+          if (bpe && !this.isDisposed) {
+            this._bpe.set(name, bpe);
+          }
+        })
+        .catch(reason => {
+          // Nothing lost: the server counts it, as it does every other tokenizer.
+          console.warn(`tokenlens: ${name} is counted on the server only:`, reason);
+        });
+    }
+  }
+
+  /**
+   * Count the focused text here, now, when every chosen tokenizer can be counted in the
+   * browser: the counts then paint in the same frame as the typed character. The server's
+   * answer follows with the tokens, and checks these counts.
+   */
+  private _countHere(): void {
+    if (this._bpe.size === 0 || this._available === null) {
+      return;
+    }
+    const focus = this._follower.current();
+    const names = this.selected;
+    if (!focus || names.length === 0) {
+      return;
+    }
+    const text = this._cut(focus.text);
+    if (text.length === 0 || text.length * names.length > BROWSER_COUNT_CHARS) {
+      return;
+    }
+    const special = this._config.addSpecialTokens;
+    const counts: number[] = [];
+    for (const name of names) {
+      const n = this._bpe.get(name)?.count(text, special);
+      if (n === undefined || n === null) {
+        return; // one of them is the server's to count: it counts all of them, as one answer
+      }
+      counts.push(n);
+    }
+    this._countedHere = { text, special, counts: new Map(names.map((name, k) => [name, counts[k]])) };
+    this._countedHereSeq++;
+    this._showSource(focus);
+    this._showCounts(
+      { ...focus, text },
+      names,
+      counts.map(n => ({ n_tokens: n })),
+      this._cutNote(text, focus),
+      'browser'
+    );
+  }
+
+  /**
+   * The server's answer for `text` against the counts made here for it: a tokenizer whose
+   * count disagrees is counted on the server only from now on (the server's count is shown).
+   */
+  private _checkCountedHere(text: string, special: boolean, results: ResultOrError[]): void {
+    const here = this._countedHere;
+    if (!here || here.text !== text || here.special !== special) {
+      return;
+    }
+    for (const r of results) {
+      const mine = here.counts.get(r.tokenizer);
+      if (!isError(r) && mine !== undefined && mine !== r.n_tokens) {
+        this._bpe.delete(r.tokenizer);
+        this.node.dataset.countMismatch = r.tokenizer;
+        console.warn(
+          `tokenlens: ${r.tokenizer} counted ${mine} tokens in the browser and ${r.n_tokens} on ` +
+            `the server for the same text; it is counted on the server only from now on. ` +
+            'Please report this with the text.'
+        );
+      }
+    }
+  }
+
+  /** The text cut at Max characters, without splitting a surrogate pair. */
+  private _cut(text: string): string {
+    if (text.length <= this._config.maxChars) {
+      return text;
+    }
+    let cut = Math.max(0, this._config.maxChars);
+    const c = text.charCodeAt(cut - 1);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      cut--;
+    }
+    return text.slice(0, cut);
+  }
+
+  private _cutNote(text: string, focus: IFocusedText): string {
+    const n = (k: number) => k.toLocaleString('en-US');
+    return text.length < focus.text.length
+      ? ` (first ${n(text.length)} of ${n(focus.text.length)} characters; see Max characters in the settings)`
+      : '';
   }
 
   private async _probe(): Promise<void> {
@@ -331,16 +446,7 @@ export class TokenLensPanel extends Widget {
       this._show(null, [], 'Choose a tokenizer above.');
       return;
     }
-    let text = focus.text;
-    if (text.length > this._config.maxChars) {
-      // Cut at the limit without splitting a surrogate pair.
-      let cut = Math.max(0, this._config.maxChars);
-      const c = text.charCodeAt(cut - 1);
-      if (c >= 0xd800 && c <= 0xdbff) {
-        cut--;
-      }
-      text = text.slice(0, cut);
-    }
+    const text = this._cut(focus.text);
     if (text.length === 0) {
       this._show(null, [], focus.kind === 'file' ? 'Empty file' : 'Empty cell');
       return;
@@ -348,12 +454,12 @@ export class TokenLensPanel extends Widget {
     this._setBusy(true);
     // Marks for profiling (the Performance panel of the browser's devtools; bench_panel.py).
     performance.mark('tokenlens:request');
-    const cut = text.length < focus.text.length;
-    const cutNote = cut
-      ? ` (first ${text.length.toLocaleString('en-US')} of ${focus.text.length.toLocaleString('en-US')} characters; see Max characters in the settings)`
-      : '';
+    const cutNote = this._cutNote(text, focus);
     const special = this._config.addSpecialTokens;
-    if (text.length > COUNTS_FIRST_CHARS) {
+    // Counts shown after this one are for a newer text: this answer then draws only its tokens.
+    const countedHereSeq = this._countedHereSeq;
+    const countedHere = this._countedHere?.text === text && this._countedHere.special === special;
+    if (text.length > COUNTS_FIRST_CHARS && !countedHere) {
       const shownText = text;
       void Promise.all(
         names.map(name =>
@@ -368,7 +474,7 @@ export class TokenLensPanel extends Widget {
       ).then(counts => {
         // Only while the full answer for this text has not been shown yet.
         if (seq === this._seq && !this.isDisposed && this.node.dataset.busy === 'true') {
-          this._showCounts({ ...focus, text: shownText }, names, counts, cutNote);
+          this._showCounts({ ...focus, text: shownText }, names, counts, cutNote, 'server');
         }
       });
     }
@@ -404,15 +510,21 @@ export class TokenLensPanel extends Widget {
       this._serverMissing = false;
       this._setNotice(null);
     }
-    this._show({ ...focus, text }, results, summary(results) + cutNote);
+    this._checkCountedHere(text, special, results);
+    const overtaken = this._countedHereSeq !== countedHereSeq;
+    this._show({ ...focus, text }, results, summary(results) + cutNote, overtaken);
   }
 
-  /** The counts of a long text, shown before its tokens arrive. */
+  /**
+   * Counts shown before the tokens: made here in the browser, or asked of the server for a
+   * long text while its tokens are on their way.
+   */
   private _showCounts(
     focus: IFocusedText,
     names: string[],
-    counts: (ITokenCounts | null)[],
-    cutNote: string
+    counts: (Pick<ITokenCounts, 'n_tokens'> | null)[],
+    cutNote: string,
+    by: 'browser' | 'server'
   ): void {
     const map = new Map<string, number | string>();
     counts.forEach((c, k) => {
@@ -428,8 +540,11 @@ export class TokenLensPanel extends Widget {
       const n = counts[k]?.n_tokens;
       return n === undefined ? `${name}: …` : tokensOf(name, n);
     });
-    this._setStatus(`${parts.join(' | ')}${cutNote} · drawing tokens…`);
+    // Counted here, they are the final counts: the status reads as it will once the tokens come.
+    const pending = by === 'server' ? ' · drawing tokens…' : '';
+    this._setStatus(`${parts.join(' | ')}${cutNote}${pending}`);
     this.node.dataset.chars = String(focus.text.length);
+    this.node.dataset.countedBy = by;
     const first = counts[0];
     this._counted.emit({
       tokenizer: names[0] ?? '',
@@ -438,8 +553,32 @@ export class TokenLensPanel extends Widget {
     });
   }
 
-  private _show(focus: IFocusedText | null, results: ResultOrError[], status: string): void {
+  /**
+   * Show an answer. `overtaken`: counts for a newer text were made in the browser meanwhile;
+   * only the tokens are drawn then (the view catches up, the counts stay the newer ones).
+   */
+  private _show(
+    focus: IFocusedText | null,
+    results: ResultOrError[],
+    status: string,
+    overtaken = false
+  ): void {
     this._shown = focus ? { focus, results, index: null } : null;
+    const drawnChars = focus ? String(focus.text.length) : '';
+    const seq = this._seq;
+    const draw = () => {
+      if (seq !== this._seq || this.isDisposed) {
+        return;
+      }
+      this._model.set({ results, error: '' });
+      // Which text the token view is drawn for: a hook for tests and benchmarks.
+      this.node.dataset.drawnChars = drawnChars;
+    };
+    if (overtaken) {
+      this._setBusy(false);
+      requestAnimationFrame(() => setTimeout(draw, 0));
+      return;
+    }
     const failed = results.length > 0 && results.every(isError);
     this._setStatus(status, failed ? 'error' : 'ok');
     const counts = new Map<string, number | string>();
@@ -449,7 +588,8 @@ export class TokenLensPanel extends Widget {
     this._chooser.setCounts(counts);
     this._setBusy(false);
     // Which text the counts are for (its length in UTF-16 units): a hook for tests and benchmarks.
-    this.node.dataset.chars = focus ? String(focus.text.length) : '';
+    this.node.dataset.chars = drawnChars;
+    this.node.dataset.countedBy = 'server';
     const first = results[0];
     this._counted.emit({
       tokenizer: first?.tokenizer ?? this.selected[0] ?? '',
@@ -460,14 +600,6 @@ export class TokenLensPanel extends Widget {
     // The counts paint first (a small change, one cheap frame); the token view, whose first
     // paint costs hundreds of milliseconds on a slow machine, is drawn in the next task. A
     // newer answer arriving meanwhile replaces it without drawing this one.
-    const seq = this._seq;
-    const draw = () => {
-      if (seq !== this._seq || this.isDisposed) {
-        return;
-      }
-      this._model.set({ results, error: '' });
-      this.node.dataset.drawnChars = this.node.dataset.chars;
-    };
     if (results.length === 0) {
       draw();
     } else {
@@ -565,6 +697,12 @@ export class TokenLensPanel extends Widget {
   } | null = null;
   private _seq = 0;
   private _slowTimer = 0;
+  /** The tiktoken encodings ready to count in the browser, and the names already asked for. */
+  private _bpe = new Map<string, BrowserBpe>();
+  private _bpeAsked = new Set<string>();
+  /** The last counts made in the browser, and how many times counts were made here. */
+  private _countedHere: { text: string; special: boolean; counts: Map<string, number> } | null = null;
+  private _countedHereSeq = 0;
   private _stale = true;
   private _configChanged = new Signal<this, Partial<IPanelConfig>>(this);
   private _counted = new Signal<this, ICount>(this);

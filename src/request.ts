@@ -3,6 +3,7 @@
  */
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
+import { IRankTable } from './bpe';
 import {
   IErrorReply,
   IExplainer,
@@ -113,6 +114,18 @@ export function countTokens(
   return requestAPI<{ results: ITokenCounts[] }>(
     'tokenize',
     { method: 'POST', body: JSON.stringify({ ...body, counts_only: true }) },
+    settings
+  );
+}
+
+/** GET /tokenlens/ranks: a tiktoken encoding's ranks, to count its tokens in the browser. */
+export function rankTable(
+  tokenizer: string,
+  settings?: ServerConnection.ISettings
+): Promise<IRankTable> {
+  return requestAPI<IRankTable>(
+    `ranks?tokenizer=${encodeURIComponent(tokenizer)}`,
+    { method: 'GET' },
     settings
   );
 }

@@ -227,6 +227,11 @@ class Backend(ABC):
 
         return generic_token_table(self)
 
+    def rank_table(self) -> dict | None:
+        """What a browser needs to count this tokenizer's tokens itself, or None: only tiktoken
+        encodings have one (see ``TiktokenBackend.rank_table``); the rest count on the server."""
+        return None
+
     def count(self, text: str, add_special_tokens: bool = True) -> int:
         """How many tokens ``encode`` gives, without building spans or display strings."""
         return len(self.encode(text, add_special_tokens=add_special_tokens).ids)

@@ -80,6 +80,7 @@ class TiktokenBackend(Backend):
         self._vocab_size = encoding.n_vocab
         self._lengths: np.ndarray | None = None
         self._chars: np.ndarray | None = None
+        self._rank_table: dict | None = None
 
     @classmethod
     def from_file(cls, name: str, path: Path) -> "TiktokenBackend":
@@ -178,6 +179,27 @@ class TiktokenBackend(Backend):
 
     def _decode(self, ids: list[int]) -> str:
         return self.encoding.decode(ids)
+
+    def rank_table(self) -> dict:
+        """Everything a browser needs to run this encoding itself: its name, its regex pattern
+        as tiktoken has it, its special tokens and its ranks as the lines of a ``.tiktoken``
+        file (base64 token, space, rank). The Tokens panel counts with it in the keystroke's
+        own frame and checks each count against the server's answer (``src/bpe.ts``)."""
+        if self._rank_table is None:
+            ranks = self.encoding._mergeable_ranks
+            lines = "\n".join(
+                f"{base64.b64encode(token).decode('ascii')} {rank}"
+                for token, rank in sorted(ranks.items(), key=lambda item: item[1])
+            )
+            self._rank_table = {
+                "tokenizer": self.name,
+                "encoding": self.encoding.name,
+                "pattern": self.encoding._pat_str,
+                "special_tokens": dict(self.encoding._special_tokens),
+                "n_vocab": self.encoding.n_vocab,
+                "ranks": lines,
+            }
+        return self._rank_table
 
     def _explain_model(self, token_id: int) -> dict:
         if token_id in self._special_ids:
