@@ -230,3 +230,49 @@ async def test_other_jupyter_traffic_is_not_stalled(jp_fetch):
     await status()
     await asyncio.gather(*tasks)
     assert finished[0] == "status"
+
+
+# -- GET /tokenlens/ranks: what the panel counts tiktoken encodings with in the browser ---------
+
+
+async def ranks(jp_fetch, name: str, **kwargs):
+    return await jp_fetch("tokenlens", "ranks", params={"tokenizer": name}, **kwargs)
+
+
+@pytest.mark.parametrize("name", ["gpt2", "cl100k_base"])
+async def test_ranks_are_the_encodings_own(jp_fetch, name):
+    import base64
+
+    from tokenlens.hub import resolve
+
+    table = json.loads((await ranks(jp_fetch, name)).body)
+    encoding = resolve(name).encoding
+    assert table["tokenizer"] == name
+    assert table["pattern"] == encoding._pat_str
+    assert table["special_tokens"] == encoding._special_tokens
+    assert table["n_vocab"] == encoding.n_vocab
+    lines = table["ranks"].split("\n")
+    assert len(lines) == len(encoding._mergeable_ranks)
+    decoded = {base64.b64decode(tok): int(rank) for tok, rank in (line.split(" ") for line in lines)}
+    assert decoded == encoding._mergeable_ranks
+
+
+async def test_ranks_of_other_tokenizers_or_unknown_names_are_refused(jp_fetch, tmp_path):
+    code, payload = await error_of(ranks(jp_fetch, "bert-base-uncased"))
+    assert code == 422 and "only tiktoken encodings" in payload["message"]
+    code, payload = await error_of(ranks(jp_fetch, "gpt-2"))
+    assert code == 404 and payload["suggestions"] == ["gpt2"]
+    # a path is a name like any other: nothing outside the roots is read
+    (tmp_path / "r50k_base.tiktoken").write_text("IQ== 0\n")
+    for name in (str(tmp_path / "r50k_base.tiktoken"), str(TOKENIZERS / "gpt2"), "../gpt2"):
+        code, payload = await error_of(ranks(jp_fetch, name))
+        assert code == 404, name
+    for name in ("", "x" * 257):
+        code, payload = await error_of(ranks(jp_fetch, name))
+        assert code == 400 and "at most 256 characters" in payload["message"]
+
+
+async def test_ranks_need_auth(jp_fetch):
+    with pytest.raises(HTTPClientError) as info:
+        await ranks(jp_fetch, "gpt2", headers={"Authorization": ""})
+    assert info.value.code == 403
