@@ -273,6 +273,7 @@ export class TokenLensPanel extends Widget {
         .then(bpe => {
           if (bpe && !this.isDisposed) {
             this._bpe.set(name, bpe);
+            this._markBrowserCounts();
           }
         })
         .catch(reason => {
@@ -334,6 +335,7 @@ export class TokenLensPanel extends Widget {
       const mine = here.counts.get(r.tokenizer);
       if (!isError(r) && mine !== undefined && mine !== r.n_tokens) {
         this._bpe.delete(r.tokenizer);
+        this._markBrowserCounts();
         this.node.dataset.countMismatch = r.tokenizer;
         console.warn(
           `tokenlens: ${r.tokenizer} counted ${mine} tokens in the browser and ${r.n_tokens} on ` +
@@ -342,6 +344,11 @@ export class TokenLensPanel extends Widget {
         );
       }
     }
+  }
+
+  /** Which tokenizers are counted in the browser: a hook for tests and benchmarks. */
+  private _markBrowserCounts(): void {
+    this.node.dataset.browserCounts = [...this._bpe.keys()].sort().join(' ');
   }
 
   /** The text cut at Max characters, without splitting a surrogate pair. */

@@ -8,6 +8,7 @@ Screenshots land in tests/artifacts/ (ignored by git) for a person to look at.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 
@@ -416,3 +417,99 @@ async def test_server_missing_or_another_version_is_said_plainly(lab, files):
         # the panel still works with what the server sends
         await _cell(page, 2)
         await _wait_for_ids(page, [12227, 2685])
+
+
+async def _until(ready) -> None:
+    while not ready():
+        await asyncio.sleep(0.05)
+
+
+BROWSER_COUNTS = "n => document.querySelector('#tokenlens-panel').dataset.browserCounts === n"
+COUNTED = (
+    "([n, by]) => { const p = document.querySelector('#tokenlens-panel');"
+    " return p.dataset.chars === String(n) && p.dataset.countedBy === by; }"
+)
+
+
+async def test_counts_made_in_the_page_paint_before_the_answer_and_are_checked(lab, files):
+    """GPT-2's count is made in the page (src/bpe.ts) while the server's answer is still held
+    back; the answer then draws the tokens and checks the count."""
+    (lab["root"] / "count.ipynb").write_text(json.dumps(_cells([("code", "hello")])))
+    async with chromium_page(viewport={"width": 1400, "height": 850}) as page:
+        release = asyncio.Event()
+        held = []
+
+        async def hold(route):
+            held.append(route.request.post_data_json["text"])
+            await release.wait()
+            await route.continue_()
+
+        await _open(page, lab, "count.ipynb")
+        await _cell(page, 0)
+        await _wait_for_ids(page, _gpt2("hello"))
+        await _wait(page, BROWSER_COUNTS, "gpt2")
+        await page.route("**/tokenlens/tokenize*", hold)
+        try:
+            await page.keyboard.press("Control+End")
+            await page.keyboard.type(" world ଓଡ଼ିଆ")
+            text = "hello world ଓଡ଼ିଆ"
+            await _wait(page, COUNTED, [len(text), "browser"])
+            n = _count(text, "gpt2")
+            await _status_count(page, n)
+            assert f"{n} tokens · gpt2" in await page.locator(f"{PANEL} .tl-status").inner_text()
+            chooser = page.locator(f"{PANEL} .tl-chooser-option[data-tokenizer='gpt2'] .tl-chooser-count")
+            assert await chooser.inner_text() == str(n)
+            # the server has not answered: the tokens shown are still the old text's
+            await asyncio.wait_for(_until(lambda: held), 10)
+            assert await page.get_attribute(PANEL, "data-drawn-chars") == str(len("hello"))
+            # every count shown from now on, as the held answers come in
+            await page.evaluate(
+                """() => { const p = document.querySelector('#tokenlens-panel'); window.__chars = [];
+                   new MutationObserver(() => window.__chars.push(p.dataset.chars))
+                     .observe(p, { attributes: true, attributeFilter: ['data-chars'] }); }"""
+            )
+        finally:
+            release.set()
+        await _wait_for_ids(page, _gpt2(text))
+        await _wait(page, COUNTED, [len(text), "server"])
+        # the first answer held was for an older text ("hello "): it drew its tokens, but the
+        # counts, already the newer text's, never went back to it
+        assert held[0] != text
+        assert set(await page.evaluate("window.__chars")) <= {str(len(text))}
+        assert await page.get_attribute(PANEL, "data-count-mismatch") is None
+        await page.unroute("**/tokenlens/tokenize*")
+        await page.screenshot(path=str(ARTIFACTS / "panel-counted-in-page.png"))
+
+
+async def test_a_count_the_server_disagrees_with_switches_counting_in_the_page_off(lab, files):
+    """Rank tables damaged on the way (a token dropped): the page counts " world" as two tokens,
+    the server as one. The server's count is shown, and GPT-2 is counted on the server from then on."""
+    (lab["root"] / "mismatch.ipynb").write_text(json.dumps(_cells([("code", "hello")])))
+    world = _gpt2(" world")[0]
+    async with chromium_page(viewport={"width": 1400, "height": 850}) as page:
+        warnings = []
+        page.on("console", lambda msg: warnings.append(msg.text) if msg.type == "warning" else None)
+
+        async def damage(route):
+            response = await route.fetch()
+            table = await response.json()
+            table["ranks"] = "\n".join(l for l in table["ranks"].split("\n") if not l.endswith(f" {world}"))
+            await route.fulfill(response=response, json=table)
+
+        await page.route("**/tokenlens/ranks*", damage)
+        await _open(page, lab, "mismatch.ipynb")
+        await _cell(page, 0)
+        await _wait_for_ids(page, _gpt2("hello"))
+        await _wait(page, BROWSER_COUNTS, "gpt2")
+        await page.keyboard.press("Control+End")
+        await page.keyboard.type(" world")
+        await _wait_for_ids(page, _gpt2("hello world"))
+        await _wait(page, "() => document.querySelector('#tokenlens-panel').dataset.countMismatch === 'gpt2'")
+        await _status_count(page, 2)
+        assert "2 tokens · gpt2" in await page.locator(f"{PANEL} .tl-status").inner_text()
+        assert await page.get_attribute(PANEL, "data-browser-counts") == ""
+        assert any("counted on the server only from now on" in w for w in warnings), warnings
+        # the next keystroke's count is the server's
+        await page.keyboard.type("s")
+        await _wait(page, COUNTED, [len("hello worlds"), "server"])
+        await _status_count(page, _count("hello worlds", "gpt2"))
