@@ -8,7 +8,7 @@ the new length; measured in the requestAnimationFrame callback of the frame that
 style and layout of that frame are not included), and to the frame after the token view is
 redrawn for it (`data-drawn-chars`). The last column is the share of keystrokes whose count was
 made in the page (GPT-2's ranks in the browser, src/bpe.ts) rather than taken from the server's
-answer.
+answer; below each row, what that counting cost the keystroke's task.
 Keystrokes are spaced by a pause longer than the panel's debounce (150 ms by default), so each
 one is "a keystroke after a pause": the case a person notices.
 
@@ -127,14 +127,18 @@ ECHO = """() => {
   }, { capture: true });
 }"""
 
-# Resolves with [count paint, tokens paint, editor paint, counted by] for the text of n
-# characters, in ms after the keydown.
+# Resolves with [count paint, tokens paint, editor paint, counted by, counting in the page] for
+# the text of n characters, in ms after the keydown (the last: ms the count took in the page).
 MEASURE = """(n) => new Promise(resolve => {
   const seen = window.__tlSeen;
   const poll = () => {
     const count = seen.chars[n], view = seen.drawnChars[n];
     if (count == null || view == null) { setTimeout(poll, 5); return; }
-    window.__tlEcho.then(echo => resolve([count, view, echo, seen.by[n]]));
+    // the time the last count made in the page took (performance.measure in src/panel.ts)
+    const made = performance.getEntriesByName('tokenlens:count-here');
+    const cost = made.length ? made[made.length - 1].duration : null;
+    performance.clearMeasures('tokenlens:count-here');
+    window.__tlEcho.then(echo => resolve([count, view, echo, seen.by[n], cost]));
   };
   poll();
 })"""
@@ -164,18 +168,20 @@ async def browser_ms(url: str, token: str, text: str, samples: int, pause_ms: in
         )
         await page.keyboard.press("Control+End")
         await page.evaluate(ECHO)
-        counts, views, echoes, by = [], [], [], []
+        counts, views, echoes, by, costs = [], [], [], [], []
         for k in range(samples + 3):
             await page.wait_for_timeout(pause_ms)
             await page.keyboard.press("x")
-            count_ms, view_ms, echo_ms, counted_by = await page.evaluate(MEASURE, len(text) + k + 1)
+            count_ms, view_ms, echo_ms, counted_by, cost_ms = await page.evaluate(MEASURE, len(text) + k + 1)
             if k >= 3:  # the first few warm up the JIT and the caches
                 counts.append(count_ms)
                 views.append(view_ms)
                 echoes.append(echo_ms)
                 by.append(counted_by)
+                if cost_ms is not None:
+                    costs.append(cost_ms)
         await browser.close()
-        return counts, views, echoes, by
+        return counts, views, echoes, by, costs
 
 
 def p95(xs: list[float]) -> float:
@@ -216,7 +222,7 @@ def main() -> None:
                 text = corpus(size)
                 n_tokens = len(tokenlens.tokenize(text, "gpt2"))
                 server = server_ms(url, token, text, min(args.samples, 20))
-                paint, view, echo, by = asyncio.run(browser_ms(url, token, text, args.samples, args.pause))
+                paint, view, echo, by, costs = asyncio.run(browser_ms(url, token, text, args.samples, args.pause))
                 here = sum(b == "browser" for b in by) / len(by)
                 target = targets.get(size)
                 print(f"{size:>8,} {n_tokens:>7,} {statistics.median(server):>10.1f} {p95(server):>6.1f}"
@@ -224,6 +230,9 @@ def main() -> None:
                       f" {statistics.median(paint):>15.1f} {p95(paint):>6.1f} {max(paint):>6.1f}"
                       f" {statistics.median(view):>16.1f} {p95(view):>6.1f}"
                       f" {('≤ %d ms' % target) if target else '':>12} {here:>15.0%}")
+                if costs:
+                    print(f"{'':>8} counting in the page: p50 {statistics.median(costs):.2f} ms,"
+                          f" p95 {p95(costs):.2f} ms per keystroke")
             print(f"load average after: {os.getloadavg()[0]:.2f}")
         finally:
             proc.terminate()

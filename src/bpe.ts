@@ -82,6 +82,12 @@ export const MAX_PIECE_BYTES = 256;
 /** Pieces remembered with their ids; the cache starts over beyond this. */
 const CACHE_PIECES = 100_000;
 
+/** Lines remembered with their counts; the cache starts over beyond this. */
+const CACHE_LINES = 20_000;
+
+const WHITE_SPACE = /\p{White_Space}/u;
+const LETTER_OR_NUMBER = /[\p{L}\p{N}]/uy;
+
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 export class BrowserBpe {
@@ -156,14 +162,15 @@ export class BrowserBpe {
     }
     const special = allowSpecial ? this._special : null;
     if (special === null) {
-      return this._ordinary(text, out);
+      return out === null ? this._countLines(text) : this._ordinary(text, out);
     }
     let n = 0;
     let start = 0;
     special.lastIndex = 0;
     for (let m = special.exec(text); m !== null; m = special.exec(text)) {
       // tiktoken runs the pattern on the text between special tokens: `$` is the part's end.
-      const part = this._ordinary(text.slice(start, m.index), out);
+      const before = text.slice(start, m.index);
+      const part = out === null ? this._countLines(before) : this._ordinary(before, out);
       if (part === null) {
         return null;
       }
@@ -171,8 +178,52 @@ export class BrowserBpe {
       out?.push(this._specials.get(m[0])!);
       start = m.index + m[0].length;
     }
-    const rest = this._ordinary(start === 0 ? text : text.slice(start), out);
+    const tail = start === 0 ? text : text.slice(start);
+    const rest = out === null ? this._countLines(tail) : this._ordinary(tail, out);
     return rest === null ? null : n + rest;
+  }
+
+  /**
+   * The count of `text` line by line, each line's count remembered: a keystroke then runs the
+   * pattern over its own line only. A text is cut after a newline that follows a non-space
+   * character and precedes a letter or a number. In all three patterns no piece crosses such a
+   * place, and no piece before it depends on what comes after ("\n" is a piece of its own, or
+   * ends a run of punctuation), so the counts add up to the whole text's.
+   */
+  private _countLines(text: string): number | null {
+    let n = 0;
+    let start = 0;
+    for (let nl = text.indexOf('\n', 1); nl >= 0; nl = text.indexOf('\n', nl + 1)) {
+      const next = nl + 1;
+      LETTER_OR_NUMBER.lastIndex = next;
+      if (WHITE_SPACE.test(text[nl - 1]) || !LETTER_OR_NUMBER.test(text)) {
+        continue;
+      }
+      const line = this._countLine(text.slice(start, next));
+      if (line === null) {
+        return null;
+      }
+      n += line;
+      start = next;
+    }
+    const last = this._countLine(start === 0 ? text : text.slice(start));
+    return last === null ? null : n + last;
+  }
+
+  private _countLine(line: string): number | null {
+    let n = this._lines.get(line);
+    if (n === undefined) {
+      const counted = this._ordinary(line, null);
+      if (counted === null) {
+        return null;
+      }
+      n = counted;
+      if (this._lines.size >= CACHE_LINES) {
+        this._lines.clear();
+      }
+      this._lines.set(line, n);
+    }
+    return n;
   }
 
   private _ordinary(text: string, out: number[] | null): number | null {
@@ -260,6 +311,7 @@ export class BrowserBpe {
   private readonly _specials: Map<string, number>;
   private readonly _special: RegExp | null;
   private readonly _cache = new Map<string, number[]>();
+  private readonly _lines = new Map<string, number>();
 }
 
 function wellFormed(text: string): boolean {

@@ -303,6 +303,7 @@ export class TokenLensPanel extends Widget {
     }
     const special = this._config.addSpecialTokens;
     const counts: number[] = [];
+    const start = performance.now();
     for (const name of names) {
       const n = this._bpe.get(name)?.count(text, special);
       if (n === undefined || n === null) {
@@ -310,6 +311,8 @@ export class TokenLensPanel extends Widget {
       }
       counts.push(n);
     }
+    // What counting costs the keystroke (the Performance panel of devtools; bench_panel.py).
+    performance.measure('tokenlens:count-here', { start, end: performance.now() });
     this._countedHere = { text, special, counts: new Map(names.map((name, k) => [name, counts[k]])) };
     this._countedHereSeq++;
     this._showSource(focus);

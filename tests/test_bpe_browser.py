@@ -39,7 +39,7 @@ EDGE = [
     "hi<|endoftext|>  <|endoftext|>", "<|fim_prefix|>x<|fim_suffix|>y<|fim_middle|><|endofprompt|>",
     "a  <|endoftext|>", "<|endoftext", "😀👍🏽 test 🇮🇳", "e\u0301 ñ ṩ̃", "https://example.com/a/b?c=1&d=%20",
     "    def f(x):\n        return x  # done\n", "ABCdefGHI jklMNO ǅemal", "１２３４ ٣٤٥ ١٢ ୧୨୩୪",
-    "a/b//c\n/\n", "\t\t\tx\u3000y\u2028z\u00a0w", "ଓଡ଼ିଆ ଭାଷା", "中文字符。", "\u200bzero\u200dwidth",
+    "a/b//c\n/\n", "x.\n/y\nz", "a  \nb\n c\n\nd\n1\n😀\nb\n𝐀\n𝐁", "end.\n\nNew\r\nline\n", "\t\t\tx\u3000y\u2028z\u00a0w", "ଓଡ଼ିଆ ଭାଷା", "中文字符。", "\u200bzero\u200dwidth",
 ]
 POOL = list("abcXYZ 0129'’\"\n\r\t\u00a0\u0085\ufeff\u2028\u3000/.,!?-_<|>#$") + [
     "ſ", "K", "é", "ଓ", "ଡ଼", "ି", "୍", "中", "文", "😀", "🏽", "\u0301", "ß", "İ", "ǅ", "ʰ", "٣", "১",
@@ -51,7 +51,7 @@ def _texts() -> list[str]:
     texts = list(EDGE)
     for path in sorted(FLORES.glob("*.dev")):
         lines = path.read_text(encoding="utf-8").splitlines()
-        texts.append("\n".join(lines[:150]))  # one long text per language
+        texts.append("\n".join(lines[:150]))  # one long text per language (counted line by line)
         texts.extend(lines[150:250])  # and lines on their own
     rng = random.Random(20261207)
     for _ in range(1500):
