@@ -328,14 +328,17 @@ export class TokenLensPanel extends Widget {
   /**
    * The server's answer for `text` against the counts made here for it: a tokenizer whose
    * count disagrees is counted on the server only from now on (the server's count is shown).
+   * True when every count shown was made here and the server agrees with each.
    */
-  private _checkCountedHere(text: string, special: boolean, results: ResultOrError[]): void {
+  private _checkCountedHere(text: string, special: boolean, results: ResultOrError[]): boolean {
     const here = this._countedHere;
     if (!here || here.text !== text || here.special !== special) {
-      return;
+      return false;
     }
+    let agreed = results.length > 0;
     for (const r of results) {
       const mine = here.counts.get(r.tokenizer);
+      agreed &&= !isError(r) && mine === r.n_tokens;
       if (!isError(r) && mine !== undefined && mine !== r.n_tokens) {
         this._bpe.delete(r.tokenizer);
         this._markBrowserCounts();
@@ -347,6 +350,7 @@ export class TokenLensPanel extends Widget {
         );
       }
     }
+    return agreed;
   }
 
   /** Which tokenizers are counted in the browser: a hook for tests and benchmarks. */
@@ -520,9 +524,9 @@ export class TokenLensPanel extends Widget {
       this._serverMissing = false;
       this._setNotice(null);
     }
-    this._checkCountedHere(text, special, results);
+    const confirmed = this._checkCountedHere(text, special, results);
     const overtaken = this._countedHereSeq !== countedHereSeq;
-    this._show({ ...focus, text }, results, summary(results) + cutNote, overtaken);
+    this._show({ ...focus, text }, results, summary(results) + cutNote, overtaken, confirmed);
   }
 
   /**
@@ -566,12 +570,15 @@ export class TokenLensPanel extends Widget {
   /**
    * Show an answer. `overtaken`: counts for a newer text were made in the browser meanwhile;
    * only the tokens are drawn then (the view catches up, the counts stay the newer ones).
+   * `confirmed`: the counts shown, made in the browser, are the answer's; nothing else changes.
+   * In both cases no new count waits to be painted, so the tokens are drawn at once.
    */
   private _show(
     focus: IFocusedText | null,
     results: ResultOrError[],
     status: string,
-    overtaken = false
+    overtaken = false,
+    confirmed = false
   ): void {
     this._shown = focus ? { focus, results, index: null } : null;
     const drawnChars = focus ? String(focus.text.length) : '';
@@ -586,7 +593,7 @@ export class TokenLensPanel extends Widget {
     };
     if (overtaken) {
       this._setBusy(false);
-      requestAnimationFrame(() => setTimeout(draw, 0));
+      draw();
       return;
     }
     const failed = results.length > 0 && results.every(isError);
@@ -610,7 +617,7 @@ export class TokenLensPanel extends Widget {
     // The counts paint first (a small change, one cheap frame); the token view, whose first
     // paint costs hundreds of milliseconds on a slow machine, is drawn in the next task. A
     // newer answer arriving meanwhile replaces it without drawing this one.
-    if (results.length === 0) {
+    if (results.length === 0 || confirmed) {
       draw();
     } else {
       requestAnimationFrame(() => setTimeout(draw, 0));
