@@ -262,10 +262,13 @@ export class TokenLensPanel extends Widget {
 
   /** Fetch the rank tables of the chosen tiktoken encodings, once each, in the background. */
   private _loadCounters(): void {
-    const kinds = new Map((this._available ?? []).map(t => [t.name, t.kind]));
     for (const name of this.selected) {
-      if (kinds.get(name) !== 'tiktoken' || this._bpeAsked.has(name)) {
+      if (this._bpeAsked.has(name)) {
         continue;
+      }
+      const info = (this._available ?? []).find(t => t.name === name);
+      if (info?.kind !== 'tiktoken') {
+        continue; // asked again once the server's list has it (typed names, a new registry entry)
       }
       this._bpeAsked.add(name);
       rankTable(name, this._serverSettings)
