@@ -82,8 +82,11 @@ export const MAX_PIECE_BYTES = 256;
 /** Pieces remembered with their ids; the cache starts over beyond this. */
 const CACHE_PIECES = 100_000;
 
-/** Lines remembered with their counts; the cache starts over beyond this. */
-const CACHE_LINES = 20_000;
+/**
+ * Lines remembered with their counts; the cache starts over beyond this many characters in all
+ * (a long line edited keystroke by keystroke leaves a key per keystroke).
+ */
+export const CACHE_LINE_CHARS = 4_000_000;
 
 const WHITE_SPACE = /\p{White_Space}/u;
 const LETTER_OR_NUMBER = /[\p{L}\p{N}]/uy;
@@ -140,6 +143,11 @@ export class BrowserBpe {
 
   readonly tokenizer: string;
   readonly encoding: string;
+
+  /** Characters of the lines whose counts are remembered (at most CACHE_LINE_CHARS). */
+  get cachedLineChars(): number {
+    return this._lineChars;
+  }
 
   /**
    * The ids of `text`, as the server's tiktoken gives them: special-token text ("<|endoftext|>")
@@ -218,10 +226,12 @@ export class BrowserBpe {
         return null;
       }
       n = counted;
-      if (this._lines.size >= CACHE_LINES) {
+      if (this._lineChars + line.length > CACHE_LINE_CHARS) {
         this._lines.clear();
+        this._lineChars = 0;
       }
       this._lines.set(line, n);
+      this._lineChars += line.length;
     }
     return n;
   }
@@ -312,6 +322,7 @@ export class BrowserBpe {
   private readonly _special: RegExp | null;
   private readonly _cache = new Map<string, number[]>();
   private readonly _lines = new Map<string, number>();
+  private _lineChars = 0;
 }
 
 function wellFormed(text: string): boolean {

@@ -111,6 +111,16 @@ async def test_browser_bpe_declines_what_it_cannot_count(bpe_js):
                 longPiece: bpe.count('x'.repeat(300)),         // merging it would cost a frame
                 shortPiece: bpe.count('x'.repeat(200)),
                 unknownPattern: other === null,
+                // a 100,000-character line edited 60 times: the remembered lines stay bounded
+                longLine: (() => {
+                  let line = 'word '.repeat(20000), worst = 0, counts = [];
+                  for (let k = 0; k < 60; k++) {
+                    line += 'x';
+                    counts.push(bpe.count(line));
+                    worst = Math.max(worst, bpe.cachedLineChars);
+                  }
+                  return { worst, limit: TL.CACHE_LINE_CHARS, counts };
+                })(),
               };
             }""",
             table,
@@ -120,3 +130,7 @@ async def test_browser_bpe_declines_what_it_cannot_count(bpe_js):
     assert result["longPiece"] is None
     assert result["shortPiece"] == len(resolve("gpt2").encoding.encode("x" * 200))
     assert result["unknownPattern"] is True
+    long_line = result["longLine"]
+    assert 0 < long_line["worst"] <= long_line["limit"] < 60 * 100_000
+    encoding = resolve("gpt2").encoding
+    assert long_line["counts"] == [len(encoding.encode("word " * 20000 + "x" * k)) for k in range(1, 61)]
