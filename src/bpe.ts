@@ -170,15 +170,14 @@ export class BrowserBpe {
     }
     const special = allowSpecial ? this._special : null;
     if (special === null) {
-      return out === null ? this._countLines(text) : this._ordinary(text, out);
+      return this._part(text, out);
     }
     let n = 0;
     let start = 0;
     special.lastIndex = 0;
     for (let m = special.exec(text); m !== null; m = special.exec(text)) {
       // tiktoken runs the pattern on the text between special tokens: `$` is the part's end.
-      const before = text.slice(start, m.index);
-      const part = out === null ? this._countLines(before) : this._ordinary(before, out);
+      const part = this._part(text.slice(start, m.index), out);
       if (part === null) {
         return null;
       }
@@ -186,9 +185,13 @@ export class BrowserBpe {
       out?.push(this._specials.get(m[0])!);
       start = m.index + m[0].length;
     }
-    const tail = start === 0 ? text : text.slice(start);
-    const rest = out === null ? this._countLines(tail) : this._ordinary(tail, out);
+    const rest = this._part(start === 0 ? text : text.slice(start), out);
     return rest === null ? null : n + rest;
+  }
+
+  /** Text without special tokens: its ids into `out`, or only its count (line by line). */
+  private _part(text: string, out: number[] | null): number | null {
+    return out === null ? this._countLines(text) : this._ordinary(text, out);
   }
 
   /**
