@@ -334,8 +334,8 @@ export class TokenLensPanel extends Widget {
    * True when every count shown was made here and the server agrees with each.
    */
   private _checkCountedHere(text: string, special: boolean, results: ResultOrError[]): boolean {
-    const here = this._countedHere;
-    if (!here || here.text !== text || here.special !== special) {
+    const here = this._countedHereFor(text, special);
+    if (!here) {
       return false;
     }
     let agreed = results.length > 0;
@@ -354,6 +354,12 @@ export class TokenLensPanel extends Widget {
       }
     }
     return agreed;
+  }
+
+  /** The counts made in the browser for this very text, if they were. */
+  private _countedHereFor(text: string, special: boolean): TokenLensPanel['_countedHere'] {
+    const here = this._countedHere;
+    return here && here.text === text && here.special === special ? here : null;
   }
 
   /** Which tokenizers are counted in the browser: a hook for tests and benchmarks. */
@@ -475,8 +481,7 @@ export class TokenLensPanel extends Widget {
     const special = this._config.addSpecialTokens;
     // Counts shown after this one are for a newer text: this answer then draws only its tokens.
     const countedHereSeq = this._countedHereSeq;
-    const countedHere = this._countedHere?.text === text && this._countedHere.special === special;
-    if (text.length > COUNTS_FIRST_CHARS && !countedHere) {
+    if (text.length > COUNTS_FIRST_CHARS && !this._countedHereFor(text, special)) {
       const shownText = text;
       void Promise.all(
         names.map(name =>
