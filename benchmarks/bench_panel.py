@@ -7,7 +7,7 @@ first frame after the panel shows the count for the new text (the panel's `data-
 the new length; measured in the requestAnimationFrame callback of the frame that paints it, so
 style and layout of that frame are not included), and to the frame after the token view is
 redrawn for it (`data-drawn-chars`). The last column is the share of keystrokes whose count was
-made in the page (GPT-2's ranks in the browser, src/bpe.ts) rather than taken from the server's
+made in the page (GPT-2's ranks in the browser, src/lab/bpe.ts) rather than taken from the server's
 answer; below each row, what that counting cost the keystroke's task.
 Keystrokes are spaced by a pause longer than the panel's debounce (150 ms by default), so each
 one is "a keystroke after a pause": the case a person notices.
@@ -134,7 +134,7 @@ MEASURE = """(n) => new Promise(resolve => {
   const poll = () => {
     const count = seen.chars[n], view = seen.drawnChars[n];
     if (count == null || view == null) { setTimeout(poll, 5); return; }
-    // the time the last count made in the page took (performance.measure in src/panel.ts)
+    // the time the last count made in the page took (performance.measure in src/lab/counting.ts)
     const made = performance.getEntriesByName('tokenlens:count-here');
     const cost = made.length ? made[made.length - 1].duration : null;
     performance.clearMeasures('tokenlens:count-here');

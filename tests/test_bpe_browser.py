@@ -1,4 +1,4 @@
-"""The browser's byte pair encoding of tiktoken encodings (src/bpe.ts), run in Debian's Chromium
+"""The browser's byte pair encoding of tiktoken encodings (src/lab/bpe.ts), run in Debian's Chromium
 against tiktoken itself: the same ids for FLORES text in eight languages, text around special
 tokens, whitespace that JavaScript and Rust class differently, and thousands of random strings.
 The panel paints these counts before the server answers, so they must be the server's counts.
@@ -23,10 +23,10 @@ ENCODINGS = ["gpt2", "cl100k_base", "o200k_base"]
 
 @pytest.fixture(scope="module")
 def bpe_js() -> str:
-    """src/bpe.ts bundled for a plain page, as `window.TL`."""
+    """src/lab/bpe.ts bundled for a plain page, as `window.TL`."""
     esbuild = ROOT / "node_modules" / ".bin" / "esbuild"
     out = subprocess.run(
-        [str(esbuild), "src/bpe.ts", "--bundle", "--format=iife", "--global-name=TL", "--target=es2020"],
+        [str(esbuild), "src/lab/bpe.ts", "--bundle", "--format=iife", "--global-name=TL", "--target=es2020"],
         cwd=ROOT, capture_output=True, text=True, check=True,
     )
     return out.stdout
@@ -73,7 +73,7 @@ COMPARE = """async ([table, texts]) => {
 
 
 async def test_browser_bpe_gives_tiktokens_ids(bpe_js):
-    from tokenlens.hub import resolve
+    from tokenlens.core.resolve import resolve
 
     texts = _texts()
     async with chromium_page() as page:
@@ -94,7 +94,7 @@ async def test_browser_bpe_gives_tiktokens_ids(bpe_js):
 
 
 async def test_browser_bpe_declines_what_it_cannot_count(bpe_js):
-    from tokenlens.hub import resolve
+    from tokenlens.core.resolve import resolve
 
     table = resolve("gpt2").rank_table()
     async with chromium_page() as page:

@@ -7,8 +7,8 @@
  * Pointing at a piece, token or id lights up what it came from; a new text typed in the view
  * goes to the kernel (`text`), which runs it through the same tokenizer.
  */
-import '../style/render.css';
-import '../style/learning.css';
+import '../../../style/render.css';
+import '../../../style/learning.css';
 import {
   charSpans,
   chip,
@@ -19,10 +19,10 @@ import {
   markRange,
   onPoint,
   section
-} from './learning';
-import { hueForId } from './render/colors';
-import { div, messageBox, span } from './render/dom';
-import { appendVisible } from './render/text';
+} from '../learning';
+import { hueForId } from '../../render/colors';
+import { div, messageBox, span } from '../../render/dom';
+import { appendVisible } from '../../render/text';
 
 const WATCHED = ['stages', 'shown_text', 'error', 'tokenizer'];
 

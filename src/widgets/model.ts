@@ -2,7 +2,7 @@
  * A small in-page model with the anywidget model API, so the side panel can show
  * server answers through the very same view as the notebook widget, without a kernel.
  */
-import { IViewModel } from './view';
+import { IViewModel } from './tokens/view';
 
 type Callback = (...args: any[]) => void;
 

@@ -3,7 +3,7 @@
  * `{type: "explain", request, tokenizer, ids}` and waits for the answer with the same
  * `request` number, `{type: "explain", request, explanations}` (or `error`).
  */
-import { IExplainer, IExplanation } from './render/types';
+import { IExplainer, IExplanation } from '../../render/types';
 
 /** The part of anywidget's model API used to talk to the kernel. */
 export interface IMessageModel {

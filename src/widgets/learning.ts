@@ -3,9 +3,9 @@
  * tokenlens.pipeline_view and tokenlens.predict, token chips in the token view's palette, text
  * drawn one code point per element (so offsets from Python index it), and linked highlighting.
  */
-import { hueForId } from './render/colors';
-import { div, span } from './render/dom';
-import { appendDisplay, appendVisible, hasHex } from './render/text';
+import { hueForId } from '../render/colors';
+import { div, span } from '../render/dom';
+import { appendDisplay, appendVisible, hasHex } from '../render/text';
 
 /** The part of anywidget's model API these views use. */
 export interface ILearningModel {

@@ -9,7 +9,7 @@ import { Widget } from '@lumino/widgets';
 import { FocusFollower } from './follow';
 import { Pacer } from './pace';
 import { ICount, TokenLensPanel } from './panel';
-import { isError } from './render/types';
+import { isError } from '../render/types';
 import { errorText, tokenize } from './request';
 
 export class TokenCountStatus extends Widget {

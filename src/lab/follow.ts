@@ -11,7 +11,7 @@ import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISignal, Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
-import { codePointCount } from './render/offsets';
+import { codePointCount } from '../render/offsets';
 
 /** The text to tokenize and where it lives. */
 export interface IFocusedText {

@@ -20,7 +20,7 @@ import {
   renderResults,
   ResultOrError,
   setDisplayOptions
-} from './render';
+} from '../../render';
 
 /** The part of anywidget's model API this view uses. */
 export interface IViewModel {

@@ -2,9 +2,9 @@
  * Entry of the fine-tune run view bundle (tokenlens/static/finetune.js); esbuild emits the
  * imported CSS as tokenlens/static/finetune.css.
  */
-import '../style/finetune.css';
-import { FinetuneView } from './finetune/view';
-import { IFinetuneModel } from './finetune/types';
+import '../../../style/finetune.css';
+import { FinetuneView } from './view';
+import { IFinetuneModel } from './types';
 
 /** Render the run view into `el`; the returned function removes its listeners and timer. */
 export function render({ model, el }: { model: IFinetuneModel; el: HTMLElement }): () => void {

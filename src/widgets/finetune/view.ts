@@ -7,7 +7,7 @@
  * Messages sent: {type: 'stop'}, {type: 'resume'}; answered by {type: 'ack', action, error}.
  */
 import { drawLossChart } from './chart';
-import { el } from '../render/dom';
+import { el } from '../../render/dom';
 import { ago, duration, num, shortHash } from './format';
 import { Action, IAck, IFinetuneModel, IRunState, LossPoint } from './types';
 

@@ -2,7 +2,7 @@
  * The loss chart: train (line) and eval (dashed, with dots) loss against step, drawn as SVG
  * with no library. Linear or log y; hovering shows the nearest step's values.
  */
-import { svg } from '../render/dom';
+import { svg } from '../../render/dom';
 import { num } from './format';
 import { LossPoint } from './types';
 

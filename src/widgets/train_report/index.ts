@@ -5,11 +5,11 @@
  * baselines, merge frequency against rank, token uses against id ("an id is not a frequency"),
  * a word built merge by merge (token chips from the shared renderer), and the merges, searchable.
  */
-import '../style/render.css';
-import '../style/train_report.css';
-import { IViewModel } from './view';
-import { ITokenizeResult, renderResults } from './render';
-import { el, svg } from './render/dom';
+import '../../../style/render.css';
+import '../../../style/train_report.css';
+import { IViewModel } from '../tokens/view';
+import { ITokenizeResult, renderResults } from '../../render';
+import { el, svg } from '../../render/dom';
 
 /** One row of the fit table: mirrors tokenlens.training.Fit. */
 export interface IFit {

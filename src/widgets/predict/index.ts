@@ -7,12 +7,12 @@
  * (`selected`, synced to the kernel). Below, a continuation decoded token by token; the
  * "Continue" button asks the kernel for one (custom message `{type: "generate", ...}`).
  */
-import '../style/render.css';
-import '../style/learning.css';
-import { codePointIndex, sliceCodePoints } from './render/offsets';
-import { chip, ICandidate, IGeneration, ILearningModel, IPosition, onPoint, percent, section } from './learning';
-import { div, messageBox, span } from './render/dom';
-import { appendVisible } from './render/text';
+import '../../../style/render.css';
+import '../../../style/learning.css';
+import { codePointIndex, sliceCodePoints } from '../../render/offsets';
+import { chip, ICandidate, IGeneration, ILearningModel, IPosition, onPoint, percent, section } from '../learning';
+import { div, messageBox, span } from '../../render/dom';
+import { appendVisible } from '../../render/text';
 
 const WATCHED = ['positions', 'error', 'model_name', 'generation'];
 

@@ -3,7 +3,7 @@
  * /tokenlens/tokenizers), where a typed name that is not listed (a hub id, say) can be added
  * too. Each shown tokenizer carries its token count for the current text.
  */
-import { ITokenizerInfo } from './render/types';
+import { ITokenizerInfo } from '../render/types';
 
 let nextId = 0;
 

@@ -11,9 +11,9 @@ import { BrowserBpe } from './bpe';
 import { TokenizerChooser } from './chooser';
 import { FocusFollower, IFocusedText } from './follow';
 import { tokenLensIcon } from './icon';
-import { LocalModel } from './model';
+import { LocalModel } from '../widgets/model';
 import { Pacer } from './pace';
-import { codePointCount, codePointIndex } from './render/offsets';
+import { codePointCount, codePointIndex } from '../render/offsets';
 import {
   ColorBy,
   CompareLayout,
@@ -21,7 +21,7 @@ import {
   ITokenizerInfo,
   ResultOrError,
   isError
-} from './render/types';
+} from '../render/types';
 import {
   countTokens,
   errorText,
@@ -33,7 +33,7 @@ import {
   TokenlensError
 } from './request';
 import { FRONTEND_VERSION, sameVersion } from './version';
-import { render } from './view';
+import { render } from '../widgets/tokens/view';
 
 /** What the settings (or their defaults) say. */
 export interface IPanelConfig {

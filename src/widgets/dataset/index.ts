@@ -5,10 +5,10 @@
  * the context length and price inputs and a click on a row go back to the kernel, and the
  * clicked row is drawn by the token view's own render() on a local model.
  */
-import '../style/render.css';
-import '../style/dataset.css';
-import { LocalModel } from './model';
-import { IViewModel, render as renderTokens } from './view';
+import '../../../style/render.css';
+import '../../../style/dataset.css';
+import { LocalModel } from '../model';
+import { IViewModel, render as renderTokens } from '../tokens/view';
 
 /** The part of anywidget's model API this view uses. */
 export interface IDatasetModel extends IViewModel {

@@ -13,7 +13,7 @@ import {
   ITokenCounts,
   ITokenizeRequest,
   ITokenizersReply
-} from './render/types';
+} from '../render/types';
 
 /** Said whenever the server part does not answer at all. */
 export const SERVER_MISSING_MESSAGE =
