@@ -1,3 +1,7 @@
+/**
+ * The JupyterLab plugin: the Tokens side panel, its commands and palette items, the status-bar
+ * count, the settings and the layout restorer.
+ */
 import {
   ILabShell,
   ILayoutRestorer,
@@ -10,8 +14,9 @@ import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 
+import { readConfig } from './config';
 import { FocusFollower } from './follow';
-import { DEFAULT_CONFIG, IPanelConfig, TokenLensPanel } from './panel';
+import { TokenLensPanel } from './panel';
 import { TokenCountStatus } from './statusbar';
 
 const PLUGIN_ID = 'jupyterlab-tokenlens:plugin';
@@ -20,28 +25,6 @@ export namespace CommandIDs {
   export const togglePanel = 'tokenlens:toggle-panel';
   export const addTokenizer = 'tokenlens:add-tokenizer';
   export const copyIds = 'tokenlens:copy-ids';
-}
-
-/** Settings as the panel wants them, with defaults for anything missing or malformed. */
-function readConfig(settings: ISettingRegistry.ISettings): IPanelConfig {
-  const get = (key: string) => settings.get(key).composite;
-  const tokenizers = get('tokenizers');
-  const debounceMs = get('debounceMs');
-  const maxChars = get('maxChars');
-  const bool = (key: string, fallback: boolean) => {
-    const v = get(key);
-    return typeof v === 'boolean' ? v : fallback;
-  };
-  return {
-    tokenizers: Array.isArray(tokenizers) ? tokenizers.map(String) : DEFAULT_CONFIG.tokenizers,
-    debounceMs: typeof debounceMs === 'number' ? debounceMs : DEFAULT_CONFIG.debounceMs,
-    showIds: bool('showIds', DEFAULT_CONFIG.showIds),
-    showWhitespace: bool('showWhitespace', DEFAULT_CONFIG.showWhitespace),
-    colorBy: get('colorBy') === 'position' ? 'position' : 'id',
-    layout: get('layout') === 'stacked' ? 'stacked' : 'aligned',
-    maxChars: typeof maxChars === 'number' && maxChars > 0 ? maxChars : DEFAULT_CONFIG.maxChars,
-    addSpecialTokens: bool('addSpecialTokens', DEFAULT_CONFIG.addSpecialTokens)
-  };
 }
 
 const plugin: JupyterFrontEndPlugin<void> = {

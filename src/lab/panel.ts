@@ -7,45 +7,18 @@ import { Message } from '@lumino/messaging';
 import { ISignal, Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
-import { BrowserBpe } from './bpe';
+import { codePointCount, codePointIndex } from '../render/offsets';
+import { isError, ITokenCounts, ITokenizersReply, ResultOrError } from '../render/types';
+import { LocalModel } from '../widgets/model';
+import { ITokensState, render } from '../widgets/tokens/view';
 import { TokenizerChooser } from './chooser';
+import { DEFAULT_CONFIG, IPanelConfig } from './config';
+import { PageCounter } from './counting';
 import { FocusFollower, IFocusedText } from './follow';
 import { tokenLensIcon } from './icon';
-import { LocalModel } from '../widgets/model';
 import { Pacer } from './pace';
-import { codePointCount, codePointIndex } from '../render/offsets';
-import {
-  ColorBy,
-  CompareLayout,
-  ITokenCounts,
-  ITokenizerInfo,
-  ResultOrError,
-  isError
-} from '../render/types';
-import {
-  countTokens,
-  errorText,
-  listTokenizers,
-  rankTable,
-  RestExplainer,
-  SERVER_MISSING_MESSAGE,
-  tokenize,
-  TokenlensError
-} from './request';
-import { FRONTEND_VERSION, sameVersion } from './version';
-import { render } from '../widgets/tokens/view';
-
-/** What the settings (or their defaults) say. */
-export interface IPanelConfig {
-  tokenizers: string[];
-  debounceMs: number;
-  showIds: boolean;
-  showWhitespace: boolean;
-  colorBy: ColorBy;
-  layout: CompareLayout;
-  maxChars: number;
-  addSpecialTokens: boolean;
-}
+import { RestExplainer, SERVER_MISSING_MESSAGE } from './request';
+import { IServerProblem, TokenServer, versionNotice } from './server';
 
 /**
  * Texts longer than this get their counts from a counts-only request sent beside the full one:
@@ -54,29 +27,11 @@ export interface IPanelConfig {
  */
 const COUNTS_FIRST_CHARS = 20_000;
 
-/**
- * The tiktoken encodings are counted in the browser too (src/bpe.ts), in the keystroke's own
- * task, so the count paints with the typed character; the server's answer checks it. Up to this
- * many characters times tokenizers: beyond, the counting would cost the keystroke a frame.
- */
-const BROWSER_COUNT_CHARS = 120_000;
-
 /** An answer taking longer than this dims the view, so it does not pass for the new text's. */
 const SLOW_MS = 500;
 
-export const DEFAULT_CONFIG: IPanelConfig = {
-  tokenizers: ['gpt2'],
-  debounceMs: 150,
-  showIds: true,
-  showWhitespace: true,
-  colorBy: 'id',
-  layout: 'aligned',
-  maxChars: 1_000_000,
-  addSpecialTokens: true
-};
-
 /** The model traits the view's toolbar writes, and the settings they are kept in. */
-const TRAITS: [keyof IPanelConfig, string][] = [
+const TRAITS: [keyof IPanelConfig, keyof ITokensState][] = [
   ['showIds', 'show_ids'],
   ['showWhitespace', 'show_whitespace'],
   ['colorBy', 'color_by'],
@@ -103,7 +58,25 @@ export class TokenLensPanel extends Widget {
     this.node.setAttribute('role', 'region');
     this.node.setAttribute('aria-label', 'Token Lens');
     this._follower = options.follower;
-    this._serverSettings = options.serverSettings ?? ServerConnection.makeSettings();
+    const serverSettings = options.serverSettings ?? ServerConnection.makeSettings();
+    this._server = new TokenServer({
+      serverSettings,
+      onProbed: reply => this._onProbed(reply),
+      onLost: problem => {
+        this._model.set({ results: [], error: '' });
+        this._showServerProblem(problem);
+      }
+    });
+    this._counter = new PageCounter({
+      serverSettings,
+      // Which tokenizers are counted in the browser: a hook for tests and benchmarks.
+      onChange: () => {
+        this.node.dataset.browserCounts = this._counter.names.join(' ');
+      },
+      onMismatch: tokenizer => {
+        this.node.dataset.countMismatch = tokenizer;
+      }
+    });
     this._config = { ...DEFAULT_CONFIG };
     this._pacer = new Pacer(() => this._refresh(), this._config.debounceMs);
 
@@ -134,7 +107,7 @@ export class TokenLensPanel extends Widget {
     view.addEventListener('click', event => this._onViewClick(event));
     this.node.append(this._notice, this._chooser.node, this._source, this._status, view);
 
-    this._model = new LocalModel(this._traits());
+    this._model = new LocalModel<ITokensState>(this._traits());
     // The view's own toolbar switches ids, whitespace, colours, layout: kept in the settings.
     for (const [key, trait] of TRAITS) {
       this._model.on(`change:${trait}`, () => {
@@ -151,12 +124,12 @@ export class TokenLensPanel extends Widget {
     this._disposeView = render({
       model: this._model,
       el: view,
-      explainer: new RestExplainer(this._serverSettings)
+      explainer: new RestExplainer(serverSettings)
     });
 
     this._follower.changed.connect(this._schedule, this);
     this._setStatus('Loading tokenizers…');
-    void this._probe();
+    void this._server.probe();
   }
 
   /** Emits the settings a user changed from the panel (to persist them). */
@@ -195,7 +168,7 @@ export class TokenLensPanel extends Widget {
     if (chosen.length > 0) {
       return chosen;
     }
-    const available = (this._available ?? []).map(t => t.name);
+    const available = (this._server.available ?? []).map(t => t.name);
     return available.includes('gpt2') ? ['gpt2'] : available.slice(0, 1);
   }
 
@@ -225,6 +198,7 @@ export class TokenLensPanel extends Widget {
     }
     this._follower.changed.disconnect(this._schedule, this);
     this._pacer.dispose();
+    this._counter.dispose();
     this._disposeView();
     Signal.clearData(this);
     super.dispose();
@@ -237,7 +211,7 @@ export class TokenLensPanel extends Widget {
     }
   }
 
-  private _traits(): Record<string, unknown> {
+  private _traits(): Partial<ITokensState> {
     const c = this._config;
     return {
       show_ids: c.showIds,
@@ -255,35 +229,9 @@ export class TokenLensPanel extends Widget {
       this._stale = true;
       return;
     }
-    this._loadCounters();
+    this._counter.load(this.selected, this._server.available);
     this._countHere();
     this._pacer.invoke();
-  }
-
-  /** Fetch the rank tables of the chosen tiktoken encodings, once each, in the background. */
-  private _loadCounters(): void {
-    for (const name of this.selected) {
-      if (this._bpeAsked.has(name)) {
-        continue;
-      }
-      const info = (this._available ?? []).find(t => t.name === name);
-      if (info?.kind !== 'tiktoken') {
-        continue; // asked again once the server's list has it (typed names, a new registry entry)
-      }
-      this._bpeAsked.add(name);
-      rankTable(name, this._serverSettings)
-        .then(table => BrowserBpe.fromTable(table))
-        .then(bpe => {
-          if (bpe && !this.isDisposed) {
-            this._bpe.set(name, bpe);
-            this._markBrowserCounts();
-          }
-        })
-        .catch(reason => {
-          // Nothing lost: the server counts it, as it does every other tokenizer.
-          console.warn(`tokenlens: ${name} is counted on the server only:`, reason);
-        });
-    }
   }
 
   /**
@@ -292,7 +240,7 @@ export class TokenLensPanel extends Widget {
    * answer follows with the tokens, and checks these counts.
    */
   private _countHere(): void {
-    if (this._bpe.size === 0 || this._available === null) {
+    if (!this._counter.ready || this._server.available === null) {
       return;
     }
     const focus = this._follower.current();
@@ -301,23 +249,10 @@ export class TokenLensPanel extends Widget {
       return;
     }
     const text = this._cut(focus.text);
-    if (text.length === 0 || text.length * names.length > BROWSER_COUNT_CHARS) {
+    const counts = this._counter.count(text, names, this._config.addSpecialTokens);
+    if (!counts) {
       return;
     }
-    const special = this._config.addSpecialTokens;
-    const counts: number[] = [];
-    const start = performance.now();
-    for (const name of names) {
-      const n = this._bpe.get(name)?.count(text, special);
-      if (n === undefined || n === null) {
-        return; // one of them is the server's to count: it counts all of them, as one answer
-      }
-      counts.push(n);
-    }
-    // What counting costs the keystroke (the Performance panel of devtools; bench_panel.py).
-    performance.measure('tokenlens:count-here', { start, end: performance.now() });
-    this._countedHere = { text, special, counts: new Map(names.map((name, k) => [name, counts[k]])) };
-    this._countedHereSeq++;
     this._showSource(focus);
     this._showCounts(
       { ...focus, text },
@@ -326,45 +261,6 @@ export class TokenLensPanel extends Widget {
       this._cutNote(text, focus),
       'browser'
     );
-  }
-
-  /**
-   * The server's answer for `text` against the counts made here for it: a tokenizer whose
-   * count disagrees is counted on the server only from now on (the server's count is shown).
-   * True when every count shown was made here and the server agrees with each.
-   */
-  private _checkCountedHere(text: string, special: boolean, results: ResultOrError[]): boolean {
-    const here = this._countedHereFor(text, special);
-    if (!here) {
-      return false;
-    }
-    let agreed = results.length > 0;
-    for (const r of results) {
-      const mine = here.counts.get(r.tokenizer);
-      agreed &&= !isError(r) && mine === r.n_tokens;
-      if (!isError(r) && mine !== undefined && mine !== r.n_tokens) {
-        this._bpe.delete(r.tokenizer);
-        this._markBrowserCounts();
-        this.node.dataset.countMismatch = r.tokenizer;
-        console.warn(
-          `tokenlens: ${r.tokenizer} counted ${mine} tokens in the browser and ${r.n_tokens} on ` +
-            `the server for the same text; it is counted on the server only from now on. ` +
-            'Please report this with the text.'
-        );
-      }
-    }
-    return agreed;
-  }
-
-  /** The counts made in the browser for this very text, if they were. */
-  private _countedHereFor(text: string, special: boolean): TokenLensPanel['_countedHere'] {
-    const here = this._countedHere;
-    return here && here.text === text && here.special === special ? here : null;
-  }
-
-  /** Which tokenizers are counted in the browser: a hook for tests and benchmarks. */
-  private _markBrowserCounts(): void {
-    this.node.dataset.browserCounts = [...this._bpe.keys()].sort().join(' ');
   }
 
   /** The text cut at Max characters, without splitting a surrogate pair. */
@@ -387,57 +283,26 @@ export class TokenLensPanel extends Widget {
       : '';
   }
 
-  private async _probe(): Promise<void> {
-    if (!this._probing) {
-      this._probing = listTokenizers(this._serverSettings)
-        .then(reply => {
-          this._available = Array.isArray(reply.tokenizers) ? reply.tokenizers : [];
-          this._serverMissing = false;
-          this._chooser.setAvailable(this._available);
-          this._chooser.setChosen(this.selected);
-          this._checkVersion(String(reply.version ?? ''));
-          this._schedule();
-        })
-        .catch(error => {
-          this._available = null;
-          this._model.set({ results: [], error: '' });
-          this._showServerProblem(error);
-        })
-        .finally(() => {
-          this._probing = null;
-        });
-    }
-    return this._probing;
+  /** The server's list came: offer its tokenizers, and say so if its version is not ours. */
+  private _onProbed(reply: ITokenizersReply): void {
+    this._chooser.setAvailable(this._server.available ?? []);
+    this._chooser.setChosen(this.selected);
+    const notice = versionNotice(String(reply.version ?? ''));
+    this._setNotice(notice === null ? null : 'version', notice ?? '');
+    this._schedule();
   }
 
-  private _checkVersion(server: string): void {
-    if (!server || sameVersion(server, FRONTEND_VERSION)) {
-      this._setNotice(null);
-      return;
-    }
-    this._setNotice(
-      'version',
-      `The tokenlens server part is version ${server}, but this panel is version ` +
-        `${FRONTEND_VERSION}. Install one version of jupyterlab-tokenlens in the environment that ` +
-        `runs JupyterLab (pip install "jupyterlab-tokenlens==${FRONTEND_VERSION}"), restart ` +
-        'JupyterLab and reload this page.'
-    );
-  }
-
-  private _showServerProblem(error: unknown): void {
-    const missing = error instanceof TokenlensError && error.serverMissing;
-    this._serverMissing = missing;
-    const text = missing ? 'No tokens: the server part is not answering.' : errorText(error);
-    if (missing) {
+  private _showServerProblem(problem: IServerProblem): void {
+    if (problem.missing) {
       this._setNotice('missing', SERVER_MISSING_MESSAGE);
     }
-    this._setStatus(text, 'error');
+    this._setStatus(problem.status, 'error');
     // The status bar says so too, instead of a count that is not coming.
     this._counted.emit({
       tokenizer: this.selected[0] ?? 'tokens',
       label: '',
       count: null,
-      error: missing ? `${text} ${SERVER_MISSING_MESSAGE}` : text
+      error: problem.detail
     });
   }
 
@@ -451,10 +316,10 @@ export class TokenLensPanel extends Widget {
     }
     this._stale = false;
     const seq = ++this._seq;
-    if (this._available === null) {
+    if (this._server.available === null) {
       // The probe failed before (server missing?): try again now that someone looks.
-      await this._probe();
-      if (seq !== this._seq || this._available === null) {
+      await this._server.probe();
+      if (seq !== this._seq || this._server.available === null) {
         return;
       }
     }
@@ -480,60 +345,31 @@ export class TokenLensPanel extends Widget {
     const cutNote = this._cutNote(text, focus);
     const special = this._config.addSpecialTokens;
     // Counts shown after this one are for a newer text: this answer then draws only its tokens.
-    const countedHereSeq = this._countedHereSeq;
-    if (text.length > COUNTS_FIRST_CHARS && !this._countedHereFor(text, special)) {
+    const countedHereSeq = this._counter.seq;
+    if (text.length > COUNTS_FIRST_CHARS && !this._counter.countedFor(text, special)) {
       const shownText = text;
-      void Promise.all(
-        names.map(name =>
-          countTokens(
-            { text: shownText, tokenizers: [name], add_special_tokens: special },
-            this._serverSettings
-          ).then(
-            reply => reply.results?.[0] ?? null,
-            () => null // the full request reports the problem
-          )
-        )
-      ).then(counts => {
+      void this._server.counts(shownText, names, special).then(counts => {
         // Only while the full answer for this text has not been shown yet.
         if (seq === this._seq && !this.isDisposed && this.node.dataset.busy === 'true') {
           this._showCounts({ ...focus, text: shownText }, names, counts, cutNote, 'server');
         }
       });
     }
-    // One request per tokenizer: they run side by side in the server's pool, each answer is
-    // cached on its own, and an unknown name fails only its own row.
-    const serverDown: unknown[] = [];
-    const results = await Promise.all(
-      names.map(name =>
-        tokenize({ text, tokenizers: [name], add_special_tokens: special }, this._serverSettings)
-          .then((payload): ResultOrError =>
-            payload.results?.[0] ?? { tokenizer: name, error: 'The server sent no result.' }
-          )
-          .catch((error): ResultOrError => {
-            if (error instanceof TokenlensError && error.serverMissing) {
-              serverDown.push(error);
-            }
-            return { tokenizer: name, error: errorText(error) };
-          })
-      )
-    );
+    const { results, down } = await this._server.tokenize(text, names, special);
     if (seq !== this._seq || this.isDisposed) {
       return; // The user moved on; a newer request owns the view.
     }
     performance.mark('tokenlens:answer');
     this._setBusy(false);
-    if (serverDown.length > 0) {
-      this._available = null;
-      this._model.set({ results: [], error: '' });
-      this._showServerProblem(serverDown[0]);
+    if (down !== null) {
+      this._server.lost(down);
       return;
     }
-    if (this._serverMissing) {
-      this._serverMissing = false;
+    if (this._server.answered()) {
       this._setNotice(null);
     }
-    const confirmed = this._checkCountedHere(text, special, results);
-    const overtaken = this._countedHereSeq !== countedHereSeq;
+    const confirmed = this._counter.check(text, special, results);
+    const overtaken = this._counter.seq !== countedHereSeq;
     this._show({ ...focus, text }, results, summary(results) + cutNote, overtaken, confirmed);
   }
 
@@ -703,18 +539,16 @@ export class TokenLensPanel extends Widget {
   }
 
   private _follower: FocusFollower;
-  private _serverSettings: ServerConnection.ISettings;
+  private _server: TokenServer;
+  private _counter: PageCounter;
   private _config: IPanelConfig;
   private _pacer: Pacer;
   private _chooser: TokenizerChooser;
   private _notice: HTMLElement;
   private _source: HTMLElement;
   private _status: HTMLElement;
-  private _model: LocalModel;
+  private _model: LocalModel<ITokensState>;
   private _disposeView: () => void;
-  private _available: ITokenizerInfo[] | null = null;
-  private _serverMissing = false;
-  private _probing: Promise<void> | null = null;
   private _shown: {
     focus: IFocusedText;
     results: ResultOrError[];
@@ -722,12 +556,6 @@ export class TokenLensPanel extends Widget {
   } | null = null;
   private _seq = 0;
   private _slowTimer = 0;
-  /** The tiktoken encodings ready to count in the browser, and the names already asked for. */
-  private _bpe = new Map<string, BrowserBpe>();
-  private _bpeAsked = new Set<string>();
-  /** The last counts made in the browser, and how many times counts were made here. */
-  private _countedHere: { text: string; special: boolean; counts: Map<string, number> } | null = null;
-  private _countedHereSeq = 0;
   private _stale = true;
   private _configChanged = new Signal<this, Partial<IPanelConfig>>(this);
   private _counted = new Signal<this, ICount>(this);

@@ -8,9 +8,10 @@
  * Enter pins the card, Escape closes it.
  */
 import { hueForId } from './colors';
+import { chip } from './chips';
 import { ResultText } from './context';
 import { div, span } from './dom';
-import { appendDisplay, displayBytes, visibleString } from './text';
+import { displayBytes, visibleString } from './text';
 import { IExplainer, IExplanation } from './types';
 
 const HOVER_DELAY_MS = 350;
@@ -313,12 +314,10 @@ export class TokenCard {
     card.style.setProperty('--tl-id-hue', String(hueForId(id)));
 
     const head = div('tl-card-head');
-    const chip = span('tl-card-chip tl-token');
-    chip.style.setProperty('--tl-id-hue', String(hueForId(id)));
-    const chipText = span('tl-token-text');
-    appendDisplay(chipText, display);
-    chip.appendChild(chipText);
-    head.append(chip, span('tl-card-id', `id ${id}`));
+    head.append(
+      chip(id, display, { cls: 'tl-card-chip', showId: false }),
+      span('tl-card-id', `id ${id}`)
+    );
     const where = [result.tokenizer, result.model].filter(Boolean).join(' · ');
     head.appendChild(span('tl-card-where', where));
     card.appendChild(head);
@@ -471,18 +470,12 @@ function explanationRows(parent: HTMLElement, ex: IExplanation): void {
 }
 
 function parentChip(display: string, piece: string, id: number | null, rank: number | null): HTMLElement {
-  const chip = span('tl-token tl-card-parent');
-  if (id !== null && id !== undefined) {
-    chip.dataset.id = String(id);
-    chip.style.setProperty('--tl-id-hue', String(hueForId(id)));
-  } else {
-    chip.classList.add('tl-card-parent-unknown');
-  }
-  chip.title = `piece ${JSON.stringify(piece)}${rank !== null && rank !== undefined ? `, rank ${rank}` : ''}`;
-  const text = span('tl-token-text');
-  appendDisplay(text, display);
-  chip.appendChild(text);
-  return chip;
+  const known = id !== null && id !== undefined;
+  const el = chip(known ? id : null, display, {
+    cls: known ? 'tl-card-parent' : 'tl-card-parent tl-card-parent-unknown'
+  });
+  el.title = `piece ${JSON.stringify(piece)}${rank !== null && rank !== undefined ? `, rank ${rank}` : ''}`;
+  return el;
 }
 
 function quoted(s: string): string {

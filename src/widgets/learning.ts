@@ -1,100 +1,10 @@
 /**
- * Shared pieces of the learning views (pipeline and predictions): the JSON shapes sent by
- * tokenlens.pipeline_view and tokenlens.predict, token chips in the token view's palette, text
- * drawn one code point per element (so offsets from Python index it), and linked highlighting.
+ * Shared pieces of the learning views (pipeline and predictions): text drawn one code point per
+ * element (so offsets from Python index it), linked highlighting, percentages, labelled boxes.
+ * Their tokens are drawn by the renderer's own chip (render/chips.ts).
  */
-import { hueForId } from '../render/colors';
 import { div, span } from '../render/dom';
-import { appendDisplay, appendVisible, hasHex } from '../render/text';
-
-/** The part of anywidget's model API these views use. */
-export interface ILearningModel {
-  get(name: string): any;
-  set(name: string, value: unknown): void;
-  save_changes(): void;
-  send?(content: unknown, callbacks?: unknown, buffers?: unknown): void;
-  on(event: string, callback: (...args: any[]) => void): void;
-  off(event?: string | null, callback?: ((...args: any[]) => void) | null): void;
-}
-
-/** A run of a stage's output: unchanged (`same`) or changed (`was` → `now`). */
-export interface IDiffRun {
-  same?: string;
-  was?: string;
-  now?: string;
-}
-
-/** One stage of `Pipeline.to_dict()`; which fields are present depends on `stage`. */
-export interface IStage {
-  stage: string;
-  what: string;
-  output?: string;
-  diff?: IDiffRun[];
-  changes?: { was: string; now: string }[];
-  pieces?: [string, [number, number]][] | string[];
-  tokens?: string[];
-  ids?: number[];
-  spans?: [number, number][];
-  special?: boolean[];
-  round_trip?: boolean;
-}
-
-/** One candidate next token. */
-export interface ICandidate {
-  id: number;
-  token: string;
-  prob: number;
-}
-
-/** `Position.to_dict()`. */
-export interface IPosition {
-  index: number;
-  id: number;
-  token: string;
-  top: ICandidate[];
-  actual_next_prob: number | null;
-  actual_next_rank: number | null;
-  /** Characters [start, end) (code points) the token belongs to; byte tokens share one. */
-  span?: [number, number] | null;
-}
-
-/** One step of a continuation: the chosen token and the continuation decoded so far. */
-export interface IStep {
-  id: number;
-  token: string;
-  prob: number;
-  /** Whole characters only; `pending`: the last token(s) hold part of a character still. */
-  text: string;
-  pending?: boolean;
-}
-
-/** `Generation.to_dict()`. */
-export interface IGeneration {
-  prompt: string;
-  text: string;
-  steps: IStep[];
-  model: string;
-  greedy: boolean;
-  stopped: 'length' | 'eos' | 'context' | string;
-}
-
-/** A token chip in the token view's palette (`render.css`): hue by id, id underneath. */
-export function chip(id: number, display: string, special = false, showId = true): HTMLElement {
-  const el = span('tl-token');
-  el.style.setProperty('--tl-id-hue', String(hueForId(id)));
-  if (showId) {
-    el.dataset.id = String(id);
-  }
-  if (special) {
-    el.classList.add('tl-special');
-  } else if (hasHex(display)) {
-    el.classList.add('tl-bytes');
-  }
-  const text = span('tl-token-text');
-  appendDisplay(text, display);
-  el.appendChild(text);
-  return el;
-}
+import { appendVisible } from '../render/text';
 
 /** Above this many code points a text is drawn whole, not one element per character. */
 export const MAX_CHAR_ELEMENTS = 5000;

@@ -7,14 +7,9 @@
  */
 import '../../../style/render.css';
 import '../../../style/dataset.css';
-import { LocalModel } from '../model';
-import { IViewModel, render as renderTokens } from '../tokens/view';
-
-/** The part of anywidget's model API this view uses. */
-export interface IDatasetModel extends IViewModel {
-  set(name: string, value: unknown): void;
-  save_changes(): void;
-}
+import { ResultOrError } from '../../render/types';
+import { IModel, LocalModel } from '../model';
+import { ITokensState, render as renderTokens } from '../tokens/view';
 
 /** One of the longest rows, as tokenlens.metrics.DatasetView.longest() sends it. */
 export interface ILongRow {
@@ -25,7 +20,21 @@ export interface ILongRow {
   truncated: boolean;
 }
 
-const WATCHED = ['title', 'summary_rows', 'histogram_svg', 'longest', 'error', 'selected'];
+/** The dataset view's traits (tokenlens/views/dataset.py) that it reads or writes. */
+export interface IDatasetState {
+  title: string;
+  summary_rows: [string, string][];
+  histogram_svg: string;
+  longest: ILongRow[];
+  context_length: number | null;
+  price: number | null;
+  selected: number;
+  row_results: ResultOrError[];
+  row_note: string;
+  error: string;
+}
+
+const WATCHED: (keyof IDatasetState)[] = ['title', 'summary_rows', 'histogram_svg', 'longest', 'error', 'selected'];
 
 function numberInput(label: string, value: number | null, step: string): [HTMLLabelElement, HTMLInputElement] {
   const wrap = document.createElement('label');
@@ -40,7 +49,7 @@ function numberInput(label: string, value: number | null, step: string): [HTMLLa
   return [wrap, input];
 }
 
-export function render({ model, el }: { model: IDatasetModel; el: HTMLElement }): () => void {
+export function render({ model, el }: { model: IModel<IDatasetState>; el: HTMLElement }): () => void {
   el.classList.add('tl-widget', 'tl-dataset');
   const title = document.createElement('div');
   title.className = 'tl-ds-title';
@@ -65,10 +74,10 @@ export function render({ model, el }: { model: IDatasetModel; el: HTMLElement })
   el.replaceChildren(title, controls, error, summary, chart, longest, rowNote, tokens);
 
   // The clicked row is drawn by the token view itself, fed from the kernel's answer.
-  const local = new LocalModel({ results: [], error: '', show_ids: true });
+  const local = new LocalModel<ITokensState>({ results: [], error: '', show_ids: true });
   const cleanupTokens = renderTokens({ model: local, el: tokens });
 
-  const send = (name: string, value: unknown): void => {
+  const send = <K extends keyof IDatasetState>(name: K, value: IDatasetState[K]): void => {
     model.set(name, value);
     model.save_changes();
   };
@@ -103,7 +112,7 @@ export function render({ model, el }: { model: IDatasetModel; el: HTMLElement })
     title.textContent = String(model.get('title') ?? '');
     error.textContent = String(model.get('error') ?? '');
     summary.replaceChildren();
-    for (const [name, value] of (model.get('summary_rows') ?? []) as [string, string][]) {
+    for (const [name, value] of model.get('summary_rows') ?? []) {
       const tr = summary.insertRow();
       tr.insertCell().textContent = name;
       tr.insertCell().textContent = value;
@@ -111,7 +120,7 @@ export function render({ model, el }: { model: IDatasetModel; el: HTMLElement })
     // The SVG is made by tokenlens.charts in the kernel: plain shapes and escaped text.
     chart.innerHTML = String(model.get('histogram_svg') ?? '');
     longest.replaceChildren();
-    const rows = (model.get('longest') ?? []) as ILongRow[];
+    const rows = model.get('longest') ?? [];
     if (rows.length) {
       const head = longest.createTHead().insertRow();
       for (const name of ['row', 'tokens', 'text']) {

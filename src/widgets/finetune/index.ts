@@ -4,10 +4,11 @@
  */
 import '../../../style/finetune.css';
 import { FinetuneView } from './view';
-import { IFinetuneModel } from './types';
+import { IModel } from '../model';
+import { IFinetuneState } from './types';
 
 /** Render the run view into `el`; the returned function removes its listeners and timer. */
-export function render({ model, el }: { model: IFinetuneModel; el: HTMLElement }): () => void {
+export function render({ model, el }: { model: IModel<IFinetuneState>; el: HTMLElement }): () => void {
   const view = new FinetuneView(model, el);
   return () => view.dispose();
 }

@@ -57,10 +57,11 @@ export interface IAck {
   error: string | null;
 }
 
-/** The part of anywidget's model API this view uses. */
-export interface IFinetuneModel {
-  get(name: string): any;
-  send?(content: unknown, callbacks?: unknown, buffers?: unknown): void;
-  on(event: string, callback: (...args: any[]) => void): void;
-  off(event?: string | null, callback?: ((...args: any[]) => void) | null): void;
+/** The run view's traits (tokenlens/views/finetune.py). */
+export interface IFinetuneState {
+  name: string;
+  run_dir: string;
+  command: string;
+  state: IRunState;
+  error: string;
 }

@@ -9,7 +9,8 @@
 import { drawLossChart } from './chart';
 import { el } from '../../render/dom';
 import { ago, duration, num, shortHash } from './format';
-import { Action, IAck, IFinetuneModel, IRunState, LossPoint } from './types';
+import { IModel } from '../model';
+import { Action, IAck, IFinetuneState, IRunState, LossPoint } from './types';
 
 const STATUS_WORDS: Record<string, string> = {
   pending: 'starting',
@@ -19,6 +20,9 @@ const STATUS_WORDS: Record<string, string> = {
   completed: 'completed',
   failed: 'failed'
 };
+
+/** The traits whose change redraws the view. */
+const TRAITS: (keyof IFinetuneState)[] = ['state', 'error', 'command', 'name', 'run_dir'];
 
 function ppl(loss: number | null | undefined): number | null {
   return loss === null || loss === undefined || !Number.isFinite(loss) ? null : Math.exp(Math.min(loss, 50));
@@ -53,7 +57,7 @@ class Metric {
 }
 
 export class FinetuneView {
-  constructor(private model: IFinetuneModel, host: HTMLElement) {
+  constructor(private model: IModel<IFinetuneState>, host: HTMLElement) {
     host.classList.add('tl-ft');
     host.setAttribute('role', 'region');
 
@@ -144,7 +148,7 @@ export class FinetuneView {
 
     this.onChange = () => this.update();
     this.onMessage = (content: unknown) => this.answer(content);
-    for (const trait of ['state', 'error', 'command', 'name', 'run_dir']) {
+    for (const trait of TRAITS) {
       model.on(`change:${trait}`, this.onChange);
     }
     model.on('msg:custom', this.onMessage);
@@ -154,7 +158,7 @@ export class FinetuneView {
   }
 
   dispose(): void {
-    for (const trait of ['state', 'error', 'command', 'name', 'run_dir']) {
+    for (const trait of TRAITS) {
       this.model.off(`change:${trait}`, this.onChange);
     }
     this.model.off('msg:custom', this.onMessage);

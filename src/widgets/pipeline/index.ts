@@ -9,22 +9,15 @@
  */
 import '../../../style/render.css';
 import '../../../style/learning.css';
-import {
-  charSpans,
-  chip,
-  clearMarks,
-  IDiffRun,
-  ILearningModel,
-  IStage,
-  markRange,
-  onPoint,
-  section
-} from '../learning';
+import { chip } from '../../render/chips';
 import { hueForId } from '../../render/colors';
 import { div, messageBox, span } from '../../render/dom';
 import { appendVisible } from '../../render/text';
+import { charSpans, clearMarks, markRange, onPoint, section } from '../learning';
+import { IModel } from '../model';
+import { IDiffRun, IPipelineState, IStage } from './types';
 
-const WATCHED = ['stages', 'shown_text', 'error', 'tokenizer'];
+const WATCHED: (keyof IPipelineState)[] = ['stages', 'shown_text', 'error', 'tokenizer'];
 
 /** What a learner should take from each stage, in a line. */
 const LESSON: Record<string, string> = {
@@ -81,7 +74,7 @@ function stageRow(n: number, stage: IStage): [HTMLElement, HTMLElement] {
   return [row, body];
 }
 
-export function render({ model, el }: { model: ILearningModel; el: HTMLElement }): () => void {
+export function render({ model, el }: { model: IModel<IPipelineState>; el: HTMLElement }): () => void {
   el.classList.add('tl-widget', 'tl-learn', 'tl-pipeline');
   const header = div('tl-learn-header');
   const form = document.createElement('form');
@@ -115,7 +108,7 @@ export function render({ model, el }: { model: ILearningModel; el: HTMLElement }
   });
 
   const draw = (): void => {
-    const list = (model.get('stages') ?? []) as IStage[];
+    const list = model.get('stages') ?? [];
     const text = String(model.get('shown_text') ?? '');
     if (document.activeElement !== input) {
       input.value = String(model.get('text') ?? text);
@@ -187,7 +180,7 @@ export function render({ model, el }: { model: ILearningModel; el: HTMLElement }
         case 'post-processor': {
           (stage.tokens ?? []).forEach((tok, i) => {
             const special = (stage.special ?? [])[i] === true;
-            const c = chip((stage.ids ?? [])[i], tok, special);
+            const c = chip((stage.ids ?? [])[i], tok, { special });
             c.tabIndex = 0;
             if (special) {
               c.title = 'a special token: added by the post-processor, not from the text';

@@ -9,12 +9,15 @@
  */
 import '../../../style/render.css';
 import '../../../style/learning.css';
-import { codePointIndex, sliceCodePoints } from '../../render/offsets';
-import { chip, ICandidate, IGeneration, ILearningModel, IPosition, onPoint, percent, section } from '../learning';
+import { chip } from '../../render/chips';
 import { div, messageBox, span } from '../../render/dom';
+import { codePointIndex, sliceCodePoints } from '../../render/offsets';
 import { appendVisible } from '../../render/text';
+import { onPoint, percent, section } from '../learning';
+import { hasKernel, IModel } from '../model';
+import { ICandidate, IGeneration, IPosition, IPredictState } from './types';
 
-const WATCHED = ['positions', 'error', 'model_name', 'generation'];
+const WATCHED: (keyof IPredictState)[] = ['positions', 'error', 'model_name', 'generation'];
 
 function bar(p: number): HTMLElement {
   const track = span('tl-prob-track');
@@ -130,7 +133,7 @@ function drawGeneration(box: HTMLElement, gen: IGeneration | null): void {
   box.appendChild(table);
 }
 
-export function render({ model, el }: { model: ILearningModel; el: HTMLElement }): () => void {
+export function render({ model, el }: { model: IModel<IPredictState>; el: HTMLElement }): () => void {
   el.classList.add('tl-widget', 'tl-learn', 'tl-predict');
   const header = div('tl-learn-header');
   const messages = div('tl-messages');
@@ -161,7 +164,7 @@ export function render({ model, el }: { model: ILearningModel; el: HTMLElement }
 
   let hovered = -1;
   const chips: HTMLElement[] = [];
-  const positions = (): IPosition[] => (model.get('positions') ?? []) as IPosition[];
+  const positions = (): IPosition[] => model.get('positions') ?? [];
   const showDetail = (): void => {
     const pick = hovered >= 0 ? hovered : Number(model.get('selected') ?? -1);
     chips.forEach((c, k) => {
@@ -183,7 +186,7 @@ export function render({ model, el }: { model: ILearningModel; el: HTMLElement }
       messages.replaceChildren(messageBox('Continue by 1 to 64 tokens.', 'error'));
       return;
     }
-    if (typeof model.send !== 'function') {
+    if (!hasKernel(model)) {
       messages.replaceChildren(messageBox('This view has no kernel to continue the text.', 'error'));
       return;
     }
@@ -273,7 +276,7 @@ export function render({ model, el }: { model: ILearningModel; el: HTMLElement }
       detailBox.hidden = false;
     }
     showDetail();
-    const generation = (model.get('generation') ?? null) as IGeneration | null;
+    const generation = model.get('generation') ?? null;
     drawGeneration(genOut, generation);
     if (generation) {
       // The controls say how the continuation shown was made (its length when it ran to it).

@@ -4,13 +4,7 @@
  * `request` number, `{type: "explain", request, explanations}` (or `error`).
  */
 import { IExplainer, IExplanation } from '../../render/types';
-
-/** The part of anywidget's model API used to talk to the kernel. */
-export interface IMessageModel {
-  send(content: unknown, callbacks?: unknown, buffers?: unknown): void;
-  on(event: string, callback: (...args: any[]) => void): void;
-  off(event?: string | null, callback?: ((...args: any[]) => void) | null): void;
-}
+import { KernelModel } from '../model';
 
 /** How long to wait for the kernel before saying so. */
 const TIMEOUT_MS = 20000;
@@ -22,7 +16,7 @@ interface IWaiting {
 }
 
 export class MessageExplainer implements IExplainer {
-  constructor(private model: IMessageModel) {
+  constructor(private model: KernelModel<object>) {
     model.on('msg:custom', this.onMessage);
   }
 

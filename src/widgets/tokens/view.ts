@@ -7,7 +7,6 @@
  * compare_layout ('aligned' | 'stacked'), add_special_tokens and can_toggle_special (whether the owner
  * re-tokenizes when add_special_tokens changes). The toolbar writes all but the first two.
  */
-import { IMessageModel, MessageExplainer } from './explain';
 import {
   CachedExplainer,
   cancelRender,
@@ -21,28 +20,33 @@ import {
   ResultOrError,
   setDisplayOptions
 } from '../../render';
+import { hasKernel, IModel } from '../model';
+import { MessageExplainer } from './explain';
 
-/** The part of anywidget's model API this view uses. */
-export interface IViewModel {
-  get(name: string): any;
-  set?(name: string, value: unknown): void;
-  save_changes?(): void;
-  send?(content: unknown, callbacks?: unknown, buffers?: unknown): void;
-  on(event: string, callback: (...args: any[]) => void): void;
-  off(event?: string | null, callback?: ((...args: any[]) => void) | null): void;
+/** The token view's traits (tokenlens/views/tokens.py). */
+export interface ITokensState {
+  results: ResultOrError[];
+  error: string;
+  show_ids: boolean;
+  show_whitespace: boolean;
+  color_by: ColorBy;
+  compare_layout: CompareLayout;
+  add_special_tokens: boolean;
+  can_toggle_special: boolean;
 }
 
 export interface IRenderProps {
-  model: IViewModel;
+  model: IModel<ITokensState>;
   el: HTMLElement;
   /** Where the token card gets its details; the widget asks its kernel when none is given. */
   explainer?: IExplainer | null;
 }
 
 /** Traits whose change needs a new drawing. */
-const REDRAW = ['results', 'error', 'compare_layout'];
+const REDRAW: (keyof ITokensState)[] = ['results', 'error', 'compare_layout'];
 /** Traits that only restyle (or, for the special-token toggle, wait for new results). */
-const RESTYLE = ['show_ids', 'show_whitespace', 'color_by', 'add_special_tokens', 'can_toggle_special'];
+const RESTYLE: (keyof ITokensState)[] = [
+  'show_ids', 'show_whitespace', 'color_by', 'add_special_tokens', 'can_toggle_special'];
 
 /** Render `model` into `el`; returns a cleanup function (anywidget calls it on removal). */
 export function render({ model, el, explainer }: IRenderProps): () => void {
@@ -55,8 +59,8 @@ export function render({ model, el, explainer }: IRenderProps): () => void {
   el.replaceChildren(toolbar.node, messages, body);
 
   let ownExplainer: MessageExplainer | null = null;
-  if (explainer === undefined && typeof model.send === 'function') {
-    ownExplainer = new MessageExplainer(model as IMessageModel);
+  if (explainer === undefined && hasKernel(model)) {
+    ownExplainer = new MessageExplainer(model);
   }
   const base = explainer ?? ownExplainer;
   const cached = base ? new CachedExplainer(base) : null;
@@ -106,7 +110,7 @@ export function render({ model, el, explainer }: IRenderProps): () => void {
 
 /** Colour rule, whitespace, ids and (for several results) the layout. */
 class Toolbar {
-  constructor(private model: IViewModel) {
+  constructor(private model: IModel<ITokensState>) {
     this.node = document.createElement('div');
     this.node.className = 'tl-toolbar';
     this.node.setAttribute('role', 'toolbar');
@@ -156,12 +160,9 @@ class Toolbar {
     this.layout.set(this.model.get('compare_layout') === 'stacked' ? 'stacked' : 'aligned');
   }
 
-  private write(name: string, value: unknown): void {
-    if (typeof this.model.set !== 'function') {
-      return;
-    }
+  private write<K extends keyof ITokensState>(name: K, value: ITokensState[K]): void {
     this.model.set(name, value);
-    this.model.save_changes?.();
+    this.model.save_changes();
   }
 
   private color: IControl<ColorBy>;
