@@ -16,7 +16,7 @@ STAMP := $(VENV)/.tokenlens-installed
 FRONTEND := $(shell git ls-files src style schema 2>/dev/null)
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test setup browser clean
+.PHONY: lab test lint format setup browser clean
 
 setup: $(STAMP) browser
 
@@ -40,7 +40,16 @@ browser:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-core >/dev/null; } || \
 	  echo "Chromium is missing and could not be installed: the browser tests will be skipped."
 
-test: setup
+# Lint and format checks: a violation fails `make test` and so CI. `make format` fixes what it can.
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: setup lint
 	$(PY) -m pytest
 
 lab: setup

@@ -18,8 +18,14 @@ os.environ.setdefault("TOKENLENS_PATH", str(SHARED / "tokenizers"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 MIX = ["hin_Deva", "ory_Orya", "zho_Hans", "arb_Arab"]
 
 

@@ -41,8 +41,7 @@ def corpus(megabytes: float) -> str:
     text = "\n".join(parts)
     target = int(megabytes * 1_000_000)
     reps = target // len(text.encode()) + 1
-    text = (text * reps).encode()[:target].decode("utf-8", errors="ignore")
-    return text
+    return (text * reps).encode()[:target].decode("utf-8", errors="ignore")
 
 
 def line_chunks(text: str, size: int = CHUNK_CHARS) -> list[str]:
@@ -85,14 +84,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("mb", nargs="?", type=float, default=10.0)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--tokenizers", nargs="+",
-                        default=["gpt2", "cl100k_base", "o200k_base", "llama-2", "bert-base-uncased"])
+    parser.add_argument(
+        "--tokenizers", nargs="+", default=["gpt2", "cl100k_base", "o200k_base", "llama-2", "bert-base-uncased"]
+    )
     args = parser.parse_args()
     text = corpus(args.mb)
-    print(f"text: {len(text.encode()) / 1e6:.1f} MB, {len(text):,} characters; {os.cpu_count()} CPUs,"
-          f" load average {os.getloadavg()[0]:.2f}; best of {args.repeats} (median in brackets)\n")
-    print("| tokenizer | tokens | engine call | engine wall s | tokenize wall s | ratio wall | engine CPU s"
-          " | tokenize CPU s | ratio CPU | view fields s |")
+    print(
+        f"text: {len(text.encode()) / 1e6:.1f} MB, {len(text):,} characters; {os.cpu_count()} CPUs,"
+        f" load average {os.getloadavg()[0]:.2f}; best of {args.repeats} (median in brackets)\n"
+    )
+    print(
+        "| tokenizer | tokens | engine call | engine wall s | tokenize wall s | ratio wall | engine CPU s"
+        " | tokenize CPU s | ratio CPU | view fields s |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for name in args.tokenizers:
         backend = tokenlens.load(name)

@@ -46,9 +46,16 @@ def make_tokenizer(folder: Path, vocab: int) -> None:
     tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     folder.mkdir(parents=True, exist_ok=True)
     tok.save(str(folder / "tokenizer.json"))
-    (folder / "tokenizer_config.json").write_text(json.dumps(
-        {"tokenizer_class": "PreTrainedTokenizerFast", "eos_token": "<|endoftext|>", "pad_token": "<|endoftext|>",
-         "unk_token": "[UNK]"}))
+    (folder / "tokenizer_config.json").write_text(
+        json.dumps(
+            {
+                "tokenizer_class": "PreTrainedTokenizerFast",
+                "eos_token": "<|endoftext|>",
+                "pad_token": "<|endoftext|>",
+                "unk_token": "[UNK]",
+            }
+        )
+    )
 
 
 def make_text(path: Path, vocab: int, tokens: int) -> None:
@@ -58,7 +65,7 @@ def make_text(path: Path, vocab: int, tokens: int) -> None:
             f.write(" ".join(f"w{rng.randrange(2, vocab)}" for _ in range(1000)) + "\n")
 
 
-BASELINE = r'''
+BASELINE = r"""
 import json, sys, time
 from pathlib import Path
 import torch
@@ -93,7 +100,7 @@ args = TrainingArguments(output_dir=cfg["out"], per_device_train_batch_size=cfg[
 Trainer(model=model, args=args, train_dataset=DS(), data_collator=DataCollatorForLanguageModeling(tok, mlm=False),
         callbacks=[Clock()]).train()
 print("TIMES " + json.dumps(times))
-'''
+"""
 
 
 def rate(times: list[tuple[int, float]], tokens_per_step: int) -> float:
@@ -113,19 +120,46 @@ def bench(name: str, steps: int, work: Path) -> dict:
     make_tokenizer(folder / "tok", vocab)
     make_text(folder / "train.txt", vocab, tokens=int(context * batch * (steps + 5) * 1.15))
     tokens_per_step = context * batch
-    cfg = dict(tokenizer=str(folder / "tok"), data=str(folder / "train.txt"), context=context, batch=batch,
-               steps=steps, arch=arch, layers=layers, width=width, heads=heads, out=str(folder / "plain"),
-               log_every=LOG_EVERY)
+    cfg = dict(
+        tokenizer=str(folder / "tok"),
+        data=str(folder / "train.txt"),
+        context=context,
+        batch=batch,
+        steps=steps,
+        arch=arch,
+        layers=layers,
+        width=width,
+        heads=heads,
+        out=str(folder / "plain"),
+        log_every=LOG_EVERY,
+    )
     out = subprocess.run([sys.executable, "-c", BASELINE, json.dumps(cfg)], capture_output=True, text=True)
     line = [x for x in out.stdout.splitlines() if x.startswith("TIMES ")]
     if not line:
         raise SystemExit(f"baseline failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
     plain = rate(json.loads(line[0][6:]), tokens_per_step)
 
-    run = ft.finetune(cfg["data"], f"bench-{name}", root=folder / "runs", tokenizer=cfg["tokenizer"], from_scratch=True,
-                      arch=arch, n_layer=layers, n_embd=width, n_head=heads, context=context, batch_size=batch,
-                      max_steps=steps, lr=3e-4, logging_steps=LOG_EVERY, validation_split=0, save_steps=10**9,
-                      save_minutes=0, sample_tokens=0, precision="bf16" if torch.cuda.is_available() else "fp32")
+    run = ft.finetune(
+        cfg["data"],
+        f"bench-{name}",
+        root=folder / "runs",
+        tokenizer=cfg["tokenizer"],
+        from_scratch=True,
+        arch=arch,
+        n_layer=layers,
+        n_embd=width,
+        n_head=heads,
+        context=context,
+        batch_size=batch,
+        max_steps=steps,
+        lr=3e-4,
+        logging_steps=LOG_EVERY,
+        validation_split=0,
+        save_steps=10**9,
+        save_minutes=0,
+        sample_tokens=0,
+        precision="bf16" if torch.cuda.is_available() else "fp32",
+    )
     state = run.wait(timeout=3000)
     if state.status != "completed":
         raise SystemExit(f"%finetune run failed: {state.error}\n{run.log_tail(40)}")
@@ -133,10 +167,17 @@ def bench(name: str, steps: int, work: Path) -> dict:
     ours = rate([(e["step"], e["time"]) for e in events if e["event"] == "log"], tokens_per_step)
     params = next(e for e in events if e["event"] == "start")["params"]
     flops_per_token = 6 * params + 12 * layers * width * context
-    result = {"config": name, "params": params, "context": context, "batch": batch, "steps": steps,
-              "device": next(e for e in events if e["event"] == "start")["device"],
-              "plain_tokens_per_s": round(plain), "finetune_tokens_per_s": round(ours),
-              "overhead": round(plain / ours - 1, 4)}
+    result = {
+        "config": name,
+        "params": params,
+        "context": context,
+        "batch": batch,
+        "steps": steps,
+        "device": next(e for e in events if e["event"] == "start")["device"],
+        "plain_tokens_per_s": round(plain),
+        "finetune_tokens_per_s": round(ours),
+        "overhead": round(plain / ours - 1, 4),
+    }
     if torch.cuda.is_available():
         result["mfu_plain"] = round(plain * flops_per_token / PEAK_BF16, 4)
         result["mfu_finetune"] = round(ours * flops_per_token / PEAK_BF16, 4)
@@ -160,11 +201,15 @@ def main() -> None:
             results.append(res)
     if args.out:
         Path(args.out).write_text(json.dumps(results, indent=2))
-    print("\n| config | params | device | plain Trainer tok/s | %finetune tok/s | overhead | MFU plain | MFU %finetune |")
+    print(
+        "\n| config | params | device | plain Trainer tok/s | %finetune tok/s | overhead | MFU plain | MFU %finetune |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for r in results:
-        print(f"| {r['config']} | {r['params'] / 1e6:.0f}M | {r['device']} | {r['plain_tokens_per_s']:,} | "
-              f"{r['finetune_tokens_per_s']:,} | {r['overhead'] * 100:+.1f}% | {r.get('mfu_plain', '—')} | {r.get('mfu_finetune', '—')} |")
+        print(
+            f"| {r['config']} | {r['params'] / 1e6:.0f}M | {r['device']} | {r['plain_tokens_per_s']:,} | "
+            f"{r['finetune_tokens_per_s']:,} | {r['overhead'] * 100:+.1f}% | {r.get('mfu_plain', '—')} | {r.get('mfu_finetune', '—')} |"
+        )
 
 
 if __name__ == "__main__":

@@ -90,21 +90,28 @@ def main() -> None:
 
     texts = corpus(args.mb)
     nbytes = sum(len(t.encode("utf-8")) for t in texts)
-    print(f"{nbytes / 1e6:.1f} MB, {len(texts):,} texts, {args.threads} threads, "
-          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
+    print(
+        f"{nbytes / 1e6:.1f} MB, {len(texts):,} texts, {args.threads} threads, "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}"
+    )
     print("wall: seconds on the clock; cpu: seconds of CPU used by all threads (steadier when")
     print("other processes share the machine). Fastest of the runs; ratio = stats / bare;")
     print("med: the ratio of the medians of the runs (less swayed by one lucky run on a busy box).")
-    print(f"{'tokenizer':<22}{'tokens':>12}{'bare wall':>10}{'stats wall':>11}{'ratio':>7}"
-          f"{'bare cpu':>10}{'stats cpu':>10}{'ratio':>7}{'MB/s':>7}{'wall med':>9}{'cpu med':>8}")
+    print(
+        f"{'tokenizer':<22}{'tokens':>12}{'bare wall':>10}{'stats wall':>11}{'ratio':>7}"
+        f"{'bare cpu':>10}{'stats cpu':>10}{'ratio':>7}{'MB/s':>7}{'wall med':>9}{'cpu med':>8}"
+    )
 
     def row(label, tokens, bare_runs, stats_runs):
         bare_t = [min(r[k] for r in bare_runs) for k in (0, 1)]
         stats_t = [min(r[k] for r in stats_runs) for k in (0, 1)]
         med = [statistics.median(r[k] for r in stats_runs) / statistics.median(r[k] for r in bare_runs) for k in (0, 1)]
-        print(f"{label:<22}{tokens:>12}{bare_t[0]:>10.2f}{stats_t[0]:>11.2f}{stats_t[0] / bare_t[0]:>7.3f}"
-              f"{bare_t[1]:>10.2f}{stats_t[1]:>10.2f}{stats_t[1] / bare_t[1]:>7.3f}"
-              f"{nbytes / 1e6 / stats_t[0]:>7.2f}{med[0]:>9.3f}{med[1]:>8.3f}", flush=True)
+        print(
+            f"{label:<22}{tokens:>12}{bare_t[0]:>10.2f}{stats_t[0]:>11.2f}{stats_t[0] / bare_t[0]:>7.3f}"
+            f"{bare_t[1]:>10.2f}{stats_t[1]:>10.2f}{stats_t[1] / bare_t[1]:>7.3f}"
+            f"{nbytes / 1e6 / stats_t[0]:>7.2f}{med[0]:>9.3f}{med[1]:>8.3f}",
+            flush=True,
+        )
 
     for name in args.tokenizers:
         backend = tokenlens.load(name)

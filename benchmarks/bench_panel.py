@@ -60,9 +60,17 @@ def start_lab(root: Path) -> tuple[subprocess.Popen, str, str]:
     token = secrets.token_hex(16)
     port = free_port()
     cmd = [
-        sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", f"--port={port}",
-        "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-        "--LabApp.expose_app_in_browser=True", f"--LabApp.user_settings_dir={root / '.settings'}",
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--allow-root",
+        f"--port={port}",
+        "--ServerApp.ip=127.0.0.1",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        "--LabApp.expose_app_in_browser=True",
+        f"--LabApp.user_settings_dir={root / '.settings'}",
         f"--LabApp.workspaces_dir={root / '.workspaces'}",
     ]
     log = open(root / "lab.log", "w")
@@ -84,7 +92,9 @@ def server_ms(url: str, token: str, text: str, samples: int) -> list[float]:
     for k in range(samples):
         body = json.dumps({"text": text + "x" * (k + 1), "tokenizers": ["gpt2"]}).encode()
         req = urllib.request.Request(
-            f"{url}/tokenlens/tokenize", data=body, method="POST",
+            f"{url}/tokenlens/tokenize",
+            data=body,
+            method="POST",
             headers={"Authorization": f"token {token}", "Content-Type": "application/json"},
         )
         t = time.perf_counter()
@@ -154,8 +164,10 @@ async def browser_ms(url: str, token: str, text: str, samples: int, pause_ms: in
         await page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
         # A markdown cell shows its editor once it is not rendered (as after a double click).
         await page.wait_for_function("window.jupyterapp && window.jupyterapp.shell.currentWidget?.content?.activeCell")
-        await page.evaluate("(() => { const c = window.jupyterapp.shell.currentWidget.content.activeCell;"
-                            " if ('rendered' in c) { c.rendered = false; } })()")
+        await page.evaluate(
+            "(() => { const c = window.jupyterapp.shell.currentWidget.content.activeCell;"
+            " if ('rendered' in c) { c.rendered = false; } })()"
+        )
         await page.wait_for_selector(".jp-Notebook .jp-Cell .cm-content", timeout=90_000)
         await page.wait_for_function("window.jupyterapp && window.jupyterapp.commands.hasCommand('tokenlens:copy-ids')")
         await page.evaluate("window.jupyterapp.shell.activateById('tokenlens-panel')")
@@ -164,7 +176,9 @@ async def browser_ms(url: str, token: str, text: str, samples: int, pause_ms: in
             "t => window.jupyterapp.shell.currentWidget.content.activeCell.model.sharedModel.setSource(t)", text
         )
         await page.wait_for_function(
-            "n => document.querySelector('#tokenlens-panel').dataset.chars === String(n)", arg=len(text), timeout=120_000
+            "n => document.querySelector('#tokenlens-panel').dataset.chars === String(n)",
+            arg=len(text),
+            timeout=120_000,
         )
         await page.keyboard.press("Control+End")
         await page.evaluate(ECHO)
@@ -194,8 +208,12 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[5_000, 100_000])
     ap.add_argument("--samples", type=int, default=40)
     ap.add_argument("--pause", type=int, default=400, help="ms between keystrokes (> the debounce)")
-    ap.add_argument("--cell", choices=["code", "markdown", "raw"], default="code",
-                    help="the kind of cell typed in (a code cell is highlighted as Python)")
+    ap.add_argument(
+        "--cell",
+        choices=["code", "markdown", "raw"],
+        default="code",
+        help="the kind of cell typed in (a code cell is highlighted as Python)",
+    )
     args = ap.parse_args()
 
     targets = {5_000: 50, 100_000: 150}
@@ -204,18 +222,25 @@ def main() -> None:
         cell = {"cell_type": args.cell, "id": "b0", "metadata": {}, "source": ""}
         if args.cell == "code":
             cell.update(execution_count=None, outputs=[])
-        nb = {"cells": [cell],
-              "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-              "nbformat": 4, "nbformat_minor": 5}
+        nb = {
+            "cells": [cell],
+            "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        }
         (root / "bench.ipynb").write_text(json.dumps(nb))
         proc, url, token = start_lab(root)
         try:
             load = os.getloadavg()[0]
-            print(f"{os.cpu_count()} CPUs, load average {load:.2f}, {args.samples} keystrokes per size,"
-                  f" {args.pause} ms apart, in a {args.cell} cell")
-            print(f"{'chars':>8} {'tokens':>7} {'server p50':>10} {'p95':>6} {'editor paint p50':>16} {'p95':>6}"
-                  f" {'count paint p50':>15} {'p95':>6} {'max':>6} {'tokens paint p50':>16} {'p95':>6}"
-                  f" {'target (p95)':>12} {'counted in page':>15}")
+            print(
+                f"{os.cpu_count()} CPUs, load average {load:.2f}, {args.samples} keystrokes per size,"
+                f" {args.pause} ms apart, in a {args.cell} cell"
+            )
+            print(
+                f"{'chars':>8} {'tokens':>7} {'server p50':>10} {'p95':>6} {'editor paint p50':>16} {'p95':>6}"
+                f" {'count paint p50':>15} {'p95':>6} {'max':>6} {'tokens paint p50':>16} {'p95':>6}"
+                f" {'target (p95)':>12} {'counted in page':>15}"
+            )
             import tokenlens
 
             for size in args.sizes:
@@ -225,14 +250,18 @@ def main() -> None:
                 paint, view, echo, by, costs = asyncio.run(browser_ms(url, token, text, args.samples, args.pause))
                 here = sum(b == "browser" for b in by) / len(by)
                 target = targets.get(size)
-                print(f"{size:>8,} {n_tokens:>7,} {statistics.median(server):>10.1f} {p95(server):>6.1f}"
-                      f" {statistics.median(echo):>16.1f} {p95(echo):>6.1f}"
-                      f" {statistics.median(paint):>15.1f} {p95(paint):>6.1f} {max(paint):>6.1f}"
-                      f" {statistics.median(view):>16.1f} {p95(view):>6.1f}"
-                      f" {('≤ %d ms' % target) if target else '':>12} {here:>15.0%}")
+                print(
+                    f"{size:>8,} {n_tokens:>7,} {statistics.median(server):>10.1f} {p95(server):>6.1f}"
+                    f" {statistics.median(echo):>16.1f} {p95(echo):>6.1f}"
+                    f" {statistics.median(paint):>15.1f} {p95(paint):>6.1f} {max(paint):>6.1f}"
+                    f" {statistics.median(view):>16.1f} {p95(view):>6.1f}"
+                    f" {('≤ %d ms' % target) if target else '':>12} {here:>15.0%}"
+                )
                 if costs:
-                    print(f"{'':>8} counting in the page: p50 {statistics.median(costs):.2f} ms,"
-                          f" p95 {p95(costs):.2f} ms per keystroke")
+                    print(
+                        f"{'':>8} counting in the page: p50 {statistics.median(costs):.2f} ms,"
+                        f" p95 {p95(costs):.2f} ms per keystroke"
+                    )
             print(f"load average after: {os.getloadavg()[0]:.2f}")
         finally:
             proc.terminate()

@@ -122,14 +122,27 @@ def run(cases: dict[str, dict], payload_dir: Path, modes: list[str], naive_limit
                 wheel = page.evaluate("scrollTest(120, 100)")
                 fling = page.evaluate("scrollTest(60, 1)")
                 jump = page.evaluate("jumpToEnd()")
-                rows.append({"case": name, "mode": mode, **info, "first_paint_ms": round(first["paint"]),
-                             "script_ms": round(first["script"]), "wall_ms": round(wall), "nodes": first["nodes"],
-                             "wheel_over50": wheel["over50"], "wheel_p95_ms": round(wheel["p95"], 1),
-                             "wheel_p50_ms": round(wheel["p50"], 1), "wheel_60fps": wheel["smooth"],
-                             "wheel_max_ms": round(wheel["max"]),
-                             "fling_over50": fling["over50"], "fling_p95_ms": round(fling["p95"], 1),
-                             "fling_max_ms": round(fling["max"]), "nodes_after_scroll": fling["nodes"],
-                             "end_ms": None if jump["ms"] is None else round(jump["ms"])})
+                rows.append(
+                    {
+                        "case": name,
+                        "mode": mode,
+                        **info,
+                        "first_paint_ms": round(first["paint"]),
+                        "script_ms": round(first["script"]),
+                        "wall_ms": round(wall),
+                        "nodes": first["nodes"],
+                        "wheel_over50": wheel["over50"],
+                        "wheel_p95_ms": round(wheel["p95"], 1),
+                        "wheel_p50_ms": round(wheel["p50"], 1),
+                        "wheel_60fps": wheel["smooth"],
+                        "wheel_max_ms": round(wheel["max"]),
+                        "fling_over50": fling["over50"],
+                        "fling_p95_ms": round(fling["p95"], 1),
+                        "fling_max_ms": round(fling["max"]),
+                        "nodes_after_scroll": fling["nodes"],
+                        "end_ms": None if jump["ms"] is None else round(jump["ms"]),
+                    }
+                )
                 print(json.dumps(rows[-1]), flush=True)
                 page.close()
         browser.close()
@@ -138,8 +151,10 @@ def run(cases: dict[str, dict], payload_dir: Path, modes: list[str], naive_limit
 
 
 def table(rows: list[dict]) -> str:
-    head = ("| case | tokens | mode | first paint ms | DOM nodes | wheel: frames >50 ms of 120, p95 / worst ms "
-            "| wheel: median ms, frames at 60 fps | fling: frames >50 ms of 60, p95 / worst ms | jump to end ms |")
+    head = (
+        "| case | tokens | mode | first paint ms | DOM nodes | wheel: frames >50 ms of 120, p95 / worst ms "
+        "| wheel: median ms, frames at 60 fps | fling: frames >50 ms of 60, p95 / worst ms | jump to end ms |"
+    )
     lines = [head, "|" + "---|" * 9]
     for r in rows:
         if r.get("skipped"):
@@ -160,17 +175,20 @@ def ratios(rows: list[dict]) -> str:
     for (case, mode), r in by.items():
         naive = by.get((case, "naive"))
         if mode == "virtual" and naive:
-            out.append(f"- {case}: first paint {naive['first_paint_ms'] / max(1, r['first_paint_ms']):.0f}× faster "
-                       f"than naive ({r['first_paint_ms']} vs {naive['first_paint_ms']} ms), "
-                       f"{naive['nodes'] / max(1, r['nodes']):.0f}× fewer DOM nodes")
+            out.append(
+                f"- {case}: first paint {naive['first_paint_ms'] / max(1, r['first_paint_ms']):.0f}× faster "
+                f"than naive ({r['first_paint_ms']} vs {naive['first_paint_ms']} ms), "
+                f"{naive['nodes'] / max(1, r['nodes']):.0f}× fewer DOM nodes"
+            )
     return "\n".join(out)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10k and 100k only, no compare case")
-    parser.add_argument("--naive-limit", type=int, default=300_000,
-                        help="skip the naive renderer above this many tokens")
+    parser.add_argument(
+        "--naive-limit", type=int, default=300_000, help="skip the naive renderer above this many tokens"
+    )
     args = parser.parse_args()
     sizes = [10_000, 100_000] if args.quick else [10_000, 100_000, 250_000]
     with tempfile.TemporaryDirectory() as tmp:

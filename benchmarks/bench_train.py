@@ -26,7 +26,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,7 +103,9 @@ print(json.dumps({"seconds": seconds, "vocab": int(sys.argv[2]),
 def run(code: str, corpus: Path, vocab: int, work: Path, env: dict) -> dict:
     out = subprocess.run(
         [sys.executable, "-c", code, str(corpus), str(vocab), str(work)],
-        env=env, capture_output=True, text=True,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     if out.returncode:
         sys.exit(f"a contender failed:\n{out.stderr[-3000:]}")
@@ -115,7 +116,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=float, default=80.0, help="corpus size in MB (default 80)")
     parser.add_argument("--vocab-size", type=int, default=8000)
-    parser.add_argument("--repeat", type=int, default=1, help="runs of the magic and the bare trainer (the best is kept)")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs of the magic and the bare trainer (the best is kept)"
+    )
     parser.add_argument("--no-sentencepiece", action="store_true")
     args = parser.parse_args()
 
@@ -123,11 +126,17 @@ def main() -> None:
         work = Path(tmp)
         corpus = make_corpus(work, args.mb)
         size = corpus.stat().st_size
-        env = {**os.environ, "TOKENLENS_REGISTRY": str(work / "registry"), "PYTHONPATH": str(ROOT),
-               "HF_HUB_OFFLINE": "1"}
+        env = {
+            **os.environ,
+            "TOKENLENS_REGISTRY": str(work / "registry"),
+            "PYTHONPATH": str(ROOT),
+            "HF_HUB_OFFLINE": "1",
+        }
         lines = corpus.read_bytes().count(b"\n")
-        print(f"corpus: {size / 1e6:.1f} MB ({lines:,} lines) of FLORES-200, "
-              f"8 languages repeated; vocab {args.vocab_size}; {os.cpu_count()} CPUs")
+        print(
+            f"corpus: {size / 1e6:.1f} MB ({lines:,} lines) of FLORES-200, "
+            f"8 languages repeated; vocab {args.vocab_size}; {os.cpu_count()} CPUs"
+        )
         results: dict[str, list[dict]] = {"bare": [], "magic": []}
         for _ in range(args.repeat):  # alternate, so a busy moment does not hit only one
             results["bare"].append(run(BARE, corpus, args.vocab_size, work, env))
@@ -146,12 +155,16 @@ def main() -> None:
         print(f"same tokenizer.json from the magic and the bare trainer: {same}")
         print(f"{'contender':<14}{'wall s':>8}{'vs bare':>9}{'CPU s':>8}{'vs bare':>9}{'peak MB':>9}{'vs bare':>9}")
         for name, r in best.items():
-            print(f"{name:<14}{r['seconds']:>8.1f}{r['seconds'] / bare['seconds']:>9.2f}"
-                  f"{r['cpu']:>8.1f}{r['cpu'] / bare['cpu']:>9.2f}"
-                  f"{r['maxrss'] / 2**20:>9.0f}{r['maxrss'] / bare['maxrss']:>9.2f}")
-        print(f"the magic's process held {magic['rss_start'] / 2**20:.0f} MB before training (IPython, tokenlens);"
-              f" training added {(magic['maxrss'] - magic['rss_start']) / 2**20:.0f} MB"
-              f" (bare: {bare['maxrss'] / 2**20:.0f} MB in all)")
+            print(
+                f"{name:<14}{r['seconds']:>8.1f}{r['seconds'] / bare['seconds']:>9.2f}"
+                f"{r['cpu']:>8.1f}{r['cpu'] / bare['cpu']:>9.2f}"
+                f"{r['maxrss'] / 2**20:>9.0f}{r['maxrss'] / bare['maxrss']:>9.2f}"
+            )
+        print(
+            f"the magic's process held {magic['rss_start'] / 2**20:.0f} MB before training (IPython, tokenlens);"
+            f" training added {(magic['maxrss'] - magic['rss_start']) / 2**20:.0f} MB"
+            f" (bare: {bare['maxrss'] / 2**20:.0f} MB in all)"
+        )
         print(
             "magic phases (s): "
             + ", ".join(f"{k} {v:.1f}" for k, v in phases.items())
@@ -159,11 +172,16 @@ def main() -> None:
         )
         overhead = magic["seconds"] / bare["seconds"] - 1
         without = (magic["seconds"] - count) / bare["seconds"] - 1
-        print(f"overhead of the magic over the bare trainer: {overhead:+.1%} wall, "
-              f"{magic['cpu'] / bare['cpu'] - 1:+.1%} CPU "
-              f"({without:+.1%} wall without counting merge frequencies, which took {count:.1f} s)")
+        print(
+            f"overhead of the magic over the bare trainer: {overhead:+.1%} wall, "
+            f"{magic['cpu'] / bare['cpu'] - 1:+.1%} CPU "
+            f"({without:+.1%} wall without counting merge frequencies, which took {count:.1f} s)"
+        )
         if len(results["bare"]) > 1:
-            print("all runs (s): " + "; ".join(f"{k}: " + ", ".join(f"{r['seconds']:.1f}" for r in v) for k, v in results.items()))
+            print(
+                "all runs (s): "
+                + "; ".join(f"{k}: " + ", ".join(f"{r['seconds']:.1f}" for r in v) for k, v in results.items())
+            )
 
 
 if __name__ == "__main__":

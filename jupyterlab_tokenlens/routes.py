@@ -32,7 +32,7 @@ class AnswerCache:
 
     @staticmethod
     def key(text: str, names: list[str], special: bool, counts_only: bool = False) -> tuple:
-        from tokenlens.hub import fingerprint
+        from tokenlens.core.resolve import fingerprint
 
         digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
         # a retrained tokenizer (same name, new file) must not be answered from the cache
@@ -89,7 +89,7 @@ class _Handler(APIHandler):
         or the error it raised as a JSON answer a person can act on."""
         try:
             result = await self.in_pool(fn, *args)
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a JSON answer
+        except Exception as exc:
             return self._fail_from(exc)
         self.set_header("Content-Type", "application/json")
         self.finish(result if isinstance(result, bytes) else json.dumps(result))
@@ -122,12 +122,10 @@ class _Handler(APIHandler):
 class TokenizersHandler(_Handler):
     @tornado.web.authenticated
     async def get(self) -> None:
-        from tokenlens.hub import available
+        from tokenlens.core.resolve import available
 
         entries = await self.in_pool(available)
-        self.finish(
-            json.dumps({"version": __version__, "tokenizers": [e.to_dict() for e in entries]})
-        )
+        self.finish(json.dumps({"version": __version__, "tokenizers": [e.to_dict() for e in entries]}))
 
 
 class TokenizeHandler(_Handler):
@@ -165,10 +163,12 @@ class RanksHandler(_Handler):
     async def get(self) -> None:
         name = self.get_query_argument("tokenizer", "")
         if not name or len(name) > 256:
-            return self.fail(400, "Name one tokenizer of at most 256 characters, as in /tokenlens/ranks?tokenizer=gpt2.")
+            return self.fail(
+                400, "Name one tokenizer of at most 256 characters, as in /tokenlens/ranks?tokenizer=gpt2."
+            )
         try:
             kind, table = await self.in_pool(_rank_table, name, self.tl_config.allow_hub_downloads)
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a JSON answer
+        except Exception as exc:
             return self._fail_from(exc)
         if table is None:
             return self.fail(
@@ -208,7 +208,11 @@ class PipelineHandler(_Handler):
         if body is _INVALID:
             return None
         example = '{"text": "I love NLP", "tokenizer": "bert-base-uncased"}'
-        if not isinstance(body, dict) or not isinstance(body.get("text"), str) or not isinstance(body.get("tokenizer"), str):
+        if (
+            not isinstance(body, dict)
+            or not isinstance(body.get("text"), str)
+            or not isinstance(body.get("tokenizer"), str)
+        ):
             return self.fail(400, f"Send a JSON object such as {example}.")
         if len(body["text"]) > 20_000:
             return self.fail(413, "The pipeline view takes at most 20,000 characters; use the token view for more.")
@@ -223,8 +227,11 @@ class PredictHandler(_Handler):
     async def post(self) -> None:
         cfg = self.tl_config
         if len(self.request.body) > 4 * cfg.max_predict_chars + 4096:
-            return self.fail(413, f"The request is {len(self.request.body):,} bytes; predictions take at most"
-                             f" {cfg.max_predict_chars:,} characters of text.")
+            return self.fail(
+                413,
+                f"The request is {len(self.request.body):,} bytes; predictions take at most"
+                f" {cfg.max_predict_chars:,} characters of text.",
+            )
         body = self.json_body()
         if body is _INVALID:
             return None
@@ -253,8 +260,10 @@ def _check_predict_body(body: Any, cfg: TokenLens) -> tuple[int, str] | None:
         return 400, f'"model" must be the name of a %finetune run or a model folder, as in {example}.'
     if len(model) > 256:
         return 400, "Model names are at most 256 characters long."
-    for key, low, high, what in (("top_k", 1, cfg.max_top_k, "candidates per position"),
-                                 ("generate", 0, cfg.max_generate, "tokens to continue by")):
+    for key, low, high, what in (
+        ("top_k", 1, cfg.max_top_k, "candidates per position"),
+        ("generate", 0, cfg.max_generate, "tokens to continue by"),
+    ):
         value = body.get(key, low if key == "generate" else 5)
         if isinstance(value, bool) or not isinstance(value, int):
             return 400, f'"{key}" must be a whole number ({what}), from {low} to {high}.'
@@ -264,8 +273,8 @@ def _check_predict_body(body: Any, cfg: TokenLens) -> tuple[int, str] | None:
 
 
 def _predict(text: str, model: str, top_k: int, generate: int) -> dict:
-    from tokenlens.predict import generate as continue_text
-    from tokenlens.predict import next_tokens, require_torch
+    from tokenlens.learn.predict import generate as continue_text
+    from tokenlens.learn.predict import next_tokens, require_torch
 
     require_torch()
     predictions = next_tokens(text, model, top_k=top_k, allow_paths=False)
@@ -275,15 +284,15 @@ def _predict(text: str, model: str, top_k: int, generate: int) -> dict:
 
 
 def _pipeline(text: str, name: str, allow_hub: bool) -> dict:
-    from tokenlens.api import _check_text
-    from tokenlens.hub import resolve
-    from tokenlens.pipeline_view import pipeline
+    from tokenlens.core.api import _check_text
+    from tokenlens.core.resolve import resolve
+    from tokenlens.learn.pipeline import pipeline
 
     return pipeline(_check_text(text), resolve(name, allow_paths=False, allow_hub=allow_hub)).to_dict()
 
 
 def _rank_table(name: str, allow_hub: bool) -> tuple[str, bytes | None]:
-    from tokenlens.hub import resolve
+    from tokenlens.core.resolve import resolve
 
     backend = resolve(name, allow_paths=False, allow_hub=allow_hub)
     table = backend.rank_table()
@@ -291,7 +300,7 @@ def _rank_table(name: str, allow_hub: bool) -> tuple[str, bytes | None]:
 
 
 def _explain_all(name: str, ids: list[int], allow_hub: bool) -> dict:
-    from tokenlens.hub import resolve
+    from tokenlens.core.resolve import resolve
 
     backend = resolve(name, allow_paths=False, allow_hub=allow_hub)
     backend.check_ids(ids)
@@ -325,8 +334,8 @@ def _check_body(body: Any, cfg: TokenLens) -> tuple[int, str] | None:
 
 
 def _tokenize_all(text: str, names: list[str], add_special_tokens: bool, allow_hub: bool) -> list[dict]:
-    from tokenlens.api import _check_text
-    from tokenlens.hub import resolve
+    from tokenlens.core.api import _check_text
+    from tokenlens.core.resolve import resolve
 
     text = _check_text(text)
     # Resolve every name first so an unknown one fails the request before any work is done.
@@ -334,8 +343,9 @@ def _tokenize_all(text: str, names: list[str], add_special_tokens: bool, allow_h
     return [b.encode(text, add_special_tokens=add_special_tokens).to_dict(arrays=True) for b in backends]
 
 
-def _answer(cache: AnswerCache, text: str, names: list[str], special: bool, counts_only: bool,
-            allow_hub: bool) -> bytes:
+def _answer(
+    cache: AnswerCache, text: str, names: list[str], special: bool, counts_only: bool, allow_hub: bool
+) -> bytes:
     key = AnswerCache.key(text, names, special, counts_only)
     answer = cache.get(key)
     if answer is None:
@@ -352,16 +362,21 @@ def _dumps(answer: dict) -> bytes:
 
 def _count_all(text: str, names: list[str], add_special_tokens: bool, allow_hub: bool) -> list[dict]:
     """Counts without ids or spans: what the panel paints first while the full answer is made."""
-    from tokenlens.api import _check_text
-    from tokenlens.hub import resolve
+    from tokenlens.core.api import _check_text
+    from tokenlens.core.resolve import resolve
 
     text = _check_text(text)
     backends = [resolve(n, allow_paths=False, allow_hub=allow_hub) for n in names]
     n_chars = len(text)  # code points, as Tokenized.n_chars
     n_bytes = len(text.encode("utf-8", "surrogatepass"))
     return [
-        {"tokenizer": b.name, "n_tokens": b.count(text, add_special_tokens=add_special_tokens),
-         "n_chars": n_chars, "n_bytes": n_bytes, "counts_only": True}
+        {
+            "tokenizer": b.name,
+            "n_tokens": b.count(text, add_special_tokens=add_special_tokens),
+            "n_chars": n_chars,
+            "n_bytes": n_bytes,
+            "counts_only": True,
+        }
         for b in backends
     ]
 

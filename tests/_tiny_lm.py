@@ -26,11 +26,12 @@ def gpt2_tokenizer():
     from transformers import PreTrainedTokenizerFast
     from transformers.convert_slow_tokenizer import TikTokenConverter
 
-    from tokenlens.hub import resolve
+    from tokenlens.core.resolve import resolve
 
     pattern = resolve("gpt2").encoding._pat_str
     converted = TikTokenConverter(
-        vocab_file=str(TOKENIZERS / "gpt2" / "r50k_base.tiktoken"), pattern=pattern,
+        vocab_file=str(TOKENIZERS / "gpt2" / "r50k_base.tiktoken"),
+        pattern=pattern,
         extra_special_tokens={"<|endoftext|>": EOS},
     ).converted()
     return PreTrainedTokenizerFast(tokenizer_object=converted, eos_token="<|endoftext|>", bos_token="<|endoftext|>")
@@ -53,8 +54,16 @@ def build_bigram_lm(folder: Path, texts: list[str]) -> dict[int, Counter]:
     tok = gpt2_tokenizer()
     follows = bigrams(tok, texts)
     vocab = len(tok)
-    config = GPT2Config(vocab_size=vocab, n_positions=64, n_embd=DIM, n_layer=2, n_head=2,
-                        bos_token_id=EOS, eos_token_id=EOS, tie_word_embeddings=False)
+    config = GPT2Config(
+        vocab_size=vocab,
+        n_positions=64,
+        n_embd=DIM,
+        n_layer=2,
+        n_head=2,
+        bos_token_id=EOS,
+        eos_token_id=EOS,
+        tie_word_embeddings=False,
+    )
     model = AutoModelForCausalLM.from_config(config)
     hadamard = np.array([[1.0]])
     while hadamard.shape[0] < DIM:

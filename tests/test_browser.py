@@ -63,10 +63,18 @@ def lab(tmp_path_factory):
     settings = root / ".settings"
     env = dict(os.environ)
     cmd = [
-        sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
-        f"--port={port}", "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
-        f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={root / '.workspaces'}",
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--allow-root",
+        f"--port={port}",
+        "--ServerApp.ip=127.0.0.1",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        "--LabApp.expose_app_in_browser=True",
+        f"--LabApp.user_settings_dir={settings}",
+        f"--LabApp.workspaces_dir={root / '.workspaces'}",
     ]
     log = open(root / "lab.log", "w")
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -78,7 +86,7 @@ def lab(tmp_path_factory):
             break
         except OSError:
             if proc.poll() is not None:
-                raise RuntimeError((root / "lab.log").read_text())
+                raise RuntimeError((root / "lab.log").read_text()) from None
             time.sleep(0.5)
     else:
         proc.kill()
@@ -128,9 +136,7 @@ async def _select_cell(page, index: int) -> None:
 async def _open_lab(page, lab) -> None:
     await page.goto(f"{lab['url']}/lab/tree/demo.ipynb?token={lab['token']}")
     await page.wait_for_selector(".jp-Notebook .jp-Cell .cm-content", timeout=60_000)
-    await page.wait_for_function(
-        "window.jupyterapp && window.jupyterapp.commands.hasCommand('tokenlens:toggle-panel')"
-    )
+    await page.wait_for_function("window.jupyterapp && window.jupyterapp.commands.hasCommand('tokenlens:toggle-panel')")
 
 
 async def test_panel_follows_the_active_cell(lab):
@@ -165,9 +171,7 @@ async def test_panel_follows_the_active_cell(lab):
         )
         texts = await page.locator("#tokenlens-panel .tl-token").all_inner_texts()
         assert not any("\ufffd" in t for t in texts)
-        await page.evaluate(
-            "window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})"
-        )
+        await page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})")
         await page.wait_for_function("document.body.dataset.jpThemeLight === 'false'")
         await page.wait_for_timeout(800)
         await page.screenshot(path=str(ARTIFACTS / "panel-dark-odia.png"))

@@ -151,7 +151,10 @@ async def test_panel_follows_cells_selection_and_notebooks(lab, files):
         await _wait_for_ids(page, [40, 1842, 399, 19930])
         await _status_count(page, 4)
         assert "4 tokens" in await page.locator(f"{PANEL} .tl-status").inner_text()
-        assert await page.locator(f"{PANEL} .tl-chooser-option[data-tokenizer='gpt2'] .tl-chooser-count").inner_text() == "4"
+        assert (
+            await page.locator(f"{PANEL} .tl-chooser-option[data-tokenizer='gpt2'] .tl-chooser-count").inner_text()
+            == "4"
+        )
         # the chooser's "· 4" badge style stays on the badge: the result header reads "4 tokens"
         header_count = page.locator(f"{PANEL} .tl-result-header .tl-count")
         assert await header_count.evaluate("el => getComputedStyle(el, '::before').content") in ("none", "normal")
@@ -164,8 +167,11 @@ async def test_panel_follows_cells_selection_and_notebooks(lab, files):
         await page.locator(f"{PANEL} .tl-token[data-id='{_gpt2('# Title here')[1]}']").click()
         selected = "() => window.jupyterapp.shell.currentWidget.content.activeCell"
         await _wait(page, f"() => ({selected})().rendered === false")
-        await _wait(page, f"() => {{ const e = ({selected})().editor; const r = e.getSelection();"
-                          " return e.getOffsetAt(r.end) - e.getOffsetAt(r.start) > 0; }")
+        await _wait(
+            page,
+            f"() => {{ const e = ({selected})().editor; const r = e.getSelection();"
+            " return e.getOffsetAt(r.end) - e.getOffsetAt(r.start) > 0; }",
+        )
         await page.keyboard.press("Escape")
 
         # a selection: only the selected text is tokenized; collapsing it brings the whole cell back
@@ -253,19 +259,21 @@ async def test_file_editor_settings_commands_and_themes(lab, files):
         # commands: copy ids as a Python list; add tokenizers (listed, and a typed unknown name)
         copied = await page.evaluate("window.jupyterapp.commands.execute('tokenlens:copy-ids')")
         assert copied == "[" + ", ".join(map(str, _gpt2("I love NLP today!"))) + "]"
-        await page.evaluate("window.jupyterapp.commands.execute('tokenlens:add-tokenizer', {name: 'bert-base-uncased'})")
+        await page.evaluate(
+            "window.jupyterapp.commands.execute('tokenlens:add-tokenizer', {name: 'bert-base-uncased'})"
+        )
         badge = f"{PANEL} .tl-chooser-option[data-tokenizer='bert-base-uncased'] .tl-chooser-count"
         n_bert = str(_count("I love NLP today!", "bert-base-uncased"))
-        await _wait(page, f"n => document.querySelector(\"{badge}\")?.textContent === n", arg=n_bert)
+        await _wait(page, f'n => document.querySelector("{badge}")?.textContent === n', arg=n_bert)
         # the view's special-token toggle asks again without [CLS] … [SEP], and back
         special = page.locator(f"{PANEL} .tl-opt-special input")
         assert await special.is_checked()
         await special.click()
         n_bare = str(_count("I love NLP today!", "bert-base-uncased", add_special_tokens=False))
         assert int(n_bare) == int(n_bert) - 2
-        await _wait(page, f"n => document.querySelector(\"{badge}\")?.textContent === n", arg=n_bare)
+        await _wait(page, f'n => document.querySelector("{badge}")?.textContent === n', arg=n_bare)
         await special.click()
-        await _wait(page, f"n => document.querySelector(\"{badge}\")?.textContent === n", arg=n_bert)
+        await _wait(page, f'n => document.querySelector("{badge}")?.textContent === n', arg=n_bert)
         await page.evaluate("window.jupyterapp.commands.execute('tokenlens:add-tokenizer')")
         assert await page.evaluate("document.activeElement.classList.contains('tl-chooser-search')")
         await page.keyboard.type("no-such-tokenizer")
@@ -312,7 +320,9 @@ async def test_file_editor_settings_commands_and_themes(lab, files):
         await editor.click()
         await page.keyboard.press("Control+a")
         await page.keyboard.type("ଓଡ଼ିଆ ଭାଷା ସୁନ୍ଦର")
-        await _wait(page, "() => document.querySelector('#tokenlens-panel .tl-source').textContent.includes('17 characters')")
+        await _wait(
+            page, "() => document.querySelector('#tokenlens-panel .tl-source').textContent.includes('17 characters')"
+        )
         await page.wait_for_timeout(800)
         await page.screenshot(path=str(ARTIFACTS / "panel-odia-dark.png"))
         await page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})")
@@ -320,7 +330,9 @@ async def test_file_editor_settings_commands_and_themes(lab, files):
         await page.wait_for_timeout(800)
         await page.screenshot(path=str(ARTIFACTS / "panel-odia-light.png"))
         # leave the module's settings as they were
-        await page.evaluate("window.jupyterapp.commands.execute('docmanager:open', {path: 'notes.txt', factory: 'Editor'})")
+        await page.evaluate(
+            "window.jupyterapp.commands.execute('docmanager:open', {path: 'notes.txt', factory: 'Editor'})"
+        )
         await page.locator(f"{PANEL} .tl-chooser-option[data-tokenizer='llama-2'] input").click()
         await page.locator(f"{PANEL} .tl-opt-color button[data-value='id']").click()
         await page.locator(f"{PANEL} .tl-opt-ids input").click()
@@ -378,6 +390,7 @@ async def _route_tokenizers(page, handler) -> None:
 
 async def test_server_missing_or_another_version_is_said_plainly(lab, files):
     async with chromium_page(viewport={"width": 1400, "height": 850}) as page:
+
         async def missing(route):
             await route.fulfill(status=404, content_type="text/html", body="<html>404: Not Found</html>")
 
@@ -402,6 +415,7 @@ async def test_server_missing_or_another_version_is_said_plainly(lab, files):
         await page.screenshot(path=str(ARTIFACTS / "panel-server-missing.png"))
 
     async with chromium_page(viewport={"width": 1400, "height": 850}) as page:
+
         async def other_version(route):
             response = await route.fetch()
             body = await response.json()

@@ -201,7 +201,7 @@ async def test_a_megabyte_cell_stays_responsive(lab):
         await _set_source(page, text)
         result = f"{PANEL} .tl-result[data-tokenizer='gpt2']"
         await page.wait_for_function(
-            f"() => Number(document.querySelector(\"{result}\")?.dataset.nTokens) > 100000",
+            f'() => Number(document.querySelector("{result}")?.dataset.nTokens) > 100000',
             timeout=120_000,
         )
         n_tokens = int(await page.locator(result).get_attribute("data-n-tokens"))
@@ -258,10 +258,11 @@ async def test_widgets_render_in_notebook_outputs(lab):
         page.on("pageerror", lambda e: errors.append(str(e) + " @ " + str(e.stack)[:1500]))
         await page.goto(f"{lab['url']}/lab/tree/widgets.ipynb?token={lab['token']}")
         await page.wait_for_selector(".jp-Notebook .jp-Cell .cm-content", timeout=60_000)
-        await page.wait_for_function("window.jupyterapp && window.jupyterapp.commands.hasCommand('tokenlens:toggle-panel')")
+        await page.wait_for_function(
+            "window.jupyterapp && window.jupyterapp.commands.hasCommand('tokenlens:toggle-panel')"
+        )
         # the workspace may restore other documents: this notebook must be the one in front
-        await page.evaluate(
-            "() => window.jupyterapp.commands.execute('docmanager:open', {path: 'widgets.ipynb'})")
+        await page.evaluate("() => window.jupyterapp.commands.execute('docmanager:open', {path: 'widgets.ipynb'})")
         await page.wait_for_function("() => window.jupyterapp.shell.currentWidget?.title.label === 'widgets.ipynb'")
         # a kernel must be up before running (the notebook starts one for its kernelspec)
         await page.wait_for_function(

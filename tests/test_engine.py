@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tokenlens
+from tokenlens.core.resolve import clear_cache
 from tokenlens.errors import InputError, TokenizerFileError, TokenizerNotFound
-from tokenlens.hub import clear_cache
 
 from .conftest import TOKENIZERS, flores
 
@@ -45,7 +45,10 @@ def test_display_tokens_and_pieces():
 
 def test_without_special_tokens():
     assert tokenlens.tokenize("I love NLP", "bert-base-uncased", add_special_tokens=False).ids == [
-        1045, 2293, 17953, 2361,
+        1045,
+        2293,
+        17953,
+        2361,
     ]
     assert tokenlens.tokenize("I love NLP", "llama-2", add_special_tokens=False).ids == [306, 5360, 405, 13208]
 
@@ -250,7 +253,7 @@ def test_tokenlens_path_folder_name_and_reload(tmp_path, monkeypatch):
 
 
 def test_server_style_resolution_refuses_paths(tmp_path):
-    from tokenlens.hub import resolve
+    from tokenlens.core.resolve import resolve
 
     tok = _train_bytelevel(tmp_path)
     tok.save(str(tmp_path / "tokenizer.json"))
@@ -266,7 +269,7 @@ def test_link_out_of_root_is_not_followed(tmp_path, monkeypatch):
     root.mkdir()
     (root / "escape").symlink_to(TOKENIZERS / "gpt2")
     monkeypatch.setenv("TOKENLENS_PATH", str(root))
-    from tokenlens.hub import resolve
+    from tokenlens.core.resolve import resolve
 
     with pytest.raises(TokenizerNotFound):
         resolve("escape", allow_paths=False, allow_hub=False)
@@ -288,12 +291,14 @@ def test_package_import_is_light():
 
 def test_sentencepiece_fast_spans_match_the_engines_offsets():
     """Spans from piece lengths equal spans from SentencePiece's own per-piece offsets."""
-    from tokenlens.tokenized import clamp_spans
+    from tokenlens.core.tokenized import clamp_spans
 
     sp = tokenlens.load("llama-2")
     assert sp._bytes_are_text
     # "a▁b": a literal U+2581 in the text is one character but not the bytes of its piece
-    lines = ["", " ", "  two  spaces", "a\n\tb", "🙂 ok", "a▁b", " ▁ x", "ଓ▁"] + [l for lang in ("ory_Orya", "zho_Hans", "arb_Arab") for l in flores(lang)[:15]]
+    lines = ["", " ", "  two  spaces", "a\n\tb", "🙂 ok", "a▁b", " ▁ x", "ଓ▁"] + [
+        l for lang in ("ory_Orya", "zho_Hans", "arb_Arab") for l in flores(lang)[:15]
+    ]
     for line in lines:
         fast = sp.encode(line, add_special_tokens=False)
         ids, spans = sp._encode_with_offsets(line)
@@ -306,7 +311,7 @@ def test_sentencepiece_fast_spans_match_the_engines_offsets():
 
 def _whole_hf(backend, text, add_special_tokens):
     """What the engine gives for the text in one piece (spans made disjoint as tokenize does)."""
-    from tokenlens.tokenized import clamp_spans
+    from tokenlens.core.tokenized import clamp_spans
 
     enc = backend.tokenizer.encode(text, add_special_tokens=add_special_tokens)
     return enc.ids, clamp_spans(enc.offsets).tolist(), enc.tokens
@@ -367,11 +372,11 @@ def test_tiktoken_spans_from_character_counts_equal_the_byte_mapping(name):
     """Spans from characters-per-token equal the exact byte → character mapping."""
     import numpy as np
 
-    from tokenlens.tokenized import byte_lengths_to_char_spans
+    from tokenlens.core.tokenized import byte_lengths_to_char_spans
 
     backend = tokenlens.load(name)
     text = "\n".join(l for lang in ("ory_Orya", "zho_Hans", "arb_Arab", "eng_Latn") for l in flores(lang)[:20])
-    text += " <|endoftext|> 🙂 \U0001F468\u200d\U0001F469 a▁b"
+    text += " <|endoftext|> 🙂 \U0001f468\u200d\U0001f469 a▁b"
     for special in (True, False):
         result = tokenlens.tokenize(text, name, add_special_tokens=special)
         exact = byte_lengths_to_char_spans(text, backend._byte_lengths()[np.asarray(result.ids)])

@@ -33,7 +33,10 @@ def test_tokenize_notebook():
     assert "[101, 1045, 2293, 17953, 2361, 102]" in text
     assert "[1, 306, 5360, 405, 13208]" in text
     widget_outputs = [
-        o for c in nb.cells for o in c.get("outputs", []) if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+        o
+        for c in nb.cells
+        for o in c.get("outputs", [])
+        if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
     ]
     assert len(widget_outputs) == 2
     assert "I love NLP" in text and "\ufffd" not in text

@@ -20,8 +20,17 @@ from tokenlens.finetune.events import read_events
 from .conftest import flores
 
 pytestmark = pytest.mark.slow
-TINY = dict(from_scratch=True, n_layer=2, n_embd=64, n_head=2, context=64, batch_size=8, device="cpu",
-            sample_prompt="ଓଡ଼ିଆ", sample_tokens=8)
+TINY = dict(
+    from_scratch=True,
+    n_layer=2,
+    n_embd=64,
+    n_head=2,
+    context=64,
+    batch_size=8,
+    device="cpu",
+    sample_prompt="ଓଡ଼ିଆ",
+    sample_tokens=8,
+)
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +44,9 @@ def workdir(tmp_path_factory):
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=1000, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-                                  special_tokens=["<|endoftext|>"])
+    trainer = trainers.BpeTrainer(
+        vocab_size=1000, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), special_tokens=["<|endoftext|>"]
+    )
     tok.train_from_iterator(lines, trainer)
     (root / "odia-bpe").mkdir()
     tok.save(str(root / "odia-bpe" / "tokenizer.json"))
@@ -63,8 +73,16 @@ def wait_for(predicate, timeout=300, poll=0.3):
 
 
 def test_from_scratch_loss_falls_and_tokenizer_is_unchanged(workdir, runs):
-    run = ft.finetune(str(workdir / "odia.txt"), "odia-tiny", tokenizer=str(workdir / "odia-bpe"),
-                      max_steps=80, lr=3e-3, eval_steps=40, save_steps=40, **TINY)
+    run = ft.finetune(
+        str(workdir / "odia.txt"),
+        "odia-tiny",
+        tokenizer=str(workdir / "odia-bpe"),
+        max_steps=80,
+        lr=3e-3,
+        eval_steps=40,
+        save_steps=40,
+        **TINY,
+    )
     state = run.wait(timeout=900)
     assert state.status == "completed", run.log_tail()
     losses = [v for _, v in state.loss]
@@ -102,8 +120,16 @@ def test_from_scratch_loss_falls_and_tokenizer_is_unchanged(workdir, runs):
 
 
 def test_stop_saves_then_resume_finishes(workdir, runs):
-    run = ft.finetune(str(workdir / "odia.txt"), "stop-me", tokenizer=str(workdir / "odia-bpe"),
-                      max_steps=400, lr=1e-3, eval_steps=1000, save_steps=1000, **TINY)
+    run = ft.finetune(
+        str(workdir / "odia.txt"),
+        "stop-me",
+        tokenizer=str(workdir / "odia-bpe"),
+        max_steps=400,
+        lr=1e-3,
+        eval_steps=1000,
+        save_steps=1000,
+        **TINY,
+    )
     wait_for(lambda: run.poll().step >= 5)
     run.stop()
     state = run.wait(timeout=300)
@@ -122,8 +148,16 @@ def test_stop_saves_then_resume_finishes(workdir, runs):
 
 
 def test_killed_run_resumes_from_last_complete_checkpoint(workdir, runs):
-    run = ft.finetune(str(workdir / "odia.txt"), "kill-me", tokenizer=str(workdir / "odia-bpe"),
-                      max_steps=30, lr=1e-3, eval_steps=1000, save_steps=10, **TINY)
+    run = ft.finetune(
+        str(workdir / "odia.txt"),
+        "kill-me",
+        tokenizer=str(workdir / "odia-bpe"),
+        max_steps=30,
+        lr=1e-3,
+        eval_steps=1000,
+        save_steps=10,
+        **TINY,
+    )
     wait_for(lambda: run.dir.latest_checkpoint() is not None and run.poll().step >= 12)
     os.killpg(run.pid(), signal.SIGKILL)
     run.wait(timeout=60)
@@ -138,8 +172,18 @@ def test_killed_run_resumes_from_last_complete_checkpoint(workdir, runs):
 
 
 def test_two_processes_through_torchrun(workdir, runs):
-    run = ft.finetune(str(workdir / "odia.txt"), "ddp", tokenizer=str(workdir / "odia-bpe"), launcher="torchrun",
-                      num_processes=2, main_port=29517, max_steps=6, eval_steps=1000, save_steps=1000, **TINY)
+    run = ft.finetune(
+        str(workdir / "odia.txt"),
+        "ddp",
+        tokenizer=str(workdir / "odia-bpe"),
+        launcher="torchrun",
+        num_processes=2,
+        main_port=29517,
+        max_steps=6,
+        eval_steps=1000,
+        save_steps=1000,
+        **TINY,
+    )
     assert "torch.distributed.run --nproc_per_node 2" in run.command()
     state = run.wait(timeout=600)
     assert state.status == "completed", run.log_tail(60)
@@ -168,18 +212,34 @@ def small_model(workdir):
     from transformers import AutoModelForCausalLM, GPT2Config, PreTrainedTokenizerFast
 
     folder = workdir / "tiny-gpt2"
-    tok = PreTrainedTokenizerFast(tokenizer_file=str(workdir / "odia-bpe" / "tokenizer.json"), eos_token="<|endoftext|>")
+    tok = PreTrainedTokenizerFast(
+        tokenizer_file=str(workdir / "odia-bpe" / "tokenizer.json"), eos_token="<|endoftext|>"
+    )
     eos = tok.eos_token_id
-    model = AutoModelForCausalLM.from_config(GPT2Config(vocab_size=len(tok), n_positions=64, n_embd=32, n_layer=1,
-                                                        n_head=2, bos_token_id=eos, eos_token_id=eos))
+    model = AutoModelForCausalLM.from_config(
+        GPT2Config(
+            vocab_size=len(tok), n_positions=64, n_embd=32, n_layer=1, n_head=2, bos_token_id=eos, eos_token_id=eos
+        )
+    )
     model.save_pretrained(folder)
     tok.save_pretrained(folder)
     return folder
 
 
 def test_finetune_local_model_with_lora_and_added_tokens(workdir, runs, small_model):
-    run = ft.finetune(str(workdir / "odia.txt"), "lora", model=str(small_model), lora_r=4, add_tokens=["<odia>"],
-                      max_steps=4, eval_steps=1000, save_steps=1000, context=32, batch_size=4, device="cpu")
+    run = ft.finetune(
+        str(workdir / "odia.txt"),
+        "lora",
+        model=str(small_model),
+        lora_r=4,
+        add_tokens=["<odia>"],
+        max_steps=4,
+        eval_steps=1000,
+        save_steps=1000,
+        context=32,
+        batch_size=4,
+        device="cpu",
+    )
     state = run.wait(timeout=600)
     assert state.status == "completed", run.log_tail(60)
     from transformers import AutoModelForCausalLM
@@ -229,7 +289,7 @@ def test_magic_dry_run_and_print_command(shell, workdir, runs, capsys):
     )
     out = capsys.readouterr().out
     assert "accelerate.commands.launch --num_processes 16 --num_machines 2 --machine_rank 1" in out
-    assert "--main_process_ip 10.1.2.3" in out and "tokenlens.finetune.train" in out
+    assert "--main_process_ip 10.1.2.3" in out and "tokenlens.finetune.trainer" in out
     assert not (runs / "big").exists()  # printing starts nothing
     shell.user_ns["texts"] = flores("ory_Orya")[:50]
     report = shell.run_cell(f"%finetune --from-scratch --tokenizer {tok} --data texts --context 32 --dry-run").result
@@ -248,8 +308,15 @@ def test_magic_errors(shell, capsys):
 
 def test_runs_need_no_kernel(workdir, runs):
     """The trainer is a process of its own session: interrupting the kernel does not touch it."""
-    run = ft.finetune(str(workdir / "odia.txt"), "session", tokenizer=str(workdir / "odia-bpe"),
-                      max_steps=400, eval_steps=1000, save_steps=1000, **TINY)
+    run = ft.finetune(
+        str(workdir / "odia.txt"),
+        "session",
+        tokenizer=str(workdir / "odia-bpe"),
+        max_steps=400,
+        eval_steps=1000,
+        save_steps=1000,
+        **TINY,
+    )
     try:
         assert os.getpgid(run.pid()) == run.pid() != os.getpgid(0)
     finally:
@@ -263,20 +330,34 @@ def test_chat_rows_train_through_the_chat_template(workdir, runs, tmp_path):
 
     tok_dir = tmp_path / "chat-tok"
     shutil.copytree(workdir / "odia-bpe", tok_dir)
-    template = ("{% for m in messages %}<|endoftext|>{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
-                "{% if add_generation_prompt %}<|endoftext|>assistant: {% endif %}")
-    (tok_dir / "tokenizer_config.json").write_text(json.dumps({
-        "tokenizer_class": "PreTrainedTokenizerFast", "eos_token": "<|endoftext|>", "chat_template": template}))
+    template = (
+        "{% for m in messages %}<|endoftext|>{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
+        "{% if add_generation_prompt %}<|endoftext|>assistant: {% endif %}"
+    )
+    (tok_dir / "tokenizer_config.json").write_text(
+        json.dumps(
+            {"tokenizer_class": "PreTrainedTokenizerFast", "eos_token": "<|endoftext|>", "chat_template": template}
+        )
+    )
     lines = flores("eng_Latn")[:40]
-    rows = [{"messages": [{"role": "user", "content": a[:50]}, {"role": "assistant", "content": b[:50]}]}
-            for a, b in zip(lines[::2], lines[1::2])]
+    rows = [
+        {"messages": [{"role": "user", "content": a[:50]}, {"role": "assistant", "content": b[:50]}]}
+        for a, b in zip(lines[::2], lines[1::2])
+    ]
     data = tmp_path / "chat.jsonl"
     data.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
     short = ft.finetune(str(data), "chat-short", tokenizer=str(tok_dir), max_steps=3, **{**TINY, "context": 16})
     state = short.wait(timeout=600)
     assert state.status == "failed" and "raise --context" in state.error  # prompts fill 16 tokens
-    run = ft.finetune(str(data), "chat", tokenizer=str(tok_dir), max_steps=3, eval_steps=1000, save_steps=1000,
-                      **{**TINY, "context": 256, "batch_size": 4})
+    run = ft.finetune(
+        str(data),
+        "chat",
+        tokenizer=str(tok_dir),
+        max_steps=3,
+        eval_steps=1000,
+        save_steps=1000,
+        **{**TINY, "context": 256, "batch_size": 4},
+    )
     state = run.wait(timeout=600)
     assert state.status == "completed", run.log_tail(60)
     start = [e for e in events_of(run) if e["event"] == "start"][0]
@@ -284,7 +365,8 @@ def test_chat_rows_train_through_the_chat_template(workdir, runs, tmp_path):
 
 
 def test_attach_names_the_runs_there_are(workdir, runs, small_model):
-    ft.finetune(str(workdir / "odia.txt"), "one-run", model=str(small_model), max_steps=1, device="cpu",
-                context=32).wait(timeout=300)
+    ft.finetune(
+        str(workdir / "odia.txt"), "one-run", model=str(small_model), max_steps=1, device="cpu", context=32
+    ).wait(timeout=300)
     with pytest.raises(InputError, match="No run named 'other'.*Runs: one-run"):
         ft.attach("other")

@@ -20,10 +20,11 @@ import pytest
 from tokenlens.finetune.events import EventWriter
 from tokenlens.finetune.launcher import Run
 from tokenlens.finetune.spec import RunDir, RunSpec
-from tokenlens.widgets.finetune import FinetuneWidget, loss_svg, summary_html, thin
+from tokenlens.views.finetune import FinetuneWidget, loss_svg, summary_html, thin
 
 from ._harness import ARTIFACTS, CHROMIUM, FLAGS, SKIP_REASON, QuietHandler, have_chromium
 from .conftest import ROOT
+
 HASH = "9f2c4a7e1b3d5f60718293a4b5c6d7e8"
 LOSSES = [4.2, 3.6, 3.1, 2.8]
 
@@ -53,13 +54,21 @@ def sleeper():
 def make_run(tmp_path: Path, pid: int, ended: bool = True, name: str = "demo") -> tuple[RunDir, EventWriter]:
     rd = RunDir(tmp_path / name)
     rd.write_spec(RunSpec(name=name, data=["train.txt"], model="distilgpt2", max_steps=4, sample_prompt="Hello"))
-    rd.command_file.write_text(f"python -m tokenlens.finetune.train {rd.path}\n")
+    rd.command_file.write_text(f"python -m tokenlens.finetune.trainer {rd.path}\n")
     w = EventWriter(rd.events_file)
     w.write("start", max_steps=4, model="distilgpt2", tokenizer_hash=HASH, params=81_912_576)
     w.write("status", status="running", step=0)
     for step, loss in enumerate(LOSSES[:2], 1):
-        w.write("log", step=step, epoch=step / 4, loss=loss, lr=5e-5 * (1 - step / 4), grad_norm=1.5 / step,
-                tokens_per_s=1234.5, gpu_mem_gb=None)
+        w.write(
+            "log",
+            step=step,
+            epoch=step / 4,
+            loss=loss,
+            lr=5e-5 * (1 - step / 4),
+            grad_norm=1.5 / step,
+            tokens_per_s=1234.5,
+            gpu_mem_gb=None,
+        )
     w.write("eval", step=2, eval_loss=3.3)
     w.write("sample", step=2, prompt="Hello", text=" world, said the model")
     ckpt = rd.checkpoints / "checkpoint-2"
@@ -103,12 +112,13 @@ def acks(widget, monkeypatch) -> list:
 
 # -- the folded state ----------------------------------------------------------------------
 
+
 def test_finished_run_is_folded_and_not_polled(tmp_path):
     rd, _ = make_run(tmp_path, finished_pid())
     w = FinetuneWidget.for_run(Run(RunDir(rd.path)))
     s = w.state
     assert (w.name, w.run_dir) == ("demo", str(rd.path))
-    assert w.command.startswith("python -m tokenlens.finetune.train")
+    assert w.command.startswith("python -m tokenlens.finetune.trainer")
     assert s["status"] == "completed" and s["step"] == 4 and s["max_steps"] == 4
     assert s["loss_history"] == [[i, v] for i, v in enumerate(LOSSES, 1)]
     assert s["eval_history"] == [[2, 3.3], [4, 2.9]]
@@ -204,6 +214,7 @@ def test_poll_errors_are_reported_not_raised(tmp_path, sleeper, fast, monkeypatc
     w = FinetuneWidget.for_run(Run(rd))
     run = w.run
     try:
+
         def broken():
             raise OSError("disk went away")
 
@@ -225,6 +236,7 @@ def test_long_histories_are_thinned_keeping_ends():
 
 
 # -- Stop and Resume -----------------------------------------------------------------------
+
 
 def test_stop_message_writes_the_stop_file(tmp_path, sleeper, monkeypatch):
     rd, _ = make_run(tmp_path, sleeper.pid, ended=False)
@@ -261,7 +273,7 @@ def test_resume_follows_the_new_process(tmp_path, sleeper, fast, monkeypatch):
 
     def fake_resume(self):  # what launcher.start does, minus the trainer
         rd.pid_file.write_text(str(sleeper.pid))
-        rd.command_file.write_text(f"python -m tokenlens.finetune.train {rd.path} --resume\n")
+        rd.command_file.write_text(f"python -m tokenlens.finetune.trainer {rd.path} --resume\n")
         return Run(rd)
 
     monkeypatch.setattr(Run, "resume", fake_resume)
@@ -290,6 +302,7 @@ def test_resume_refusal_is_acknowledged_with_the_reason(tmp_path, sleeper, monke
 
 # -- the copy saved with the notebook ------------------------------------------------------
 
+
 def test_static_summary_stays_readable_without_the_extension(tmp_path):
     rd, _ = make_run(tmp_path, finished_pid())
     w = FinetuneWidget.for_run(Run(rd))
@@ -298,11 +311,26 @@ def test_static_summary_stays_readable_without_the_extension(tmp_path):
     assert "application/vnd.jupyter.widget-view+json" in data
     assert "<script" not in page.lower() and "http" not in page.lower()
     assert "<svg" in page and "<polyline" in page
-    for text in ("completed", "4 / 4", "2.8", f"{math.exp(2.8):.2f}", "2.9", f"{math.exp(2.9):.2f}",
-                 "unchanged", HASH[:12], str(rd.final), "world, and good night", "checkpoint-2", "1500"):
+    for text in (
+        "completed",
+        "4 / 4",
+        "2.8",
+        f"{math.exp(2.8):.2f}",
+        "2.9",
+        f"{math.exp(2.9):.2f}",
+        "unchanged",
+        HASH[:12],
+        str(rd.final),
+        "world, and good night",
+        "checkpoint-2",
+        "1500",
+    ):
         assert text in page, text
     assert "from 4.2 at step 1" in page
-    assert data["text/plain"] == "<Finetune 'demo': completed, step 4 / 4 (100%), loss 2.8 (ppl 16.44), eval 2.9 (ppl 18.17)>"
+    assert (
+        data["text/plain"]
+        == "<Finetune 'demo': completed, step 4 / 4 (100%), loss 2.8 (ppl 16.44), eval 2.9 (ppl 18.17)>"
+    )
     w.close()
 
 
@@ -327,6 +355,7 @@ def test_loss_svg_handles_one_point_and_none():
 
 
 # -- the real bundle in a real browser -----------------------------------------------------
+
 
 @pytest.mark.browser
 def test_view_renders_in_chromium_light_and_dark(tmp_path, sleeper):
@@ -381,11 +410,12 @@ def test_view_renders_in_chromium_light_and_dark(tmp_path, sleeper):
                         stop.click()
                         assert page.evaluate("window.model.sent") == [{"type": "stop"}]
                         page.wait_for_function(
-                            "document.querySelector('.tl-ft-note').textContent.includes('saves a checkpoint')")
+                            "document.querySelector('.tl-ft-note').textContent.includes('saves a checkpoint')"
+                        )
                         assert stop.is_disabled()  # until the trainer answers by status
                         page.locator(".tl-ft-log input").check()
                         page.locator(".tl-ft-command summary").click()
-                        assert "tokenlens.finetune.train" in page.locator(".tl-ft-command pre").inner_text()
+                        assert "tokenlens.finetune.trainer" in page.locator(".tl-ft-command pre").inner_text()
                         page.locator(".tl-ft-chart-svg").hover(position={"x": 300, "y": 80})
                         assert "step" in page.locator(".tl-ft-tip").inner_text()
                         view.screenshot(path=str(ARTIFACTS / f"finetune-{key}-log-{theme}.png"))

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 import tokenlens
+from tokenlens.core.resolve import clear_cache
 from tokenlens.errors import InputError, TokenizerFileError, TokenizerNotFound, TokenlensError
-from tokenlens.hub import clear_cache
 
 from .conftest import TOKENIZERS, flores
 
@@ -52,6 +52,7 @@ def _fresh_cache():
 
 # -- tiny models made here ---------------------------------------------------------------------
 
+
 def _train_lines() -> list[str]:
     lines = []
     for lang in LANGS:
@@ -63,7 +64,8 @@ def _train_lines() -> list[str]:
 def models(tmp_path_factory):
     """Two save_pretrained folders: tiny GPT-2 and tiny Llama, each with a tokenizer trained here."""
     import torch
-    from tokenizers import Tokenizer, decoders, models as tmodels, normalizers, pre_tokenizers, processors, trainers
+    from tokenizers import Tokenizer, decoders, normalizers, pre_tokenizers, processors, trainers
+    from tokenizers import models as tmodels
     from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
     root = tmp_path_factory.mktemp("gguf-models")
@@ -73,11 +75,18 @@ def models(tmp_path_factory):
     bbpe = Tokenizer(tmodels.BPE())
     bbpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bbpe.decoder = decoders.ByteLevel()
-    bbpe.train_from_iterator(lines, trainers.BpeTrainer(
-        vocab_size=600, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), special_tokens=["<|endoftext|>"]))
+    bbpe.train_from_iterator(
+        lines,
+        trainers.BpeTrainer(
+            vocab_size=600, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), special_tokens=["<|endoftext|>"]
+        ),
+    )
     gpt2_tok = PreTrainedTokenizerFast(tokenizer_object=bbpe, bos_token="<|endoftext|>", eos_token="<|endoftext|>")
-    gpt2 = GPT2LMHeadModel(GPT2Config(vocab_size=len(gpt2_tok), n_positions=64, n_embd=64, n_layer=2, n_head=2,
-                                      bos_token_id=0, eos_token_id=0)).eval()
+    gpt2 = GPT2LMHeadModel(
+        GPT2Config(
+            vocab_size=len(gpt2_tok), n_positions=64, n_embd=64, n_layer=2, n_head=2, bos_token_id=0, eos_token_id=0
+        )
+    ).eval()
     gpt2.save_pretrained(root / "gpt2")
     gpt2_tok.save_pretrained(root / "gpt2")
 
@@ -85,17 +94,30 @@ def models(tmp_path_factory):
     spm = Tokenizer(tmodels.BPE(unk_token="<unk>", byte_fallback=True))
     spm.normalizer = normalizers.Sequence([normalizers.Prepend("\u2581"), normalizers.Replace(" ", "\u2581")])
     spm.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="never", split=True)
-    spm.decoder = decoders.Sequence([decoders.Replace("\u2581", " "), decoders.ByteFallback(), decoders.Fuse(),
-                                     decoders.Strip(" ", 1, 0)])
+    spm.decoder = decoders.Sequence(
+        [decoders.Replace("\u2581", " "), decoders.ByteFallback(), decoders.Fuse(), decoders.Strip(" ", 1, 0)]
+    )
     specials = ["<unk>", "<s>", "</s>", "<|im_start|>", "<|im_end|>"] + [f"<0x{b:02X}>" for b in range(256)]
     spm.train_from_iterator(lines, trainers.BpeTrainer(vocab_size=900, special_tokens=specials, limit_alphabet=300))
-    spm.post_processor = processors.TemplateProcessing(single="<s> $A", pair="<s> $A <s> $B", special_tokens=[("<s>", 1)])
+    spm.post_processor = processors.TemplateProcessing(
+        single="<s> $A", pair="<s> $A <s> $B", special_tokens=[("<s>", 1)]
+    )
     llama_tok = PreTrainedTokenizerFast(tokenizer_object=spm, bos_token="<s>", eos_token="</s>", unk_token="<unk>")
     llama_tok.chat_template = CHATML
-    llama = LlamaForCausalLM(LlamaConfig(
-        vocab_size=len(llama_tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-        num_key_value_heads=2, max_position_embeddings=64, tie_word_embeddings=False, bos_token_id=1,
-        eos_token_id=2)).eval()
+    llama = LlamaForCausalLM(
+        LlamaConfig(
+            vocab_size=len(llama_tok),
+            hidden_size=64,
+            intermediate_size=128,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            max_position_embeddings=64,
+            tie_word_embeddings=False,
+            bos_token_id=1,
+            eos_token_id=2,
+        )
+    ).eval()
     llama.save_pretrained(root / "llama")
     llama_tok.save_pretrained(root / "llama")
     return {"gpt2": (root / "gpt2", gpt2, gpt2_tok), "llama": (root / "llama", llama, llama_tok)}
@@ -107,6 +129,7 @@ def exported(models):
 
 
 # -- round trips --------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("arch", ["gpt2", "llama"])
 def test_exported_tokenizer_keeps_the_source_ids(models, exported, arch):
@@ -145,8 +168,9 @@ def test_exported_model_loads_in_transformers_with_the_same_logits(models, expor
     ids = torch.tensor([tok(flores("hin_Deva")[0])["input_ids"][:48]])
     path = exported[arch].gguf
     kwargs = {"n_positions": 64} if arch == "gpt2" else {}  # transformers reads GPT-2's context as n_ctx
-    plain = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=torch.float32,
-                                                 **kwargs).eval()
+    plain = AutoModelForCausalLM.from_pretrained(
+        str(path.parent), gguf_file=path.name, dtype=torch.float32, **kwargs
+    ).eval()
     ours = load_gguf_model(path).eval()
     with torch.no_grad():
         want = model(ids).logits
@@ -180,8 +204,15 @@ def test_other_llama_family_models_export(models, tmp_path, family):
     from tokenlens.finetune.models import load_gguf_model
 
     _folder, _model, tok = models["gpt2"]
-    sizes = dict(vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                 num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64)
+    sizes = dict(
+        vocab_size=len(tok),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=64,
+    )
     torch.manual_seed(0)
     if family == "qwen2":
         model = Qwen2ForCausalLM(Qwen2Config(tie_word_embeddings=True, **sizes)).eval()
@@ -201,13 +232,20 @@ def test_other_llama_family_models_export(models, tmp_path, family):
 def test_metadata_reader_agrees_with_the_gguf_package(exported):
     import gguf
 
-    from tokenlens.gguf_metadata import read_metadata
+    from tokenlens.gguf.metadata import read_metadata
 
     path = exported["gpt2"].gguf
     ours = read_metadata(path)
     theirs = gguf.GGUFReader(path)
-    for key in ("general.architecture", "tokenizer.ggml.model", "tokenizer.ggml.pre", "tokenizer.ggml.tokens",
-                "tokenizer.ggml.merges", "tokenizer.ggml.token_type", "gpt2.block_count"):
+    for key in (
+        "general.architecture",
+        "tokenizer.ggml.model",
+        "tokenizer.ggml.pre",
+        "tokenizer.ggml.tokens",
+        "tokenizer.ggml.merges",
+        "tokenizer.ggml.token_type",
+        "gpt2.block_count",
+    ):
         assert ours.fields[key] == theirs.fields[key].contents(), key
     assert [(t.name, t.n_bytes) for t in ours.tensors] == [(t.name, t.n_bytes) for t in theirs.tensors]
 
@@ -217,7 +255,8 @@ def test_chat_template_from_gguf_and_modelfile(models, exported):
     messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "ନମସ୍କାର"}]
     backend = tokenlens.load(str(exported["llama"].gguf))
     assert backend.apply_chat_template(messages) == tok.apply_chat_template(
-        messages, tokenize=False, add_generation_prompt=True)
+        messages, tokenize=False, add_generation_prompt=True
+    )
     text = exported["llama"].modelfile.read_text(encoding="utf-8")
     assert "FROM ./model-f16.gguf" in text
     assert 'TEMPLATE """' in text and '{{ "<|im_start|>user\\n" }}{{ .Content }}' in text
@@ -229,22 +268,26 @@ def test_chat_template_from_gguf_and_modelfile(models, exported):
 
 
 def test_chat_shape_refuses_what_a_go_template_cannot_copy():
-    from tokenlens.modelfile import chat_shape
+    from tokenlens.gguf.modelfile import chat_shape
 
     # Llama 2: the system prompt is folded into the first user turn
-    folded = ("{% if messages[0]['role'] == 'system' %}{% set loop_messages = messages[1:] %}{% set system_message ="
-              " messages[0]['content'] %}{% else %}{% set loop_messages = messages %}{% set system_message = false %}"
-              "{% endif %}{% for message in loop_messages %}{% if loop.index0 == 0 and system_message != false %}"
-              "{% set content = '<<SYS>>\\n' + system_message + '\\n<</SYS>>\\n\\n' + message['content'] %}{% else %}"
-              "{% set content = message['content'] %}{% endif %}{% if message['role'] == 'user' %}{{ bos_token +"
-              " '[INST] ' + content.strip() + ' [/INST]' }}{% elif message['role'] == 'assistant' %}{{ ' ' +"
-              " content.strip() + ' ' + eos_token }}{% endif %}{% endfor %}")
+    folded = (
+        "{% if messages[0]['role'] == 'system' %}{% set loop_messages = messages[1:] %}{% set system_message ="
+        " messages[0]['content'] %}{% else %}{% set loop_messages = messages %}{% set system_message = false %}"
+        "{% endif %}{% for message in loop_messages %}{% if loop.index0 == 0 and system_message != false %}"
+        "{% set content = '<<SYS>>\\n' + system_message + '\\n<</SYS>>\\n\\n' + message['content'] %}{% else %}"
+        "{% set content = message['content'] %}{% endif %}{% if message['role'] == 'user' %}{{ bos_token +"
+        " '[INST] ' + content.strip() + ' [/INST]' }}{% elif message['role'] == 'assistant' %}{{ ' ' +"
+        " content.strip() + ' ' + eos_token }}{% endif %}{% endfor %}"
+    )
     assert chat_shape(folded, {"bos_token": "<s>", "eos_token": "</s>"}, "<s>") is None
     assert chat_shape(CHATML, {}).render([{"role": "user", "content": "hi"}]) == (
-        "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n")
+        "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"
+    )
 
 
 # -- reference tokenizers written as GGUF, the way llama.cpp's converter writes them ------------
+
 
 def _write_tokenizer_gguf(path: Path, arch: str, kv: dict) -> Path:
     import gguf
@@ -279,12 +322,23 @@ def _sentencepiece_gguf(path: Path) -> Path:
     for i in range(sp.get_piece_size()):
         tokens.append(sp.id_to_piece(i))
         scores.append(sp.get_score(i))
-        types.append(2 if sp.is_unknown(i) else 3 if sp.is_control(i) else 5 if sp.is_unused(i)
-                     else 6 if sp.is_byte(i) else 1)
-    return _write_tokenizer_gguf(path, "llama", {
-        "tokenizer.ggml.model": "llama", "tokenizer.ggml.tokens": tokens, "tokenizer.ggml.scores": scores,
-        "tokenizer.ggml.token_type": types, "tokenizer.ggml.bos_token_id": 1, "tokenizer.ggml.eos_token_id": 2,
-        "tokenizer.ggml.unknown_token_id": 0, "tokenizer.ggml.add_bos_token": True})
+        types.append(
+            2 if sp.is_unknown(i) else 3 if sp.is_control(i) else 5 if sp.is_unused(i) else 6 if sp.is_byte(i) else 1
+        )
+    return _write_tokenizer_gguf(
+        path,
+        "llama",
+        {
+            "tokenizer.ggml.model": "llama",
+            "tokenizer.ggml.tokens": tokens,
+            "tokenizer.ggml.scores": scores,
+            "tokenizer.ggml.token_type": types,
+            "tokenizer.ggml.bos_token_id": 1,
+            "tokenizer.ggml.eos_token_id": 2,
+            "tokenizer.ggml.unknown_token_id": 0,
+            "tokenizer.ggml.add_bos_token": True,
+        },
+    )
 
 
 def _tiktoken_gguf(path: Path, rank_file: Path, pre: str) -> Path:
@@ -307,9 +361,17 @@ def _tiktoken_gguf(path: Path, rank_file: Path, pre: str) -> Path:
             if left is not None and right is not None and left < rank and right < rank:
                 merges.append((rank, left, right, spell(data[:cut]) + " " + spell(data[cut:])))
     merges.sort()
-    return _write_tokenizer_gguf(path, "gpt2", {
-        "tokenizer.ggml.model": "gpt2", "tokenizer.ggml.pre": pre, "tokenizer.ggml.tokens": tokens,
-        "tokenizer.ggml.token_type": [1] * len(tokens), "tokenizer.ggml.merges": [m[3] for m in merges]})
+    return _write_tokenizer_gguf(
+        path,
+        "gpt2",
+        {
+            "tokenizer.ggml.model": "gpt2",
+            "tokenizer.ggml.pre": pre,
+            "tokenizer.ggml.tokens": tokens,
+            "tokenizer.ggml.token_type": [1] * len(tokens),
+            "tokenizer.ggml.merges": [m[3] for m in merges],
+        },
+    )
 
 
 def test_llama2_sentencepiece_as_gguf_keeps_its_ids(tmp_path):
@@ -318,8 +380,9 @@ def test_llama2_sentencepiece_as_gguf_keeps_its_ids(tmp_path):
     assert tokenlens.tokenize("I love NLP", str(path)).ids == [1, 306, 5360, 405, 13208]
     for text in texts(60):
         assert tokenlens.tokenize(text, str(path)).ids == tokenlens.tokenize(text, "llama-2").ids, text
-    assert tokenlens.decode(tokenlens.tokenize("ଓଡ଼ିଆ 🙂", str(path), add_special_tokens=False).ids,
-                            str(path)) == "ଓଡ଼ିଆ 🙂"
+    assert (
+        tokenlens.decode(tokenlens.tokenize("ଓଡ଼ିଆ 🙂", str(path), add_special_tokens=False).ids, str(path)) == "ଓଡ଼ିଆ 🙂"
+    )
 
 
 def test_gpt2_ranks_as_gguf_keep_their_ids(tmp_path):
@@ -330,8 +393,9 @@ def test_gpt2_ranks_as_gguf_keep_their_ids(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("encoding,pre", [("cl100k_base", "llama-bpe"), ("o200k_base", "gpt-4o"),
-                                          ("cl100k_base", "qwen2")])
+@pytest.mark.parametrize(
+    "encoding,pre", [("cl100k_base", "llama-bpe"), ("o200k_base", "gpt-4o"), ("cl100k_base", "qwen2")]
+)
 def test_large_byte_level_vocabularies_as_gguf(tmp_path, encoding, pre):
     """Llama 3's pre-tokenizer is cl100k's pattern, GPT-4o's is o200k's; Qwen2's differs from
     Llama 3's only in splitting every digit, checked against tiktoken with that pattern."""
@@ -343,8 +407,9 @@ def test_large_byte_level_vocabularies_as_gguf(tmp_path, encoding, pre):
     path = _tiktoken_gguf(tmp_path / f"{pre}.gguf", rank_file, pre)
     if pre == "qwen2":
         ranks = tiktoken.load.load_tiktoken_bpe(str(rank_file))
-        ref = tiktoken.Encoding("qwen2-test", pat_str=PRE_TOKENIZERS["qwen2"].splits[0], mergeable_ranks=ranks,
-                                special_tokens={})
+        ref = tiktoken.Encoding(
+            "qwen2-test", pat_str=PRE_TOKENIZERS["qwen2"].splits[0], mergeable_ranks=ranks, special_tokens={}
+        )
         want = ref.encode_ordinary
     else:
         want = lambda t: tokenlens.tokenize(t, encoding).ids  # noqa: E731
@@ -354,8 +419,9 @@ def test_large_byte_level_vocabularies_as_gguf(tmp_path, encoding, pre):
 
 # -- the Ollama store ---------------------------------------------------------------------------
 
+
 def _add_to_store(store: Path, name: str, gguf: Path, template: str | None = "{{ .Prompt }}") -> Path:
-    from tokenlens.ollama import parse_name
+    from tokenlens.gguf.ollama import parse_name
 
     ref = parse_name(name)
     blobs = store / "blobs"
@@ -369,9 +435,12 @@ def _add_to_store(store: Path, name: str, gguf: Path, template: str | None = "{{
     layers = [{"mediaType": "application/vnd.ollama.image.model", **blob(gguf.read_bytes())}]
     if template is not None:
         layers.append({"mediaType": "application/vnd.ollama.image.template", **blob(template.encode())})
-    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-                "config": {"mediaType": "application/vnd.docker.container.image.v1+json",
-                           **blob(b'{"model_format":"gguf"}')}, "layers": layers}
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", **blob(b'{"model_format":"gguf"}')},
+        "layers": layers,
+    }
     path = ref.manifest_path(store)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(manifest), encoding="utf-8")
@@ -394,12 +463,15 @@ def test_ollama_names_resolve_through_the_store(store, models):
         assert tokenlens.tokenize(text, "ollama:tiny:latest").ids == llama_tok(text)["input_ids"]
         assert tokenlens.tokenize(text, "ollama:me/tiny-gpt:v1").ids == gpt2_tok(text)["input_ids"]
     assert tokenlens.tokenize("I love NLP", "ollama:tiny").ids == llama_tok("I love NLP")["input_ids"]
-    assert tokenlens.load("ollama:tiny").apply_chat_template([{"role": "user", "content": "hi"}]).endswith(
-        "<|im_start|>assistant\n")
+    assert (
+        tokenlens.load("ollama:tiny")
+        .apply_chat_template([{"role": "user", "content": "hi"}])
+        .endswith("<|im_start|>assistant\n")
+    )
     listed = {e.name: e for e in tokenlens.available(include_hub_cache=False)}
     assert listed["ollama:tiny:latest"].kind == "gguf" and listed["ollama:tiny:latest"].source == "ollama"
     assert "ollama:me/tiny-gpt:v1" in listed and "gpt2" in listed
-    from tokenlens import ollama
+    from tokenlens.gguf import ollama
 
     assert ollama.layer_text("tiny", "application/vnd.ollama.image.template") == "{{ .Prompt }}"
     local = {m["name"]: m for m in ollama.models(use_server=False)}
@@ -407,7 +479,7 @@ def test_ollama_names_resolve_through_the_store(store, models):
 
 
 def test_ollama_errors_say_what_to_do(store, tmp_path):
-    from tokenlens.ollama import parse_name, resolve_gguf
+    from tokenlens.gguf.ollama import parse_name, resolve_gguf
 
     with pytest.raises(TokenizerNotFound, match="ollama pull") as info:
         tokenlens.load("ollama:tinny")
@@ -446,7 +518,7 @@ def test_ollama_errors_say_what_to_do(store, tmp_path):
 
 def test_ollama_server_absent_is_said_plainly(store, monkeypatch):
     """Only the absent cases can be tested offline: no client installed, or no server answering."""
-    from tokenlens import ollama
+    from tokenlens.gguf import ollama
 
     monkeypatch.setenv("OLLAMA_HOST", "http://127.0.0.1:9")  # the discard port: nothing listens
     with pytest.raises(TokenlensError, match="pip install ollama|ollama serve"):
@@ -460,6 +532,7 @@ def test_ollama_server_absent_is_said_plainly(store, monkeypatch):
 
 
 # -- damaged and unsupported files ----------------------------------------------------------------
+
 
 def test_truncated_and_foreign_files_give_clear_errors(exported, tmp_path):
     data = exported["llama"].gguf.read_bytes()
@@ -476,13 +549,23 @@ def test_truncated_and_foreign_files_give_clear_errors(exported, tmp_path):
 
 def test_unsupported_tokenizers_are_refused_by_name(tmp_path):
     tokens = ["a", "b", "ab"]
-    path = _write_tokenizer_gguf(tmp_path / "pre.gguf", "gpt2", {
-        "tokenizer.ggml.model": "gpt2", "tokenizer.ggml.pre": "deepseek-coder", "tokenizer.ggml.tokens": tokens,
-        "tokenizer.ggml.merges": ["a b"]})
+    path = _write_tokenizer_gguf(
+        tmp_path / "pre.gguf",
+        "gpt2",
+        {
+            "tokenizer.ggml.model": "gpt2",
+            "tokenizer.ggml.pre": "deepseek-coder",
+            "tokenizer.ggml.tokens": tokens,
+            "tokenizer.ggml.merges": ["a b"],
+        },
+    )
     with pytest.raises(TokenizerFileError, match=r"'deepseek-coder'\) is not supported.*gpt-2.*llama-bpe.*qwen2"):
         tokenlens.load(str(path))
-    path = _write_tokenizer_gguf(tmp_path / "t5.gguf", "t5", {
-        "tokenizer.ggml.model": "t5", "tokenizer.ggml.tokens": tokens, "tokenizer.ggml.scores": [0.0, 0.0, 0.0]})
+    path = _write_tokenizer_gguf(
+        tmp_path / "t5.gguf",
+        "t5",
+        {"tokenizer.ggml.model": "t5", "tokenizer.ggml.tokens": tokens, "tokenizer.ggml.scores": [0.0, 0.0, 0.0]},
+    )
     with pytest.raises(TokenizerFileError, match=r"'t5' \(Unigram\)\) is not supported.*'llama'.*'gpt2'"):
         tokenlens.load(str(path))
     path = _write_tokenizer_gguf(tmp_path / "none.gguf", "llama", {"general.name": "adapter"})
@@ -492,7 +575,7 @@ def test_unsupported_tokenizers_are_refused_by_name(tmp_path):
 
 def test_unknown_architecture_is_refused_for_finetuning(exported, tmp_path):
     from tokenlens.finetune.models import check_causal_lm
-    from tokenlens.gguf_metadata import read_metadata
+    from tokenlens.gguf.metadata import read_metadata
 
     meta = read_metadata(exported["llama"].gguf)
     kv = {k: v for k, v in meta.fields.items() if k.startswith("tokenizer.")}
@@ -518,6 +601,7 @@ def test_export_refuses_what_gguf_cannot_hold(tmp_path, models):
 
 
 # -- magics and the server ------------------------------------------------------------------------
+
 
 def test_magics_take_gguf_names(store, exported, models, tmp_path):
     from IPython.core.interactiveshell import InteractiveShell
@@ -561,6 +645,7 @@ async def test_routes_list_and_tokenize_ollama_models(store, models, jp_fetch):
 
 # -- a real fine-tune from a GGUF, exported back (slow: a trainer process) ------------------------
 
+
 @pytest.mark.slow
 def test_finetune_from_gguf_and_export_back(exported, tmp_path, monkeypatch):
     import tokenlens.finetune as ft
@@ -568,9 +653,20 @@ def test_finetune_from_gguf_and_export_back(exported, tmp_path, monkeypatch):
     monkeypatch.setenv("TOKENLENS_RUNS", str(tmp_path / "runs"))
     data = tmp_path / "odia.txt"
     data.write_text("\n".join(flores("ory_Orya")[:200]), encoding="utf-8")
-    run = ft.finetune(str(data), "from-gguf", model=str(exported["llama"].gguf), max_steps=6, lr=1e-3,
-                      context=32, batch_size=4, eval_steps=100, save_steps=100, device="cpu", export="gguf",
-                      export_dtype="q8_0")
+    run = ft.finetune(
+        str(data),
+        "from-gguf",
+        model=str(exported["llama"].gguf),
+        max_steps=6,
+        lr=1e-3,
+        context=32,
+        batch_size=4,
+        eval_steps=100,
+        save_steps=100,
+        device="cpu",
+        export="gguf",
+        export_dtype="q8_0",
+    )
     state = run.wait(timeout=900)
     assert state.status == "completed", run.log_tail()
     assert state.gguf and Path(state.gguf).is_file(), state.export_error
@@ -581,17 +677,21 @@ def test_finetune_from_gguf_and_export_back(exported, tmp_path, monkeypatch):
 
 # -- llama.cpp itself, where llama-cpp-python is installed ----------------------------------------
 
+
 def test_llama_cpp_runs_the_exported_file(exported):
     llama_cpp = pytest.importorskip(
-        "llama_cpp", reason="llama-cpp-python is not installed (it compiles llama.cpp; pip install"
-        " llama-cpp-python), so the exported files are not run in llama.cpp here")
+        "llama_cpp",
+        reason="llama-cpp-python is not installed (it compiles llama.cpp; pip install"
+        " llama-cpp-python), so the exported files are not run in llama.cpp here",
+    )
     for arch in ("gpt2", "llama"):
         path = str(exported[arch].gguf)
         llm = llama_cpp.Llama(model_path=path, n_ctx=64, verbose=False, seed=0)
         for text in [flores("eng_Latn")[0][:80], flores("hin_Deva")[0][:40], "I love NLP"]:
             ours = tokenlens.tokenize(text, path).ids
-            theirs = llm.tokenize(text.encode("utf-8"), add_bos=bool(ours and ours[0] == llm.token_bos()),
-                                  special=False)
+            theirs = llm.tokenize(
+                text.encode("utf-8"), add_bos=bool(ours and ours[0] == llm.token_bos()), special=False
+            )
             assert theirs == ours, (arch, text)
         out = llm.create_completion("I love", max_tokens=8, temperature=0.0)
         assert out["usage"]["completion_tokens"] > 0

@@ -14,12 +14,21 @@ from .conftest import error_of
 
 def test_bert_pipeline_shows_lowercasing_and_unknown():
     p = tokenlens.pipeline("Héllo NLP, ଓଡ଼ିଆ!", "bert-base-uncased")
-    assert [s["stage"] for s in p.stages] == ["normalizer", "pre-tokenizer", "model", "post-processor", "ids", "decoder"]
+    assert [s["stage"] for s in p.stages] == [
+        "normalizer",
+        "pre-tokenizer",
+        "model",
+        "post-processor",
+        "ids",
+        "decoder",
+    ]
     norm = p.stage("normalizer")
     assert norm["output"] == "hello nlp, ଓଡଆ!" or norm["output"].startswith("hello nlp, ")
     assert {"was": "Hé", "now": "he"} in norm["changes"]
     assert [piece for piece, _ in p.stage("pre-tokenizer")["pieces"]][:3] == ["hello", "nlp", ","]
-    assert p.stage("post-processor")["tokens"][0] == "[CLS]" and "adds [CLS], [SEP]" in p.stage("post-processor")["what"]
+    assert (
+        p.stage("post-processor")["tokens"][0] == "[CLS]" and "adds [CLS], [SEP]" in p.stage("post-processor")["what"]
+    )
     dec = p.stage("decoder")
     assert not p.lossless and "[UNK]" in dec["output"]
     html = p._repr_html_()
@@ -55,7 +64,7 @@ def test_ngrams_are_counts_not_ids():
 
 def test_magic_pipeline_and_ngrams(shell):
     p = shell.run_cell("%%tokenize --pipeline -t bert-base-uncased\nI love NLP").result
-    from tokenlens.pipeline_view import Pipeline
+    from tokenlens.learn.pipeline import Pipeline
 
     assert isinstance(p, Pipeline) and p.tokenizer == "bert-base-uncased"
     assert p.stage("post-processor")["ids"] == [101, 1045, 2293, 17953, 2361, 102]
@@ -72,19 +81,27 @@ def jp_server_config():
 
 
 async def test_pipeline_route(jp_fetch):
-    r = await jp_fetch("tokenlens", "pipeline", method="POST", body=json.dumps({"text": "I love NLP", "tokenizer": "llama-2"}))
+    r = await jp_fetch(
+        "tokenlens", "pipeline", method="POST", body=json.dumps({"text": "I love NLP", "tokenizer": "llama-2"})
+    )
     stages = json.loads(r.body)["stages"]
     assert stages[3]["ids"] == [1, 306, 5360, 405, 13208] and stages[-1]["round_trip"] is True
     with pytest.raises(HTTPClientError) as info:
         await jp_fetch("tokenlens", "pipeline", method="POST", body=json.dumps({"text": "x"}))
     assert info.value.code == 400
     with pytest.raises(HTTPClientError) as info:
-        await jp_fetch("tokenlens", "pipeline", method="POST", body=json.dumps({"text": "x", "tokenizer": "gpt2"}),
-                       headers={"Authorization": ""})
+        await jp_fetch(
+            "tokenlens",
+            "pipeline",
+            method="POST",
+            body=json.dumps({"text": "x", "tokenizer": "gpt2"}),
+            headers={"Authorization": ""},
+        )
     assert info.value.code == 403
 
 
 # -- the pipeline's data for the live view, and its bad input --------------------------------------
+
 
 @pytest.mark.parametrize("name", ["bert-base-uncased", "gpt2"])
 def test_pipeline_diff_runs_spell_the_output_and_spans_point_at_tokens(name):
@@ -109,7 +126,7 @@ def test_pipeline_of_empty_text_says_what_to_do():
 
 
 def test_pipeline_widget_reruns_typed_text_and_keeps_the_last_good_view():
-    from tokenlens.widgets.learning import MAX_VIEW_TEXT, PipelineWidget
+    from tokenlens.views.learning import MAX_VIEW_TEXT, PipelineWidget
 
     w = PipelineWidget(tokenlens.pipeline("I love NLP", "bert-base-uncased"))
     assert w.tokenizer == "bert-base-uncased" and [s["stage"] for s in w.stages][0] == "normalizer"
@@ -206,7 +223,7 @@ def test_magic_model_shows_predictions_and_continuation_in_one_view(shell, lms):
 def test_predict_widget_state_and_messages(lms):
     import traitlets
 
-    from tokenlens.widgets.learning import PredictWidget
+    from tokenlens.views.learning import PredictWidget
 
     w = PredictWidget(tokenlens.next_tokens("The dog", "bigram", top_k=3))
     assert w.model_name == "bigram" and len(w.positions) == 2 and w.generation is None and w.selected == 0
@@ -262,6 +279,7 @@ def test_bad_models_and_text_say_what_to_do(lms, monkeypatch):
 
 
 # -- the prediction route ------------------------------------------------------------------------
+
 
 async def predict(jp_fetch, body, **kw):
     return await jp_fetch("tokenlens", "predict", method="POST", body=json.dumps(body), **kw)
@@ -337,6 +355,8 @@ async def test_pipeline_route_bad_input(jp_fetch, body, status, fragment):
 
 
 async def test_pipeline_route_shows_the_lossy_decoder(jp_fetch):
-    r = await jp_fetch("tokenlens", "pipeline", method="POST", body=json.dumps({"text": "Héllo NLP", "tokenizer": "bert-base-uncased"}))
+    r = await jp_fetch(
+        "tokenlens", "pipeline", method="POST", body=json.dumps({"text": "Héllo NLP", "tokenizer": "bert-base-uncased"})
+    )
     dec = json.loads(r.body)["stages"][-1]
     assert dec["round_trip"] is False and {"was": "NLP", "now": "nlp"} in dec["diff"]

@@ -31,15 +31,19 @@ def payload(tmp_path, monkeypatch):
     from .conftest import TOKENIZERS
 
     models = tmp_path / "models"
-    build_bigram_lm(models / "bigram", ["The cat sat on the mat. The dog sat on the mat. The cat sat on the rug.", ODIA])
+    build_bigram_lm(
+        models / "bigram", ["The cat sat on the mat. The dog sat on the mat. The cat sat on the rug.", ODIA]
+    )
     monkeypatch.setenv("TOKENLENS_PATH", f"{TOKENIZERS}{os.pathsep}{models}")
     english = tokenlens.next_tokens("The cat sat on the", "bigram", top_k=5)
     english.generation = tokenlens.generate("The cat sat on the", "bigram", max_new_tokens=6)
     odia = tokenlens.next_tokens(ODIA, "bigram", top_k=3)
     odia.generation = tokenlens.generate("ଓଡ଼ିଆ", "bigram", max_new_tokens=4)
     data = {
-        "pipelines": [tokenlens.pipeline(ENGLISH, "bert-base-uncased").to_dict(),
-                      tokenlens.pipeline(ODIA, "gpt2").to_dict()],
+        "pipelines": [
+            tokenlens.pipeline(ENGLISH, "bert-base-uncased").to_dict(),
+            tokenlens.pipeline(ODIA, "gpt2").to_dict(),
+        ],
         "predictions": [english.to_dict(), odia.to_dict()],
     }
     ARTIFACTS.mkdir(exist_ok=True)
@@ -106,7 +110,9 @@ def test_learning_views_in_chromium(payload):
         assert pred.locator(".tl-gen-controls input[type='number']").input_value() == str(len(steps))
         pred.locator(".tl-gen-controls input[type='number']").fill("3")
         pred.locator(".tl-gen-controls button").click()
-        assert page.evaluate("window.models['predict-0'].sent") == [{"type": "generate", "max_new_tokens": 3, "greedy": True}]
+        assert page.evaluate("window.models['predict-0'].sent") == [
+            {"type": "generate", "max_new_tokens": 3, "greedy": True}
+        ]
         assert page.locator("#predict-1 .tl-pred-tokens .tl-token").count() == len(data["predictions"][1]["positions"])
         # GPT-2's byte tokens of an Odia character sit together under that character
         first = page.locator("#predict-1 .tl-pred-tokens .tl-group").first

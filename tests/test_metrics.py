@@ -1,4 +1,4 @@
-"""tokenlens.metrics: published premiums on FLORES, hand-computed metrics, every input form,
+"""tokenlens.measure.stats: published premiums on FLORES, hand-computed metrics, every input form,
 bad input, the fast batch path against a slow per-text reference, charts and the dataset view."""
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tokenlens
-from tokenlens import dataset, metrics
 from tokenlens.errors import InputError
-from tokenlens.dataset import dataset_view
-from tokenlens.metrics import Stats, StatsTable, stats
+from tokenlens.measure import dataset
+from tokenlens.measure import stats as metrics
+from tokenlens.measure.dataset import dataset_view
+from tokenlens.measure.stats import Stats, StatsTable, stats
 
 from .conftest import FLORES
 
@@ -45,16 +46,16 @@ def flores_files(lang: str) -> Path:
 def flores_joined():
     """Petrov et al.'s count: each language's lines joined by a space, encoded as one text."""
     langs = ["eng_Latn", "ory_Orya", "hin_Deva"]
-    return stats({lang: flores_files(lang) for lang in langs}, ["gpt2", "cl100k_base", "llama-2"],
-                 reference="eng_Latn", join=" ")
+    return stats(
+        {lang: flores_files(lang) for lang in langs}, ["gpt2", "cl100k_base", "llama-2"], reference="eng_Latn", join=" "
+    )
 
 
 @pytest.fixture(scope="module")
 def flores_per_line():
     """Our default: every line encoded on its own, token counts summed."""
     langs = ["eng_Latn", "ory_Orya", "hin_Deva"]
-    return stats({lang: flores_files(lang) for lang in langs}, ["gpt2", "cl100k_base", "llama-2"],
-                 reference="eng_Latn")
+    return stats({lang: flores_files(lang) for lang in langs}, ["gpt2", "cl100k_base", "llama-2"], reference="eng_Latn")
 
 
 @pytest.mark.parametrize("key", PUBLISHED)
@@ -80,8 +81,19 @@ def test_flores_files_are_read_as_parallel_lines(flores_per_line):
 def test_table_to_pandas_and_pivot(flores_per_line):
     df = flores_per_line.to_pandas()
     assert len(df) == 9
-    assert {"tokenizer", "label", "n_tokens", "fertility", "premium", "split_share", "unknown_share",
-            "byte_fallback_share", "partial_char_share", "chars_per_token", "bytes_per_token"} <= set(df.columns)
+    assert {
+        "tokenizer",
+        "label",
+        "n_tokens",
+        "fertility",
+        "premium",
+        "split_share",
+        "unknown_share",
+        "byte_fallback_share",
+        "partial_char_share",
+        "chars_per_token",
+        "bytes_per_token",
+    } <= set(df.columns)
     pivot = flores_per_line.pivot("premium")
     assert list(pivot.columns) == ["gpt2", "cl100k_base", "llama-2"]
     assert list(pivot.index) == ["eng_Latn", "ory_Orya", "hin_Deva"]
@@ -603,7 +615,7 @@ def test_magic_help(shell, capsys):
         ("%tokenizer_stats -t gpt2", "Name the texts to measure"),
         ("%tokenizer_stats -t gpt-2 x", "neither a file nor a variable"),
         ("%tokenizer_stats -t gpt-2 '[\"a\"]'", "did you mean 'gpt2'"),
-        ("%tokenizer_stats --ref '[\"a\"]' '[\"a\", \"b\"]'", "has 2 texts (lines) and the reference"),
+        ('%tokenizer_stats --ref \'["a"]\' \'["a", "b"]\'', "has 2 texts (lines) and the reference"),
         ("%tokenizer_stats --metric speed '[\"a\"]'", "Unknown metric 'speed'"),
         ("%tokenizer_stats -t gpt2 -t llama-2 --context 10 '[\"a\"]'", "one SOURCE and one tokenizer"),
         ("%tokenizer_stats --out 1x '[\"a\"]'", "Python variable name"),
@@ -620,7 +632,11 @@ def test_magic_errors_are_usage_errors(shell, capsys, cell, message):
 
 def test_sentencepiece_raw_batch_buffers_equal_the_public_encode():
     backend = tokenlens.load("llama-2")
-    texts = [l for lang in ("eng_Latn", "ory_Orya", "zho_Hans") for l in (FLORES / f"{lang}.dev").read_text(encoding="utf-8").splitlines()[:50]]
+    texts = [
+        l
+        for lang in ("eng_Latn", "ory_Orya", "zho_Hans")
+        for l in (FLORES / f"{lang}.dev").read_text(encoding="utf-8").splitlines()[:50]
+    ]
     texts += ["", " ", "a▁b"]
     assert backend._raw_batch_encoder() is not None  # sentencepiece 0.2.x: the fast path is taken
     ids, counts = backend._encode_batch_arrays(texts, 2)
@@ -632,7 +648,7 @@ def test_sentencepiece_raw_batch_buffers_equal_the_public_encode():
 def test_flag_counts_per_id_pass_equals_per_token_flags():
     # Batches longer than the vocabulary count flags with one bincount over the ids; shorter
     # ones look each token's flags up. Both must agree (Llama 2 on Odia has byte fallback).
-    from tokenlens.metrics import _flag_bits, _flag_counts
+    from tokenlens.measure.stats import _flag_bits, _flag_counts
 
     backend = tokenlens.load("llama-2")
     table = backend.token_table()
@@ -664,7 +680,7 @@ def test_tokens_end_to_end_take_one_search_with_the_same_numbers(texts):
 
 
 def test_llama_batches_without_empty_texts_are_tiled():
-    from tokenlens.metrics import _tiled
+    from tokenlens.measure.stats import _tiled
 
     enc = tokenlens.load("llama-2").encode_batch_spans(["I love NLP", "ଓଡ଼ିଆ  ଭାଷା", "🙂 x"])
     assert _tiled(enc.starts, enc.ends, 0, int(enc.ends[-1]) - 1)

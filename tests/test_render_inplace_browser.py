@@ -54,8 +54,9 @@ def test_in_place_matches_a_fresh_drawing():
     with harness() as page:
         for names in (["gpt2"], ["bert-base-uncased"], ["llama-2"], ["gpt2", "llama-2"]):
             page.evaluate("() => { document.getElementById('live').replaceChildren(); }")
-            runs[tuple(names)] = [page.evaluate("([p, o]) => step(p, o)", [payload(text, names), options])
-                                  for text in edits(base)]
+            runs[tuple(names)] = [
+                page.evaluate("([p, o]) => step(p, o)", [payload(text, names), options]) for text in edits(base)
+            ]
     for names, outs in runs.items():
         check_run(list(names), outs)
 
@@ -78,13 +79,18 @@ def test_a_long_virtual_result_keeps_its_blocks():
         first = page.evaluate("([p, o]) => step(p, o)", [payload(text, ["gpt2"]), {}])
         # scroll to the end and let the blocks there be drawn
         # (heights are learnt while scrolling: keep going to the end until it is drawn)
-        page.wait_for_function("() => { const s = document.querySelector('#live .tl-scroll');"
-                               " s.scrollTop = s.scrollHeight;"
-                               " return !s.lastElementChild.classList.contains('tl-placeholder'); }", polling=100)
+        page.wait_for_function(
+            "() => { const s = document.querySelector('#live .tl-scroll');"
+            " s.scrollTop = s.scrollHeight;"
+            " return !s.lastElementChild.classList.contains('tl-placeholder'); }",
+            polling=100,
+        )
         out = page.evaluate("([p, o]) => step(p, o)", [payload(text + " and more", ["gpt2"]), {}])
         # the end of the text, where the edit was, is drawn at once (no placeholder)
-        last = page.evaluate("() => { const b = [...document.querySelectorAll('#live .tl-tokens > .tl-block')].pop();"
-                             " return [b.classList.contains('tl-placeholder'), b.textContent]; }")
+        last = page.evaluate(
+            "() => { const b = [...document.querySelectorAll('#live .tl-tokens > .tl-block')].pop();"
+            " return [b.classList.contains('tl-placeholder'), b.textContent]; }"
+        )
     assert not first["inPlace"] and first["blocks"] > 20
     assert out["inPlace"]
     # every block but the changed last ones is the same element as before
@@ -114,8 +120,11 @@ MIDDLE_DRAWN = """() => {
 
 # In-page: scroll that scroller `frames` times by `step` px (or by its height when step is 0),
 # one scroll per animation frame, and say after each frame whether MIDDLE_DRAWN.
-SCROLL = """async ([frames, step]) => {
-  const middleDrawn = """ + MIDDLE_DRAWN + """;
+SCROLL = (
+    """async ([frames, step]) => {
+  const middleDrawn = """
+    + MIDDLE_DRAWN
+    + """;
   const s = document.querySelector('#live .tl-scroll');
   const drawn = [];
   for (let f = 0; f < frames; f++) {
@@ -125,6 +134,7 @@ SCROLL = """async ([frames, step]) => {
   }
   return drawn;
 }"""
+)
 
 
 def test_a_scrollbar_drag_draws_once_it_slows():

@@ -17,9 +17,7 @@ def jp_server_config():
 
 
 async def post(jp_fetch, body, raw: bytes | None = None):
-    return await jp_fetch(
-        "tokenlens", "tokenize", method="POST", body=raw if raw is not None else json.dumps(body)
-    )
+    return await jp_fetch("tokenlens", "tokenize", method="POST", body=raw if raw is not None else json.dumps(body))
 
 
 async def test_list_tokenizers(jp_fetch):
@@ -44,7 +42,9 @@ async def test_tokenize_reference_ids(jp_fetch):
 
 
 async def test_add_special_tokens_false(jp_fetch):
-    response = await post(jp_fetch, {"text": "I love NLP", "tokenizers": ["bert-base-uncased"], "add_special_tokens": False})
+    response = await post(
+        jp_fetch, {"text": "I love NLP", "tokenizers": ["bert-base-uncased"], "add_special_tokens": False}
+    )
     assert json.loads(response.body)["results"][0]["ids"] == [1045, 2293, 17953, 2361]
 
 
@@ -76,8 +76,13 @@ async def test_empty_text_is_fine(jp_fetch):
 async def test_unauthenticated_is_refused(jp_fetch):
     for method, body in (("GET", None), ("POST", json.dumps({"text": "x", "tokenizers": ["gpt2"]}))):
         with pytest.raises(HTTPClientError) as info:
-            await jp_fetch("tokenlens", "tokenizers" if method == "GET" else "tokenize",
-                           method=method, body=body, headers={"Authorization": ""})
+            await jp_fetch(
+                "tokenlens",
+                "tokenizers" if method == "GET" else "tokenize",
+                method=method,
+                body=body,
+                headers={"Authorization": ""},
+            )
         assert info.value.code == 403
 
 
@@ -147,7 +152,9 @@ async def test_concurrent_requests_all_answered(jp_fetch):
 
 
 async def test_explain_route(jp_fetch):
-    response = await jp_fetch("tokenlens", "explain", method="POST", body=json.dumps({"tokenizer": "gpt2", "ids": [1842, 40]}))
+    response = await jp_fetch(
+        "tokenlens", "explain", method="POST", body=json.dumps({"tokenizer": "gpt2", "ids": [1842, 40]})
+    )
     first, second = json.loads(response.body)["explanations"]
     assert first["piece"] == "Ġlove" and first["rank"] == 1842
     assert [p["piece"] for p in first["parents"]] == ["Ġl", "ove"]
@@ -172,8 +179,13 @@ async def test_explain_route_bad_input(jp_fetch, body, status, fragment):
 
 async def test_explain_route_needs_auth(jp_fetch):
     with pytest.raises(HTTPClientError) as info:
-        await jp_fetch("tokenlens", "explain", method="POST", body=json.dumps({"tokenizer": "gpt2", "ids": [1]}),
-                       headers={"Authorization": ""})
+        await jp_fetch(
+            "tokenlens",
+            "explain",
+            method="POST",
+            body=json.dumps({"tokenizer": "gpt2", "ids": [1]}),
+            headers={"Authorization": ""},
+        )
     assert info.value.code == 403
 
 
@@ -243,7 +255,7 @@ async def ranks(jp_fetch, name: str, **kwargs):
 async def test_ranks_are_the_encodings_own(jp_fetch, name):
     import base64
 
-    from tokenlens.hub import resolve
+    from tokenlens.core.resolve import resolve
 
     table = json.loads((await ranks(jp_fetch, name)).body)
     encoding = resolve(name).encoding

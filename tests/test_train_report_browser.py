@@ -9,8 +9,8 @@ import json
 
 import pytest
 
-from tokenlens.training import train_tokenizer
-from tokenlens.widgets.train_report import built_rows
+from tokenlens.views.train_report import built_rows
+from tokenlens.vocab.train import train_tokenizer
 
 from ._harness import ARTIFACTS, SKIP_REASON, harness_page, have_chromium
 from .conftest import FLORES
@@ -23,8 +23,12 @@ if not have_chromium():  # pragma: no cover
 
 def test_report_in_chromium():
     result = train_tokenizer(
-        files=FLORES / "ory_Orya.dev", name="odia-report", vocab_size=1500,
-        heldout_files=FLORES / "ory_Orya.devtest", compare=["o200k_base"], progress=None,
+        files=FLORES / "ory_Orya.dev",
+        name="odia-report",
+        vocab_size=1500,
+        heldout_files=FLORES / "ory_Orya.devtest",
+        compare=["o200k_base"],
+        progress=None,
     )
     words = result.example_words[:3]
     ARTIFACTS.mkdir(exist_ok=True)
@@ -37,7 +41,8 @@ def test_report_in_chromium():
         assert "1,500 tokens (asked for 1,500)" in report.locator(".tl-train-vocab").inner_text()
         # the fit table's own rows (the token view inside the report has a counts table too)
         fit_rows = report.locator(".tl-train-fit tr[data-tokenizer]").evaluate_all(
-            "els => els.filter(e => !e.closest('.tl-counts')).map(e => e.dataset.tokenizer)")
+            "els => els.filter(e => !e.closest('.tl-counts')).map(e => e.dataset.tokenizer)"
+        )
         assert len(fit_rows) == 2 and fit_rows[1] == "o200k_base"
         assert report.locator("svg.tl-chart").count() == 2
         # the held-out sample: our tokenizer and the baseline aligned by character

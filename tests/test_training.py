@@ -15,11 +15,11 @@ from collections import Counter
 import pytest
 
 import tokenlens
-from tokenlens.corpus import Corpus, CorpusError, TrainingInterrupted
+from tokenlens.core.resolve import available, registry_dir
 from tokenlens.errors import InputError, TokenizerNotFound
-from tokenlens.hub import available, registry_dir
-from tokenlens.merge_table import count_pairs_naive
-from tokenlens.training import (
+from tokenlens.vocab.corpus import Corpus, CorpusError, TrainingInterrupted
+from tokenlens.vocab.merges import count_pairs_naive
+from tokenlens.vocab.train import (
     CL100K_PATTERN,
     GPT2_PATTERN,
     TRAINING_FILE,
@@ -92,13 +92,19 @@ def test_folder_loads_in_transformers_and_encodes_like_tokenlens(algorithm, kw):
     folder = registry_dir() / f"t-{algorithm}"
     assert result.path == folder
     assert {p.name for p in folder.iterdir()} == {
-        "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", TRAINING_FILE,
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "special_tokens_map.json",
+        TRAINING_FILE,
     }
     auto = AutoTokenizer.from_pretrained(str(folder))
     for text in TEXTS:
         ours = tokenlens.tokenize(text, f"t-{algorithm}")
         assert auto.encode(text) == ours.ids, (algorithm, text)
-        assert auto.encode(text, add_special_tokens=False) == tokenlens.tokenize(text, f"t-{algorithm}", add_special_tokens=False).ids
+        assert (
+            auto.encode(text, add_special_tokens=False)
+            == tokenlens.tokenize(text, f"t-{algorithm}", add_special_tokens=False).ids
+        )
     if algorithm in ("bpe", "unigram") or kw.get("byte_fallback"):
         text = TEXTS[2]
         ids = tokenlens.tokenize(text, f"t-{algorithm}", add_special_tokens=False).ids
@@ -160,7 +166,12 @@ def _word_counts(result, lines) -> Counter:
 
 @pytest.mark.parametrize(
     "algorithm,kw",
-    [("bpe", {}), ("char-bpe", {"pre_tokenizer": "whitespace"}), ("char-bpe", {"continuing_subword_prefix": "##"}), ("wordpiece", {})],
+    [
+        ("bpe", {}),
+        ("char-bpe", {"pre_tokenizer": "whitespace"}),
+        ("char-bpe", {"continuing_subword_prefix": "##"}),
+        ("wordpiece", {}),
+    ],
 )
 def test_merge_frequencies_match_a_brute_force_recount(algorithm, kw):
     lines = SMALL[:60]
@@ -247,7 +258,7 @@ def test_sources_give_the_same_tokenizer(tmp_path):
 
 def test_bare_trainer_and_ours_agree_on_files(tmp_path):
     """The same files through the bare tokenizers trainer give the very same tokenizer.json."""
-    from tokenlens.training import TrainingOptions, build_pipeline
+    from tokenlens.vocab.train import TrainingOptions, build_pipeline
 
     path = tmp_path / "corpus.txt"
     path.write_text("\n".join(SMALL) + "\n", encoding="utf-8")
@@ -288,7 +299,13 @@ def test_progress_reports_phases_and_bytes(tmp_path):
     seen = []
     train_tokenizer(files=path, name="prog", vocab_size=500, progress=seen.append)
     phases = [p.phase for p in seen]
-    for phase in ("checking the files", "reading the corpus and counting words", "counting merge frequencies", "saving", "done"):
+    for phase in (
+        "checking the files",
+        "reading the corpus and counting words",
+        "counting merge frequencies",
+        "saving",
+        "done",
+    ):
         assert phase in phases
     last = seen[-1]
     assert last.done and last.bytes_read == last.bytes_total == path.stat().st_size
@@ -308,11 +325,20 @@ def test_skipped_input_is_counted(tmp_path):
     with pytest.raises(CorpusError, match="image.txt is binary"):
         train_tokenizer(files=str(tmp_path / "*.txt"), name="skip2", vocab_size=500, on_bad="stop", progress=None)
     with pytest.raises(CorpusError, match="latin1.txt is not UTF-8 text \\(byte 3 is 0xE9\\)"):
-        train_tokenizer(files=[tmp_path / "good.txt", tmp_path / "latin1.txt"], name="skip2", vocab_size=500, on_bad="stop", progress=None)
+        train_tokenizer(
+            files=[tmp_path / "good.txt", tmp_path / "latin1.txt"],
+            name="skip2",
+            vocab_size=500,
+            on_bad="stop",
+            progress=None,
+        )
     series = pd.Series(SMALL[:50] + [None, float("nan")] + SMALL[50:])
-    assert train_tokenizer(SMALL[:50] + [3] + SMALL[50:], name="skip5", vocab_size=500, progress=None).corpus[
-        "items_skipped_reason"
-    ] == "item 50 is int, not text"
+    assert (
+        train_tokenizer(SMALL[:50] + [3] + SMALL[50:], name="skip5", vocab_size=500, progress=None).corpus[
+            "items_skipped_reason"
+        ]
+        == "item 50 is int, not text"
+    )
     result = train_tokenizer(series, name="skip3", vocab_size=500, progress=None)
     assert result.corpus["items_skipped"] == 2 and "item 50 is missing" in result.corpus["items_skipped_reason"]
     with pytest.raises(CorpusError, match="item 50 is missing"):
@@ -337,7 +363,11 @@ def test_skipped_input_is_counted(tmp_path):
         (dict(corpus=SMALL, byte_fallback=True), TrainingError, "byte-level BPE already reads every byte"),
         (dict(corpus=SMALL, algorithm="unigram", min_frequency=2), TrainingError, "Unigram has no minimum"),
         (dict(corpus=SMALL, pre_tokenizer="spaces"), TrainingError, "Unknown pre-tokenizer 'spaces'"),
-        (dict(corpus=SMALL, algorithm="wordpiece", pre_tokenizer="byte-level"), TrainingError, "belongs to --algorithm bpe"),
+        (
+            dict(corpus=SMALL, algorithm="wordpiece", pre_tokenizer="byte-level"),
+            TrainingError,
+            "belongs to --algorithm bpe",
+        ),
         (dict(corpus=SMALL, compare=["gpt2"]), InputError, "needs held-out text"),
         (dict(corpus=SMALL, holdout=1.5), InputError, "holdout is a fraction"),
     ],
@@ -406,7 +436,7 @@ def test_interrupt_while_learning_returns_at_once_and_saves_nothing(monkeypatch)
     result is thrown away when it comes."""
     import signal
 
-    import tokenlens.training as training
+    import tokenlens.vocab.train as training
 
     real = training.build_pipeline
     released = threading.Event()
@@ -431,7 +461,7 @@ def test_interrupt_while_learning_returns_at_once_and_saves_nothing(monkeypatch)
     assert leftovers() == []
 
 
-@pytest.mark.parametrize("where", ["tokenlens.training.replay_merges", "os.fsync"])
+@pytest.mark.parametrize("where", ["tokenlens.vocab.train.replay_merges", "os.fsync"])
 def test_interrupt_while_counting_or_saving_leaves_nothing_behind(monkeypatch, where):
     calls = []
 
@@ -475,7 +505,7 @@ def test_lazy_public_name():
 
 
 def test_fit_numbers_on_a_known_text():
-    from tokenlens.training import fit_of, word_spans
+    from tokenlens.vocab.train import fit_of, word_spans
 
     tok = tokenlens.tokenize("I love NLP", "gpt2")
     fit = fit_of(tok)
@@ -521,12 +551,16 @@ def test_magic_trains_from_files_and_registers(shell, tmp_path):
 def test_magic_cell_body_and_variables(shell):
     import pandas as pd
 
-    result = run_ok(shell, "%%train_tokenizer --name from-cell --algorithm char-bpe --vocab-size 300\n" + "\n".join(SMALL[:80]))
+    result = run_ok(
+        shell, "%%train_tokenizer --name from-cell --algorithm char-bpe --vocab-size 300\n" + "\n".join(SMALL[:80])
+    )
     assert result.corpus["lines"] == 80 and result.algorithm == "char-bpe"
     shell.user_ns["lines"] = SMALL
     assert run_ok(shell, "%train_tokenizer --var lines --name from-list --vocab-size 400").corpus["lines"] == len(SMALL)
     shell.user_ns["df"] = pd.DataFrame({"text": SMALL})
-    result = run_ok(shell, "%train_tokenizer --var df.text --name from-df -a unigram -v 400 --holdout 0.1 --compare gpt2")
+    result = run_ok(
+        shell, "%train_tokenizer --var df.text --name from-df -a unigram -v 400 --holdout 0.1 --compare gpt2"
+    )
     assert [f.tokenizer for f in result.fit] == ["from-df", "gpt2"]
 
 
@@ -564,7 +598,9 @@ def test_magic_refuses_an_existing_name(shell, capsys):
 
 def test_magic_result_displays_as_the_report(shell):
     shell.user_ns["lines"] = SMALL
-    result = run_ok(shell, "%train_tokenizer --var lines --name shown --vocab-size 500 --holdout 0.1 --compare gpt2 --word language")
+    result = run_ok(
+        shell, "%train_tokenizer --var lines --name shown --vocab-size 500 --holdout 0.1 --compare gpt2 --word language"
+    )
     data, _ = shell.display_formatter.format(result)
     widget = result.widget
     assert data["application/vnd.jupyter.widget-view+json"]["model_id"] == widget.model_id
@@ -594,7 +630,7 @@ def _naive_counts(seqs, counts):
 
 @pytest.mark.parametrize("words", [[[0, 1, 0, 1, 0, 1]], [[0, 0, 0, 0, 0]], [[0, 0, 0], [1, 0, 0, 1, 0, 0]]])
 def test_incremental_pair_counts_on_runs(words):
-    from tokenlens.merge_table import _PairCounts, merge_pair
+    from tokenlens.vocab.merges import _PairCounts, merge_pair
 
     counts = [3] * len(words)
     state = _PairCounts([list(w) for w in words], counts)
@@ -616,11 +652,15 @@ def test_incremental_pair_counts_property():
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from tokenlens.merge_table import _PairCounts, merge_pair
+    from tokenlens.vocab.merges import _PairCounts, merge_pair
 
     @settings(max_examples=150, deadline=None)
-    @given(st.lists(st.tuples(st.lists(st.integers(0, 3), min_size=1, max_size=12), st.integers(1, 5)), min_size=1, max_size=8),
-           st.lists(st.integers(0, 1000), max_size=12))
+    @given(
+        st.lists(
+            st.tuples(st.lists(st.integers(0, 3), min_size=1, max_size=12), st.integers(1, 5)), min_size=1, max_size=8
+        ),
+        st.lists(st.integers(0, 1000), max_size=12),
+    )
     def check(words, picks):
         seqs = [list(w) for w, _ in words]
         counts = [c for _, c in words]
@@ -647,16 +687,26 @@ def test_train_notebook():
     nb = run("02-train-tokenizer.ipynb")
     text = outputs_text(nb)
     assert "fertility" in text and "odia-bpe" in text and "gpt2" in text
-    widgets = [o for c in nb.cells for o in c.get("outputs", []) if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    widgets = [
+        o
+        for c in nb.cells
+        for o in c.get("outputs", [])
+        if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+    ]
     assert len(widgets) == 3  # two reports and the token view
-    progress = [o for c in nb.cells for o in c.get("outputs", []) if "tokenlens-progress" in str(o.get("data", {}).get("text/html", ""))]
+    progress = [
+        o
+        for c in nb.cells
+        for o in c.get("outputs", [])
+        if "tokenlens-progress" in str(o.get("data", {}).get("text/html", ""))
+    ]
     assert progress and "done" in str(progress[0]["data"]["text/html"])
     assert "\ufffd" not in text and "Traceback" not in text
 
 
 def test_merge_frequencies_on_runs_of_one_symbol():
     """a + a: a run of three or more a holds more pairs than merges; both paths count pairs."""
-    from tokenlens.merge_table import replay_merges
+    from tokenlens.vocab.merges import replay_merges
 
     lines = ["aaaa bbb aaaaaaa ====== ---- aa", "zzzzz aaa abab ababab", "!!!!!!!!! ...... aaaaa"] * 3
     result = train_tokenizer(lines, name="runs", vocab_size=300, progress=None)
@@ -677,9 +727,9 @@ def test_explain_of_a_trained_tokenizer_shows_frequency_beside_id(tmp_path):
 
     result = tokenlens.train_tokenizer(flores("ory_Orya")[:300], name="explain-me", vocab_size=400, progress=False)
     backend = tokenlens.load("explain-me")
-    merged = [m for m in result.merges[:50]]
+    merged = list(result.merges[:50])
     infos = [backend.explain(m.id) for m in merged]
     assert all(i["frequency"] == m.frequency and i["rank"] is not None for i, m in zip(infos, merged))
     assert [i["id"] for i in infos] == sorted(i["id"] for i in infos)  # ids rise with merge order
     uses = [i["uses"] for i in infos]
-    assert any(later > earlier for k, earlier in enumerate(uses) for later in uses[k + 1:])  # a later id is used more
+    assert any(later > earlier for k, earlier in enumerate(uses) for later in uses[k + 1 :])  # a later id is used more

@@ -118,8 +118,11 @@ def _train(tmp_path, kind: str):
         tok = Tokenizer(models.BPE())
         tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
         tok.decoder = decoders.ByteLevel()
-        trainer = trainers.BpeTrainer(vocab_size=600, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-                                      special_tokens=["<|im_start|>", "<|im_end|>"])
+        trainer = trainers.BpeTrainer(
+            vocab_size=600,
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+            special_tokens=["<|im_start|>", "<|im_end|>"],
+        )
     else:
         tok = Tokenizer(models.Unigram())
         tok.pre_tokenizer = pre_tokenizers.Metaspace()
@@ -188,7 +191,7 @@ def test_decode_view_lays_tokens_over_text():
 
 
 def test_parse_ids_errors():
-    from tokenlens.api import parse_ids
+    from tokenlens.core.api import parse_ids
 
     assert parse_ids("[40, 1842]\n399") == [40, 1842, 399]
     with pytest.raises(InputError, match="'love' is not a token id"):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from typing import Iterable
+from collections.abc import Iterable
 
 
 class TokenlensError(Exception):
@@ -57,8 +57,10 @@ class ModelNotFound(_NameNotFound):
 
     kind = "model"
     none_available = "No model is available yet."
-    hint = ("Name a completed %finetune run, or a folder saved with save_pretrained() (safetensors)"
-            " inside a TOKENLENS_PATH folder or the registry.")
+    hint = (
+        "Name a completed %finetune run, or a folder saved with save_pretrained() (safetensors)"
+        " inside a TOKENLENS_PATH folder or the registry."
+    )
 
 
 class ModelFileError(TokenlensError, ValueError):

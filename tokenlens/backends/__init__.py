@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import TokenizerFileError
-from .base import Backend
+from tokenlens.backends.base import Backend
+from tokenlens.errors import TokenizerFileError
 
 #: file names (or suffixes) that mark a folder as holding a tokenizer, in order of preference
 TOKENIZER_FILES = ("tokenizer.json", "*.tiktoken", "tokenizer.model", "*.model", "vocab.json", "vocab.txt", "*.gguf")
@@ -41,18 +41,18 @@ def open_path(name: str, path: Path) -> Backend:
     if suffix != ".gguf" and _starts_with_gguf(path):  # an Ollama blob has no suffix
         suffix = ".gguf"
     if fname.endswith(".tiktoken"):
-        from .tiktoken_backend import TiktokenBackend
+        from tokenlens.backends.tiktoken_backend import TiktokenBackend
 
         return TiktokenBackend.from_file(name, path)
     if suffix == ".gguf":
-        from .gguf_backend import GGUFBackend
+        from tokenlens.backends.gguf_backend import GGUFBackend
 
         return GGUFBackend.from_file(name, path)
     if suffix == ".model":
-        from .sentencepiece_backend import SentencePieceBackend
+        from tokenlens.backends.sentencepiece_backend import SentencePieceBackend
 
         return SentencePieceBackend(name, path)
-    from .hf import HFBackend
+    from tokenlens.backends.hf import HFBackend
 
     if suffix == ".json" and fname != "vocab.json":
         return HFBackend.from_tokenizer_json(name, path)
@@ -89,4 +89,4 @@ def _starts_with_gguf(path: Path) -> bool:
         return False
 
 
-__all__ = ["Backend", "TOKENIZER_FILES", "find_tokenizer_file", "open_path"]
+__all__ = ["TOKENIZER_FILES", "Backend", "find_tokenizer_file", "open_path"]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
-from ..errors import InputError
-from ..tokenized import Tokenized, display_bytes
+from tokenlens.core.tokenized import Tokenized, display_bytes
+from tokenlens.errors import InputError
 
 
 class Backend(ABC):
@@ -97,8 +98,7 @@ class Backend(ABC):
         bad = [i for i in ids if not 0 <= i < self.vocab_size]
         if bad:
             raise InputError(
-                f"Token id(s) {bad[:5]} are outside {self.name}'s vocabulary "
-                f"(valid ids: 0 to {self.vocab_size - 1})."
+                f"Token id(s) {bad[:5]} are outside {self.name}'s vocabulary (valid ids: 0 to {self.vocab_size - 1})."
             )
         return ids
 
@@ -113,7 +113,7 @@ class Backend(ABC):
         # Lay each token's display text over the decoded text, in order; what cannot be found
         # (a piece of a character, a token the decoder drops) gets an empty span in place.
         spans, pos = [], 0
-        for token_id, shown in zip(ids, self.displays(ids)):
+        for _token_id, shown in zip(ids, self.displays(ids)):
             found = text.find(shown, pos) if shown else -1
             if found == pos or (found > pos and not text[pos:found].strip()):
                 spans.append((found, found + len(shown)))
@@ -150,11 +150,11 @@ class Backend(ABC):
             self._training = None
             folder = Path(self.source).parent if self.source else None
             if folder is not None and (folder / "tokenlens_training.json").is_file():
-                from ..trained import load_training
+                from tokenlens.vocab.result import load_training
 
                 try:
                     self._training = load_training(folder)
-                except Exception:  # noqa: BLE001 - the record only adds detail
+                except Exception:
                     self._training = None
         if self._training is None:
             return {}
@@ -182,7 +182,7 @@ class Backend(ABC):
 
     def apply_chat_template(self, messages: list[dict], add_generation_prompt: bool = True) -> str:
         """The prompt text for chat ``messages``, from the tokenizer's own chat template."""
-        from ..chat_template import find_chat_template, render_chat
+        from tokenlens.core.chat_template import find_chat_template, render_chat
 
         template, config = find_chat_template(self.source)
         if template is None:
@@ -194,13 +194,18 @@ class Backend(ABC):
         return render_chat(template, config, messages, add_generation_prompt)
 
     def describe(self) -> dict:
-        return {"name": self.name, "kind": self.kind, "model": self.model,
-                "vocab_size": self.vocab_size, "source": self.source}
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "model": self.model,
+            "vocab_size": self.vocab_size,
+            "source": self.source,
+        }
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} {self.model} vocab={self.vocab_size}>"
 
-    # -- many texts at once, for tokenlens.metrics (see backends/batch.py) ---------------------
+    # -- many texts at once, for tokenlens.measure.stats (see backends/batch.py) ---------------------
     # Engines override these with their own multi-threaded batch encoders; these generic
     # versions call ``encode`` once per text, which is correct but slow.
 
@@ -210,7 +215,7 @@ class Backend(ABC):
 
     def encode_batch_spans(self, texts: Sequence[str], num_threads: int | None = None):
         """A :class:`~tokenlens.backends.batch.BatchEncoding` of ``texts`` (no special tokens)."""
-        from .batch import generic_batch_spans
+        from tokenlens.backends.batch import generic_batch_spans
 
         return generic_batch_spans(self, texts)
 
@@ -223,7 +228,7 @@ class Backend(ABC):
         return table
 
     def _make_token_table(self):
-        from .batch import generic_token_table
+        from tokenlens.backends.batch import generic_token_table
 
         return generic_token_table(self)
 
@@ -238,6 +243,4 @@ class Backend(ABC):
 
     def special_tokens_added(self) -> int:
         """How many special tokens (``[CLS]``/``[SEP]``, ``<s>``) encoding adds to a text."""
-        return len(self.encode("a", add_special_tokens=True).ids) - len(
-            self.encode("a", add_special_tokens=False).ids
-        )
+        return len(self.encode("a", add_special_tokens=True).ids) - len(self.encode("a", add_special_tokens=False).ids)

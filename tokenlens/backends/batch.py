@@ -1,6 +1,6 @@
 """Many texts at once: token ids and spans as flat arrays, and per-id facts as lookup tables.
 
-``tokenlens.metrics`` measures megabytes of text, so it never builds a :class:`Tokenized` per
+``tokenlens.measure.stats`` measures megabytes of text, so it never builds a :class:`Tokenized` per
 text. Each backend hands it a :class:`BatchEncoding` made by the engine's own batch encoder
 (multi-threaded) and a :class:`TokenTable` that says, for every id, whether it is the unknown
 token, a byte-fallback piece, or only part of a character. The helpers here are shared by the
@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .base import Backend
+    from tokenlens.backends.base import Backend
 
 
 def default_threads() -> int:
@@ -48,7 +49,7 @@ class BatchEncoding:
     #: spans count from the start of the batch's texts joined as ``" " + " ".join(texts) + " "``
     #: (text i begins after i + 1 separators) instead of from the start of each text; then
     #: ``sizes`` is set. Backends that build spans from token lengths get them this way almost
-    #: for free, and tokenlens.metrics measures in that layout.
+    #: for free, and tokenlens.measure.stats measures in that layout.
     joined: bool = False
     #: each text's UTF-8, where the backend made it anyway (measuring then joins these bytes
     #: instead of encoding the texts again)
@@ -132,7 +133,7 @@ def utf8_valid(data: bytes) -> bool:
     return True
 
 
-def generic_batch_spans(backend: "Backend", texts: Sequence[str]) -> BatchEncoding:
+def generic_batch_spans(backend: Backend, texts: Sequence[str]) -> BatchEncoding:
     """One ``encode`` per text: correct for any backend, slow for big inputs."""
     ids: list[int] = []
     counts: list[int] = []
@@ -158,7 +159,7 @@ def generic_batch_spans(backend: "Backend", texts: Sequence[str]) -> BatchEncodi
     )
 
 
-def generic_token_table(backend: "Backend") -> TokenTable:
+def generic_token_table(backend: Backend) -> TokenTable:
     """A table from the vocabulary strings alone: ``<0xXX>`` pieces, ``[UNK]``/``<unk>``."""
     import re
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError, TokenizerFileError
-from .hf import HFBackend
+from tokenlens.backends.hf import HFBackend
+from tokenlens.errors import InputError, TokenizerFileError
 
 # token types, as llama.cpp numbers them (gguf.TokenType)
 NORMAL, UNKNOWN, CONTROL, USER_DEFINED, UNUSED, BYTE = 1, 2, 3, 4, 5, 6
@@ -65,12 +65,28 @@ _DEFAULT = PreTokenizer((r"[\p{P}\$\+<=>\^~\|]+", _GPT2_SPLIT, r"\p{N}+", r"[0-9
 #: ``tokenizer.ggml.pre`` names of byte-level vocabularies that tokenlens reads
 PRE_TOKENIZERS: dict[str, PreTokenizer] = {
     "default": _DEFAULT,
-    "gpt-2": _GPT2, "gpt2": _GPT2, "phi-2": _GPT2, "mpt": _GPT2, "olmo": _GPT2, "roberta-bpe": _GPT2,
-    "llama-bpe": _LLAMA3, "llama3": _LLAMA3, "llama-v3": _LLAMA3, "dbrx": _LLAMA3, "smaug-bpe": _LLAMA3,
-    "falcon3": _LLAMA3, "pixtral": _LLAMA3,
-    "qwen2": _QWEN2, "deepseek-r1-qwen": _QWEN2, "stablelm2": _QWEN2,
-    "gpt-4o": _GPT4O, "llama4": _GPT4O,
-    "starcoder": _DIGITS_FIRST, "smollm": _DIGITS_FIRST, "refact": _DIGITS_FIRST, "command-r": _DIGITS_FIRST,
+    "gpt-2": _GPT2,
+    "gpt2": _GPT2,
+    "phi-2": _GPT2,
+    "mpt": _GPT2,
+    "olmo": _GPT2,
+    "roberta-bpe": _GPT2,
+    "llama-bpe": _LLAMA3,
+    "llama3": _LLAMA3,
+    "llama-v3": _LLAMA3,
+    "dbrx": _LLAMA3,
+    "smaug-bpe": _LLAMA3,
+    "falcon3": _LLAMA3,
+    "pixtral": _LLAMA3,
+    "qwen2": _QWEN2,
+    "deepseek-r1-qwen": _QWEN2,
+    "stablelm2": _QWEN2,
+    "gpt-4o": _GPT4O,
+    "llama4": _GPT4O,
+    "starcoder": _DIGITS_FIRST,
+    "smollm": _DIGITS_FIRST,
+    "refact": _DIGITS_FIRST,
+    "command-r": _DIGITS_FIRST,
 }
 
 #: ``tokenizer.ggml.model`` values tokenlens reads, and what they are
@@ -113,7 +129,7 @@ class GGUFTokenizer:
 
 def read_tokenizer(path: Path) -> GGUFTokenizer:
     """The tokenizer metadata of a GGUF file; refuses files without one."""
-    from ..gguf_metadata import read_metadata
+    from tokenlens.gguf.metadata import read_metadata
 
     meta = read_metadata(path)
     get = meta.fields.get
@@ -200,8 +216,8 @@ def _split_merge(merge: str, vocab: dict[str, int]) -> tuple[str, str]:
         return left, right
     # a piece that itself holds a space: find the cut where both halves are tokens
     for cut, ch in enumerate(merge):
-        if ch == " " and merge[:cut] in vocab and merge[cut + 1:] in vocab:
-            return merge[:cut], merge[cut + 1:]
+        if ch == " " and merge[:cut] in vocab and merge[cut + 1 :] in vocab:
+            return merge[:cut], merge[cut + 1 :]
     raise TokenizerFileError(f"The merge {merge!r} does not join two tokens of the vocabulary.")
 
 
@@ -219,8 +235,7 @@ def build_tokenizer(info: GGUFTokenizer):
         merges = merges_from_scores(info)
     else:
         raise TokenizerFileError(
-            f"{Path(info.path).name}: a byte-level (gpt2) tokenizer needs tokenizer.ggml.merges,"
-            " which this file lacks."
+            f"{Path(info.path).name}: a byte-level (gpt2) tokenizer needs tokenizer.ggml.merges, which this file lacks."
         )
     unk = info.token(info.unk_id) if info.model == "llama" else None  # byte-level BPE never needs one
     if info.model == "llama":
@@ -289,7 +304,7 @@ class GGUFBackend(HFBackend):
         self._special_ids |= {i for i in range(len(info.tokens)) if info.type_of(i) == CONTROL}
 
     @classmethod
-    def from_file(cls, name: str, path: Path) -> "GGUFBackend":
+    def from_file(cls, name: str, path: Path) -> GGUFBackend:
         return cls(name, read_tokenizer(Path(path)), source=path)
 
     @property
@@ -307,24 +322,30 @@ class GGUFBackend(HFBackend):
 
     def apply_chat_template(self, messages: list[dict], add_generation_prompt: bool = True) -> str:
         """The prompt text for ``messages`` from the chat template stored in the GGUF file."""
-        from ..chat_template import render_chat
+        from tokenlens.core.chat_template import render_chat
 
         if not self.info.chat_template:
             raise InputError(
                 f"{self.name} has no chat template (the GGUF file holds no tokenizer.chat_template);"
                 " it is probably a base model rather than a chat model."
             )
-        config = {"bos_token": self.info.token(self.info.bos_id) or "",
-                  "eos_token": self.info.token(self.info.eos_id) or "",
-                  "unk_token": self.info.token(self.info.unk_id) or "",
-                  "pad_token": self.info.token(self.info.pad_id) or ""}
+        config = {
+            "bos_token": self.info.token(self.info.bos_id) or "",
+            "eos_token": self.info.token(self.info.eos_id) or "",
+            "unk_token": self.info.token(self.info.unk_id) or "",
+            "pad_token": self.info.token(self.info.pad_id) or "",
+        }
         return render_chat(self.info.chat_template, config, messages, add_generation_prompt)
 
     def describe(self) -> dict:
         out = super().describe()
-        out.update(gguf_model=self.info.model, pre_tokenizer=self.info.pre,
-                   architecture=self.info.architecture, chat_template=bool(self.info.chat_template))
+        out.update(
+            gguf_model=self.info.model,
+            pre_tokenizer=self.info.pre,
+            architecture=self.info.architecture,
+            chat_template=bool(self.info.chat_template),
+        )
         return out
 
 
-__all__ = ["GGUFBackend", "GGUFTokenizer", "MODELS", "PRE_TOKENIZERS", "build_tokenizer", "read_tokenizer"]
+__all__ = ["MODELS", "PRE_TOKENIZERS", "GGUFBackend", "GGUFTokenizer", "build_tokenizer", "read_tokenizer"]

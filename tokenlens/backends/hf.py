@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import TokenizerFileError
-from ..tokenized import Tokenized, clamp_spans
-from .base import Backend
-from .batch import flatten
-from .tiktoken_backend import BYTE_TO_UNICODE, UNICODE_TO_BYTE
+from tokenlens.backends.base import Backend
+from tokenlens.backends.batch import flatten
+from tokenlens.backends.tiktoken_backend import BYTE_TO_UNICODE, UNICODE_TO_BYTE
+from tokenlens.core.tokenized import Tokenized, clamp_spans
+from tokenlens.errors import TokenizerFileError
 
 _BYTE_PIECE = re.compile(r"^<0x([0-9A-Fa-f]{2})>$")
 
@@ -35,21 +35,19 @@ class HFBackend(Backend):
         # How a vocabulary string maps back to text decides how a token is displayed.
         self._byte_level = "ByteLevel" in kinds or "ByteLevel" in pre_kinds
         self._metaspace = "Metaspace" in kinds or "Metaspace" in pre_kinds or "Replace" in kinds
-        self._special_ids = {
-            t["id"] for t in spec.get("added_tokens") or [] if t.get("special")
-        }
+        self._special_ids = {t["id"] for t in spec.get("added_tokens") or [] if t.get("special")}
         self._vocab_size = tokenizer.get_vocab_size(with_added_tokens=True)
         self._newline_safe: bool | None = None
         self._wrap = None
 
     # -- constructors -------------------------------------------------------------------------
     @classmethod
-    def from_tokenizer_json(cls, name: str, path: Path) -> "HFBackend":
+    def from_tokenizer_json(cls, name: str, path: Path) -> HFBackend:
         from tokenizers import Tokenizer
 
         try:
             tok = Tokenizer.from_file(str(path))
-        except Exception as exc:  # noqa: BLE001 - the engine raises plain Exception on bad JSON
+        except Exception as exc:
             raise TokenizerFileError(
                 f"{path} is not a readable tokenizer.json ({str(exc)[:200]}). Re-save it with"
                 " tokenizer.save(path) or download it again."
@@ -57,7 +55,7 @@ class HFBackend(Backend):
         return cls(name, tok, source=path)
 
     @classmethod
-    def from_wordpiece_vocab(cls, name: str, path: Path) -> "HFBackend":
+    def from_wordpiece_vocab(cls, name: str, path: Path) -> HFBackend:
         """A BERT-style tokenizer from vocab.txt (one token a line, id = line number)."""
         from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
@@ -89,13 +87,13 @@ class HFBackend(Backend):
         return cls(name, tok, source=path)
 
     @classmethod
-    def from_vocab_merges(cls, name: str, vocab: Path, merges: Path) -> "HFBackend":
+    def from_vocab_merges(cls, name: str, vocab: Path, merges: Path) -> HFBackend:
         """GPT-2 style byte-level BPE from vocab.json + merges.txt."""
         from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
 
         try:
             model = models.BPE.from_file(str(vocab), str(merges))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise TokenizerFileError(
                 f"{vocab.name} + {merges.name} do not form a BPE model ({str(exc)[:200]}); every"
                 " merge must join two tokens of vocab.json."
@@ -211,11 +209,7 @@ class HFBackend(Backend):
             mask = with_special.special_tokens_mask
             p = next((k for k, m in enumerate(mask) if not m), len(mask))
             q = p + len(plain.ids)
-            ok = (
-                with_special.ids[p:q] == plain.ids
-                and with_special.offsets[p:q] == plain.offsets
-                and all(mask[q:])
-            )
+            ok = with_special.ids[p:q] == plain.ids and with_special.offsets[p:q] == plain.offsets and all(mask[q:])
             if not ok:
                 self._wrap = False
             else:
@@ -241,8 +235,14 @@ class HFBackend(Backend):
             for part in (left, right):
                 pid = self.tokenizer.token_to_id(part)
                 pmade = self._merges().get(part)
-                parents.append({"id": pid, "piece": part, "display": self.display(pid) if pid is not None else part,
-                                "rank": pmade[0] if pmade else None})
+                parents.append(
+                    {
+                        "id": pid,
+                        "piece": part,
+                        "display": self.display(pid) if pid is not None else part,
+                        "rank": pmade[0] if pmade else None,
+                    }
+                )
             return {"rank": rank, "parents": parents}
         if self.model == "Unigram":
             vocab = self._spec_model.get("vocab") or []
@@ -263,7 +263,7 @@ class HFBackend(Backend):
             self._merge_index = index
         return self._merge_index
 
-    # -- many texts at once, for tokenlens.metrics (see backends/batch.py) ---------------------
+    # -- many texts at once, for tokenlens.measure.stats (see backends/batch.py) ---------------------
     # The tokenizers library spreads a batch over its own thread pool (all cores; the
     # RAYON_NUM_THREADS environment variable limits it), so num_threads is not used here.
     def encode_batch_ids(self, texts, num_threads=None) -> list[list[int]]:
@@ -275,7 +275,7 @@ class HFBackend(Backend):
 
         import numpy as np
 
-        from .batch import BatchEncoding, flatten
+        from tokenlens.backends.batch import BatchEncoding, flatten
 
         encodings = self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
         ids, counts = flatten([e.ids for e in encodings])
@@ -287,7 +287,7 @@ class HFBackend(Backend):
     def _make_token_table(self):
         import numpy as np
 
-        from .batch import TokenTable, utf8_valid
+        from tokenlens.backends.batch import TokenTable, utf8_valid
 
         n = self.vocab_size
         unknown = np.zeros(n, dtype=bool)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import TokenizerFileError
-from ..tokenized import Tokenized, byte_spans_to_char_spans, clamp_spans
-from .base import Backend
+from tokenlens.backends.base import Backend
+from tokenlens.core.tokenized import Tokenized, byte_spans_to_char_spans, clamp_spans
+from tokenlens.errors import TokenizerFileError
 
 _BYTE_PIECE = re.compile(r"^<0x([0-9A-Fa-f]{2})>$")
 
@@ -71,7 +71,7 @@ class SentencePieceBackend(Backend):
             proto = pb.ModelProto()
             proto.ParseFromString(self.sp.serialized_model_proto())
             return proto
-        except Exception:  # noqa: BLE001 - without protobuf the slow, general path is used
+        except Exception:
             return None
 
     @property
@@ -217,14 +217,21 @@ class SentencePieceBackend(Backend):
         if len(parts) == 2:
             for part in parts:
                 pid = self.sp.piece_to_id(part)
-                parents.append({"id": pid, "piece": part, "display": self.display(pid), "rank": None,
-                                "score": float(self.sp.get_score(pid))})
+                parents.append(
+                    {
+                        "id": pid,
+                        "piece": part,
+                        "display": self.display(pid),
+                        "rank": None,
+                        "score": float(self.sp.get_score(pid)),
+                    }
+                )
         return {"score": score, "parents": parents}
 
-    # -- many texts at once, for tokenlens.metrics (see backends/batch.py) ---------------------
+    # -- many texts at once, for tokenlens.measure.stats (see backends/batch.py) ---------------------
     def encode_batch_ids(self, texts, num_threads=None) -> list[list[int]]:
         """sentencepiece's own threaded batch encoder (no BOS/EOS)."""
-        from .batch import default_threads
+        from tokenlens.backends.batch import default_threads
 
         return self.sp.encode(list(texts), num_threads=num_threads or default_threads())
 
@@ -235,7 +242,7 @@ class SentencePieceBackend(Backend):
         # times slower.
         import numpy as np
 
-        from .batch import BatchEncoding, joined_spans
+        from tokenlens.backends.batch import BatchEncoding, joined_spans
 
         texts = list(texts)
         ids, counts = self._encode_batch_arrays(texts, num_threads)
@@ -266,7 +273,7 @@ class SentencePieceBackend(Backend):
         """(all ids, ids per text): numpy buffers straight from the engine where it can."""
         import numpy as np
 
-        from .batch import default_threads, flatten
+        from tokenlens.backends.batch import default_threads, flatten
 
         threads = num_threads or default_threads()
         raw = self._raw_batch_encoder()
@@ -296,15 +303,24 @@ class SentencePieceBackend(Backend):
 
                 def raw(texts, threads):
                     # the argument order of sentencepiece 0.2.x's Encode for a batch
-                    return method(texts, threads, None, sp._enable_sampling, sp._nbest_size, sp._alpha,
-                                  sp._add_bos, sp._add_eos, sp._reverse)
+                    return method(
+                        texts,
+                        threads,
+                        None,
+                        sp._enable_sampling,
+                        sp._nbest_size,
+                        sp._alpha,
+                        sp._add_bos,
+                        sp._add_eos,
+                        sp._reverse,
+                    )
 
                 probe = ["I love NLP", "", "ଓଡ଼ିଆ 🙂 中文 \t x"]
                 try:
                     got = [np.frombuffer(b, dtype=np.int32).tolist() for b in raw(probe, 1)]
                     if got == self.sp.encode(probe):
                         self._raw = raw
-                except Exception:  # noqa: BLE001 - another sentencepiece: use the public call
+                except Exception:
                     pass
         return self._raw or None
 
@@ -338,7 +354,7 @@ class SentencePieceBackend(Backend):
     def _make_token_table(self):
         import numpy as np
 
-        from .batch import TokenTable
+        from tokenlens.backends.batch import TokenTable
 
         n = len(self._pieces)
         unknown = np.array([self.sp.is_unknown(i) for i in range(n)], dtype=bool)

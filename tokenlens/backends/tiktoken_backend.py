@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import TokenizerFileError
-from ..tokenized import Tokenized, byte_lengths_to_char_spans
-from .base import Backend
+from tokenlens.backends.base import Backend
+from tokenlens.core.tokenized import Tokenized, byte_lengths_to_char_spans
+from tokenlens.errors import TokenizerFileError
 
 #: encodings whose pattern and special tokens ``tiktoken_ext.openai_public`` defines
 KNOWN_ENCODINGS = ("r50k_base", "p50k_base", "cl100k_base", "o200k_base")
@@ -20,8 +20,8 @@ _patch_lock = threading.Lock()
 
 def _gpt2_byte_map() -> dict[int, str]:
     # GPT-2's printable stand-ins for bytes (Ġ for space), so pieces read like HF's vocab.json.
-    keep = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(
-        range(ord("®"), ord("ÿ") + 1)
+    keep = (
+        list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
     )
     mapping = {b: chr(b) for b in keep}
     extra = 0
@@ -50,10 +50,9 @@ def _encoding_spec(encoding_name: str, rank_file: Path) -> dict:
             )
         try:
             return {
-                base64.b64decode(tok): int(rank)
-                for tok, rank in (line.split() for line in data.splitlines() if line)
+                base64.b64decode(tok): int(rank) for tok, rank in (line.split() for line in data.splitlines() if line)
             }
-        except Exception as exc:  # noqa: BLE001 - any parse failure means a corrupt file
+        except Exception as exc:
             raise TokenizerFileError(
                 f"{rank_file} is not a tiktoken rank file (lines of 'base64-token rank'): {exc}"
             ) from exc
@@ -83,7 +82,7 @@ class TiktokenBackend(Backend):
         self._rank_table: dict | None = None
 
     @classmethod
-    def from_file(cls, name: str, path: Path) -> "TiktokenBackend":
+    def from_file(cls, name: str, path: Path) -> TiktokenBackend:
         import tiktoken
 
         encoding_name = path.stem
@@ -97,7 +96,7 @@ class TiktokenBackend(Backend):
         return cls(name, tiktoken.Encoding(**spec), source=path)
 
     @classmethod
-    def from_encoding_name(cls, name: str) -> "TiktokenBackend":
+    def from_encoding_name(cls, name: str) -> TiktokenBackend:
         import tiktoken
 
         return cls(name, tiktoken.get_encoding(name), source=f"tiktoken:{name}")
@@ -215,17 +214,16 @@ class TiktokenBackend(Backend):
             ],
         }
 
-
-    # -- many texts at once, for tokenlens.metrics (see backends/batch.py) ---------------------
+    # -- many texts at once, for tokenlens.measure.stats (see backends/batch.py) ---------------------
     def encode_batch_ids(self, texts, num_threads=None) -> list[list[int]]:
         """tiktoken's own threaded batch encoder; special-token text is encoded as text."""
-        from .batch import default_threads
+        from tokenlens.backends.batch import default_threads
 
         return self.encoding.encode_ordinary_batch(list(texts), num_threads=num_threads or default_threads())
 
     def encode_batch_spans(self, texts, num_threads=None):
         # Tokens are byte strings laid end to end, so their lengths give the spans exactly.
-        from .batch import BatchEncoding, flatten, joined_spans
+        from tokenlens.backends.batch import BatchEncoding, flatten, joined_spans
 
         ids, counts = flatten(self.encode_batch_ids(texts, num_threads))
         starts, ends, sizes = joined_spans(self._byte_lengths()[ids], counts)
@@ -234,7 +232,7 @@ class TiktokenBackend(Backend):
     def _make_token_table(self):
         import numpy as np
 
-        from .batch import TokenTable, utf8_valid
+        from tokenlens.backends.batch import TokenTable, utf8_valid
 
         n = self.vocab_size
         partial = np.zeros(n, dtype=bool)

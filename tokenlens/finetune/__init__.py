@@ -10,10 +10,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError
-from .data import DryRun, Rows, read_rows, rows_from_object, write_jsonl
-from .launcher import Run, build_command, start
-from .spec import RunDir, RunSpec, runs_dir
+from tokenlens.errors import InputError
+from tokenlens.finetune.data import DryRun, Rows, read_rows, rows_from_object, write_jsonl
+from tokenlens.finetune.launcher import Run, build_command, start
+from tokenlens.finetune.spec import RunDir, RunSpec, runs_dir
 
 __all__ = ["DryRun", "Run", "RunSpec", "attach", "dry_run", "finetune", "list_runs", "runs_dir"]
 
@@ -21,7 +21,12 @@ __all__ = ["DryRun", "Run", "RunSpec", "attach", "dry_run", "finetune", "list_ru
 def _prepare(data: Any, spec_kwargs: dict, run: RunDir | None) -> tuple[RunSpec, Rows]:
     """The spec with data as absolute file paths; Python objects become JSONL in the run."""
     text_field = spec_kwargs.get("text_field", "text")
-    if isinstance(data, (str, Path)) or (isinstance(data, (list, tuple)) and data and all(isinstance(d, (str, Path)) for d in data) and _looks_like_paths(data)):
+    if isinstance(data, (str, Path)) or (
+        isinstance(data, (list, tuple))
+        and data
+        and all(isinstance(d, (str, Path)) for d in data)
+        and _looks_like_paths(data)
+    ):
         sources = [str(data)] if isinstance(data, (str, Path)) else [str(d) for d in data]
         rows = read_rows(sources, text_field)
         files = [str(Path(s).expanduser().absolute()) for s in sources]
@@ -53,8 +58,8 @@ def _looks_like_paths(items) -> bool:
 
 def dry_run(data: Any, **spec_kwargs: Any) -> DryRun:
     """Token counts, rows truncated at the context length and the steps a run would take."""
-    from .data import dry_run as _dry
-    from .models import load_tokenizer
+    from tokenlens.finetune.data import dry_run as _dry
+    from tokenlens.finetune.models import load_tokenizer
 
     spec_kwargs.setdefault("name", "dry-run")
     spec, rows = _prepare(data, spec_kwargs, None)
@@ -92,7 +97,7 @@ def finetune(data: Any, name: str, overwrite: bool = False, root: Path | None = 
 
 def _check_model_and_tokenizer(spec: RunSpec) -> None:
     """Refuse, before launching, what the trainer would refuse minutes later."""
-    from .models import check_causal_lm, check_qlora, check_vocab, load_tokenizer
+    from tokenlens.finetune.models import check_causal_lm, check_qlora, check_vocab, load_tokenizer
 
     check_qlora(spec)
     tok = load_tokenizer(spec)

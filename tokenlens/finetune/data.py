@@ -12,11 +12,12 @@ import gzip
 import io
 import json
 import math
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
-from ..errors import InputError
+from tokenlens.errors import InputError
 
 
 @dataclass
@@ -35,7 +36,7 @@ class Rows:
     bad: list[BadRow] = field(default_factory=list)
     kind: str = ""  # text | prompt_completion | messages
 
-    def check(self, bad_rows: str) -> "Rows":
+    def check(self, bad_rows: str) -> Rows:
         if self.bad and bad_rows == "fatal":
             listing = "; ".join(str(b) for b in self.bad[:5])
             more = f" (and {len(self.bad) - 5} more)" if len(self.bad) > 5 else ""
@@ -89,8 +90,9 @@ def _validate(row: Any, text_field: str) -> tuple[dict | None, str]:
         return None, (f"no '{text_field}' string, no 'prompt'+'completion' strings and no 'messages' list")
     if kind == "messages":
         msgs = row["messages"]
-        if not msgs or not all(isinstance(m, dict) and isinstance(m.get("role"), str)
-                               and isinstance(m.get("content"), str) for m in msgs):
+        if not msgs or not all(
+            isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str) for m in msgs
+        ):
             return None, "'messages' must be a list of {role, content} strings"
         return {"messages": [{"role": m["role"], "content": m["content"]} for m in msgs]}, ""
     if kind == "prompt_completion":
@@ -146,7 +148,9 @@ def rows_from_object(obj: Any, text_field: str = "text") -> Rows:
     elif isinstance(obj, Iterable):
         items = obj
     else:
-        raise InputError(f"Cannot train on a {type(obj).__name__}: give text, a list of texts or rows, a pandas column or a datasets Dataset.")
+        raise InputError(
+            f"Cannot train on a {type(obj).__name__}: give text, a list of texts or rows, a pandas column or a datasets Dataset."
+        )
     out = Rows()
     for number, item in enumerate(items, 1):
         row, reason = _validate({text_field: item} if isinstance(item, str) else item, text_field)
@@ -247,9 +251,16 @@ def dry_run(rows: Rows, tokenizer, spec) -> DryRun:
     steps_per_epoch = max(1, math.ceil(train_blocks / per_step))
     total = spec.max_steps if spec.max_steps > 0 else math.ceil(steps_per_epoch * spec.epochs)
     return DryRun(
-        rows=len(rows.rows), kind=rows.kind, tokens=tokens, longest=max(counts, default=0),
-        truncated_rows=sum(c > spec.context for c in counts), context=spec.context, blocks=blocks,
-        steps_per_epoch=steps_per_epoch, total_steps=total, bad_rows=[str(b) for b in rows.bad],
+        rows=len(rows.rows),
+        kind=rows.kind,
+        tokens=tokens,
+        longest=max(counts, default=0),
+        truncated_rows=sum(c > spec.context for c in counts),
+        context=spec.context,
+        blocks=blocks,
+        steps_per_epoch=steps_per_epoch,
+        total_steps=total,
+        bad_rows=[str(b) for b in rows.bad],
     )
 
 

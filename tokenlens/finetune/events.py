@@ -13,9 +13,10 @@ import json
 import math
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 
 class EventWriter:
@@ -122,8 +123,12 @@ class RunState:
         elif kind == "sample":
             self.samples.append({"step": ev.get("step"), "prompt": ev.get("prompt"), "text": ev.get("text")})
         elif kind == "checkpoint":
-            self.last_checkpoint = {"step": ev.get("step"), "path": ev.get("path"), "time": ev.get("time"),
-                                    "reason": ev.get("reason")}
+            self.last_checkpoint = {
+                "step": ev.get("step"),
+                "path": ev.get("path"),
+                "time": ev.get("time"),
+                "reason": ev.get("reason"),
+            }
         elif kind == "status":
             self.status = ev.get("status", self.status)
         elif kind == "error":

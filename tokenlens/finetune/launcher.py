@@ -11,11 +11,11 @@ import sys
 import time
 from pathlib import Path
 
-from ..errors import InputError
-from .events import RunState, fold, process_alive, read_events
-from .spec import RunDir, RunSpec
+from tokenlens.errors import InputError
+from tokenlens.finetune.events import RunState, fold, process_alive, read_events
+from tokenlens.finetune.spec import RunDir, RunSpec
 
-TRAIN_MODULE = "tokenlens.finetune.train"
+TRAIN_MODULE = "tokenlens.finetune.trainer"
 
 
 def build_command(spec: RunSpec, run: RunDir, resume: bool = False, python: str | None = None) -> list[str]:
@@ -23,17 +23,38 @@ def build_command(spec: RunSpec, run: RunDir, resume: bool = False, python: str 
     py = python or sys.executable
     tail = ["-m", TRAIN_MODULE, str(run.path.resolve())] + (["--resume"] if resume else [])
     if spec.launcher == "torchrun":
-        cmd = [py, "-m", "torch.distributed.run", "--nproc_per_node", str(spec.num_processes),
-               "--nnodes", str(spec.num_machines), "--node_rank", str(spec.machine_rank)]
+        cmd = [
+            py,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node",
+            str(spec.num_processes),
+            "--nnodes",
+            str(spec.num_machines),
+            "--node_rank",
+            str(spec.machine_rank),
+        ]
         if spec.num_machines > 1:
             cmd += ["--master_addr", spec.main_address, "--master_port", str(spec.main_port)]
         else:
             cmd += ["--master_port", str(spec.main_port)]
         return cmd + tail
     if spec.launcher == "accelerate":
-        cmd = [py, "-m", "accelerate.commands.launch", "--num_processes", str(spec.num_processes * spec.num_machines),
-               "--num_machines", str(spec.num_machines), "--machine_rank", str(spec.machine_rank),
-               "--main_process_port", str(spec.main_port), "--dynamo_backend", "no"]
+        cmd = [
+            py,
+            "-m",
+            "accelerate.commands.launch",
+            "--num_processes",
+            str(spec.num_processes * spec.num_machines),
+            "--num_machines",
+            str(spec.num_machines),
+            "--machine_rank",
+            str(spec.machine_rank),
+            "--main_process_port",
+            str(spec.main_port),
+            "--dynamo_backend",
+            "no",
+        ]
         if spec.num_machines > 1:
             cmd += ["--main_process_ip", spec.main_address]
         if spec.device == "cpu":
@@ -65,11 +86,11 @@ class Run:
         """Fold the events written since the last poll into the state."""
         events, self._offset = read_events(self.dir.events_file, self._offset)
         fold(events, self._state)
-        if self._state.status in {"running", "stopping", "pending"} and not self.alive() and self._offset:
-            # the process is gone without saying so (killed): say it
-            if self._state.status != "pending" or self.dir.pid_file.exists():
-                self._state.status = "stopped" if self.dir.latest_checkpoint() else "failed"
-                self._state.error = self._state.error or "The trainer process ended without a final event; see log.txt."
+        gone = self._state.status in {"running", "stopping", "pending"} and not self.alive() and self._offset
+        # the process is gone without saying so (killed): say it
+        if gone and (self._state.status != "pending" or self.dir.pid_file.exists()):
+            self._state.status = "stopped" if self.dir.latest_checkpoint() else "failed"
+            self._state.error = self._state.error or "The trainer process ended without a final event; see log.txt."
         return self._state
 
     @property
@@ -105,7 +126,7 @@ class Run:
                 pass
             _reap(pid, wait=True)
 
-    def resume(self) -> "Run":
+    def resume(self) -> Run:
         """Start again from the newest complete checkpoint."""
         if self.alive():
             raise InputError(f"Run {self.name!r} is still running; stop it first.")
@@ -133,7 +154,7 @@ class Run:
         return f"<Run {self.name!r} {s.status} step {s.step}/{s.max_steps or '?'} at {self.dir.path}>"
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        from ..widgets.finetune import FinetuneWidget
+        from tokenlens.views.finetune import FinetuneWidget
 
         return FinetuneWidget.for_run(self)._repr_mimebundle_(include, exclude)
 
@@ -167,8 +188,15 @@ def start(spec: RunSpec, run: RunDir, resume: bool = False) -> Run:
         env["CUDA_VISIBLE_DEVICES"] = ""
     log = open(run.log_file, "ab")
     try:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                env=env, start_new_session=True, cwd=str(run.path))
+        proc = subprocess.Popen(
+            cmd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+            cwd=str(run.path),
+        )
     finally:
         log.close()
     _children[proc.pid] = proc

@@ -11,7 +11,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from ..errors import InputError
+from tokenlens.errors import InputError
 
 
 def tokenizer_hash(tokenizer) -> str:
@@ -27,7 +27,7 @@ def gguf_model_file(name: str | None) -> Path | None:
     if not name:
         return None
     if name.startswith("ollama:"):
-        from ..ollama import resolve_gguf
+        from tokenlens.gguf.ollama import resolve_gguf
 
         return resolve_gguf(name)
     if name.lower().endswith(".gguf"):
@@ -45,8 +45,11 @@ def _gguf_tokenizer(backend):
 
     info = backend.info
     tok = PreTrainedTokenizerFast(
-        tokenizer_object=backend.tokenizer, bos_token=info.token(info.bos_id), eos_token=info.token(info.eos_id),
-        unk_token=info.token(info.unk_id) if info.model == "llama" else None, pad_token=info.token(info.pad_id),
+        tokenizer_object=backend.tokenizer,
+        bos_token=info.token(info.bos_id),
+        eos_token=info.token(info.eos_id),
+        unk_token=info.token(info.unk_id) if info.model == "llama" else None,
+        pad_token=info.token(info.pad_id),
     )
     if info.chat_template:
         tok.chat_template = info.chat_template
@@ -58,14 +61,14 @@ def load_tokenizer(spec):
     from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
     if not spec.tokenizer and gguf_model_file(spec.model) is not None:
-        from ..backends.gguf_backend import GGUFBackend
+        from tokenlens.backends.gguf_backend import GGUFBackend
 
         tok = _gguf_tokenizer(GGUFBackend.from_file(spec.model, gguf_model_file(spec.model)))
     elif spec.tokenizer:
-        from ..backends.gguf_backend import GGUFBackend
-        from ..backends.hf import HFBackend
-        from ..backends.sentencepiece_backend import SentencePieceBackend
-        from ..hub import resolve
+        from tokenlens.backends.gguf_backend import GGUFBackend
+        from tokenlens.backends.hf import HFBackend
+        from tokenlens.backends.sentencepiece_backend import SentencePieceBackend
+        from tokenlens.core.resolve import resolve
 
         backend = resolve(spec.tokenizer)
         source = Path(backend.source)
@@ -117,19 +120,30 @@ def _ensure_special_tokens(tok) -> None:
 
 def scratch_config(spec, tok):
     """A small GPT-2 or Llama architecture sized to the tokenizer's vocabulary."""
-    common = dict(vocab_size=len(tok), bos_token_id=tok.bos_token_id or tok.eos_token_id,
-                  eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    common = dict(
+        vocab_size=len(tok),
+        bos_token_id=tok.bos_token_id or tok.eos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+    )
     if spec.arch == "gpt2":
         from transformers import GPT2Config
 
-        return GPT2Config(n_positions=spec.context, n_embd=spec.n_embd, n_layer=spec.n_layer,
-                          n_head=spec.n_head, **common)
+        return GPT2Config(
+            n_positions=spec.context, n_embd=spec.n_embd, n_layer=spec.n_layer, n_head=spec.n_head, **common
+        )
     from transformers import LlamaConfig
 
-    return LlamaConfig(hidden_size=spec.n_embd, intermediate_size=int(spec.n_embd * 8 / 3 // 64 * 64) or 4 * spec.n_embd,
-                       num_hidden_layers=spec.n_layer, num_attention_heads=spec.n_head,
-                       num_key_value_heads=spec.n_head, max_position_embeddings=spec.context,
-                       tie_word_embeddings=True, **common)
+    return LlamaConfig(
+        hidden_size=spec.n_embd,
+        intermediate_size=int(spec.n_embd * 8 / 3 // 64 * 64) or 4 * spec.n_embd,
+        num_hidden_layers=spec.n_layer,
+        num_attention_heads=spec.n_head,
+        num_key_value_heads=spec.n_head,
+        max_position_embeddings=spec.context,
+        tie_word_embeddings=True,
+        **common,
+    )
 
 
 def _gguf_config(name: str, path: Path):
@@ -137,12 +151,12 @@ def _gguf_config(name: str, path: Path):
     cannot rebuild from GGUF."""
     from transformers import AutoConfig
 
-    from ..gguf_metadata import read_metadata
+    from tokenlens.gguf.metadata import read_metadata
 
     arch = read_metadata(path, tensors=False).architecture
     try:
         config = AutoConfig.from_pretrained(str(path.parent), gguf_file=path.name, trust_remote_code=False)
-    except Exception as exc:  # noqa: BLE001 - transformers raises ValueError, KeyError, RuntimeError
+    except Exception as exc:
         raise InputError(
             f"{name} is a GGUF model of architecture {arch!r}, which transformers cannot load from GGUF"
             f" ({type(exc).__name__}: {str(exc)[:200]}). Fine-tune its Hugging Face original instead"
@@ -211,8 +225,9 @@ def load_model(spec, tok):
     gguf = gguf_model_file(spec.model)
     if gguf is not None:
         if spec.qlora:
-            raise InputError("--qlora loads 4-bit weights from safetensors; a GGUF model is loaded"
-                             " dequantised. Use --lora-r alone.")
+            raise InputError(
+                "--qlora loads 4-bit weights from safetensors; a GGUF model is loaded dequantised. Use --lora-r alone."
+            )
         model = load_gguf_model(gguf)
         if len(tok) > model.get_input_embeddings().weight.shape[0]:
             model.resize_token_embeddings(len(tok))
@@ -224,8 +239,11 @@ def load_model(spec, tok):
 
         check_qlora(spec)
         extra["quantization_config"] = BitsAndBytesConfig(
-            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16,
-            bnb_4bit_use_double_quant=True)
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_compute_dtype=torch.bfloat16,
+            bnb_4bit_use_double_quant=True,
+        )
     try:
         model = AutoModelForCausalLM.from_pretrained(spec.model, trust_remote_code=False, use_safetensors=True, **extra)
     except OSError as exc:
@@ -247,7 +265,9 @@ def check_qlora(spec) -> None:
     if not spec.qlora:
         return
     if spec.from_scratch:
-        raise InputError("--qlora adapts an existing model's frozen 4-bit weights; it does not apply to --from-scratch.")
+        raise InputError(
+            "--qlora adapts an existing model's frozen 4-bit weights; it does not apply to --from-scratch."
+        )
     import importlib.util
 
     import torch
@@ -263,7 +283,7 @@ def load_gguf_model(path: Path, dtype=None):
     import torch
     from transformers import AutoModelForCausalLM, GgufConfig
 
-    from ..gguf_metadata import read_metadata
+    from tokenlens.gguf.metadata import read_metadata
 
     meta = read_metadata(path, tensors=False)
     fixes = {}
@@ -271,8 +291,12 @@ def load_gguf_model(path: Path, dtype=None):
         # transformers reads GPT-2's context length into n_ctx; the model sizes itself by n_positions
         fixes["n_positions"] = int(meta.get("gpt2.context_length"))
     model = AutoModelForCausalLM.from_pretrained(
-        str(path.parent), gguf_file=path.name, dtype=dtype or torch.float32, trust_remote_code=False,
-        quantization_config=GgufConfig(dequantize=True), **fixes,
+        str(path.parent),
+        gguf_file=path.name,
+        dtype=dtype or torch.float32,
+        trust_remote_code=False,
+        quantization_config=GgufConfig(dequantize=True),
+        **fixes,
     )
     # what is trained and saved is a plain model: nothing of the GGUF loading stays in its config
     for obj in (model, model.config):

@@ -14,7 +14,7 @@ import shutil
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from ..errors import InputError
+from tokenlens.errors import InputError
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
@@ -24,7 +24,7 @@ def runs_dir() -> Path:
     env = os.environ.get("TOKENLENS_RUNS")
     if env:
         return Path(env).expanduser()
-    from ..hub import registry_dir
+    from tokenlens.core.resolve import registry_dir
 
     return registry_dir().parent / "runs"
 
@@ -90,7 +90,7 @@ class RunSpec:
     export: str = ""  # "gguf": write final/model-<dtype>.gguf and an Ollama Modelfile at the end
     export_dtype: str = "f16"  # f16 | q8_0 | f32
 
-    def validate(self) -> "RunSpec":
+    def validate(self) -> RunSpec:
         check_name(self.name)
         if not self.data:
             raise InputError("Name the training data: --data file.txt (or .jsonl), a glob, or a Python variable.")
@@ -126,7 +126,7 @@ class RunSpec:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, text: str) -> "RunSpec":
+    def from_json(cls, text: str) -> RunSpec:
         raw = json.loads(text)
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in raw.items() if k in known})
@@ -139,7 +139,7 @@ class RunDir:
         self.path = Path(path)
 
     @classmethod
-    def named(cls, name: str, root: Path | None = None) -> "RunDir":
+    def named(cls, name: str, root: Path | None = None) -> RunDir:
         return cls((root or runs_dir()) / check_name(name))
 
     spec_file = property(lambda self: self.path / "spec.json")

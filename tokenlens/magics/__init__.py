@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from .finetune import FinetuneMagics
-from .stats import StatsMagics
-from .tokenize import TokenizeMagics
-from .train import TrainMagics
+from tokenlens.magics.finetune import FinetuneMagics
+from tokenlens.magics.stats import StatsMagics
+from tokenlens.magics.tokenize import TokenizeMagics
+from tokenlens.magics.train_tokenizer import TrainMagics
 
 #: every magics class that ``%load_ext tokenlens`` registers
 MAGICS = (TokenizeMagics, TrainMagics, StatsMagics, FinetuneMagics)

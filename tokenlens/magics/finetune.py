@@ -8,23 +8,52 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from ..errors import TokenlensError
-from ._util import parse_args, wants_help
+from tokenlens.errors import TokenlensError
+from tokenlens.magics._util import parse_args, wants_help
 
 # flag → RunSpec field, for the options passed straight through
 _SPEC_FIELDS = {
-    "model": "model", "tokenizer": "tokenizer", "from_scratch": "from_scratch", "arch": "arch",
-    "layers": "n_layer", "width": "n_embd", "heads": "n_head", "context": "context",
-    "field": "text_field", "validation": "validation_split", "bad_rows": "bad_rows", "epochs": "epochs",
-    "max_steps": "max_steps", "lr": "lr", "batch_size": "batch_size", "grad_accum": "grad_accum",
-    "warmup": "warmup_ratio", "weight_decay": "weight_decay", "precision": "precision",
-    "gradient_checkpointing": "gradient_checkpointing", "auto_batch_size": "auto_batch_size",
-    "lora_r": "lora_r", "lora_alpha": "lora_alpha", "qlora": "qlora", "seed": "seed",
-    "logging_steps": "logging_steps", "eval_steps": "eval_steps", "save_steps": "save_steps",
-    "save_minutes": "save_minutes", "keep": "keep", "sample_prompt": "sample_prompt",
-    "sample_tokens": "sample_tokens", "launcher": "launcher", "num_processes": "num_processes",
-    "num_machines": "num_machines", "machine_rank": "machine_rank", "main_address": "main_address",
-    "main_port": "main_port", "device": "device", "export": "export", "export_dtype": "export_dtype",
+    "model": "model",
+    "tokenizer": "tokenizer",
+    "from_scratch": "from_scratch",
+    "arch": "arch",
+    "layers": "n_layer",
+    "width": "n_embd",
+    "heads": "n_head",
+    "context": "context",
+    "field": "text_field",
+    "validation": "validation_split",
+    "bad_rows": "bad_rows",
+    "epochs": "epochs",
+    "max_steps": "max_steps",
+    "lr": "lr",
+    "batch_size": "batch_size",
+    "grad_accum": "grad_accum",
+    "warmup": "warmup_ratio",
+    "weight_decay": "weight_decay",
+    "precision": "precision",
+    "gradient_checkpointing": "gradient_checkpointing",
+    "auto_batch_size": "auto_batch_size",
+    "lora_r": "lora_r",
+    "lora_alpha": "lora_alpha",
+    "qlora": "qlora",
+    "seed": "seed",
+    "logging_steps": "logging_steps",
+    "eval_steps": "eval_steps",
+    "save_steps": "save_steps",
+    "save_minutes": "save_minutes",
+    "keep": "keep",
+    "sample_prompt": "sample_prompt",
+    "sample_tokens": "sample_tokens",
+    "launcher": "launcher",
+    "num_processes": "num_processes",
+    "num_machines": "num_machines",
+    "machine_rank": "machine_rank",
+    "main_address": "main_address",
+    "main_port": "main_port",
+    "device": "device",
+    "export": "export",
+    "export_dtype": "export_dtype",
 }
 
 
@@ -33,8 +62,11 @@ class FinetuneMagics(Magics):
     """``%finetune``."""
 
     @magic_arguments()
-    @argument("--model", help="hub id or local folder of a causal LM (safetensors; no remote code), a .gguf"
-              " file or ollama:NAME[:TAG] (weights dequantised)")
+    @argument(
+        "--model",
+        help="hub id or local folder of a causal LM (safetensors; no remote code), a .gguf"
+        " file or ollama:NAME[:TAG] (weights dequantised)",
+    )
     @argument("--from-scratch", action="store_true", help="a new model sized to the tokenizer's vocabulary")
     @argument("--arch", default="gpt2", choices=["gpt2", "llama"], help="architecture with --from-scratch")
     @argument("--layers", type=int, default=4, help="layers of a from-scratch model")
@@ -43,8 +75,12 @@ class FinetuneMagics(Magics):
     @argument("--context", type=int, default=256, help="context length in tokens (block size)")
     @argument("--tokenizer", help="any tokenlens tokenizer name (a trained one too); default: the model's own")
     @argument("--add-tokens", help="comma-separated new tokens; the embeddings grow and the new rows train")
-    @argument("--data", action="append", metavar="PATH_OR_VAR",
-              help=".txt/.jsonl files or globs (repeatable), or the name of a Python variable")
+    @argument(
+        "--data",
+        action="append",
+        metavar="PATH_OR_VAR",
+        help=".txt/.jsonl files or globs (repeatable), or the name of a Python variable",
+    )
     @argument("--field", default="text", help="JSONL field holding the text (default: text)")
     @argument("--validation", type=float, default=0.1, help="share held out for validation (default 0.1)")
     @argument("--no-packing", action="store_true", help="one row per sequence instead of packed blocks")
@@ -78,8 +114,12 @@ class FinetuneMagics(Magics):
     @argument("--main-address", default="", help="host of machine 0 for multi-node runs")
     @argument("--main-port", type=int, default=29500)
     @argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    @argument("--export", default="", choices=["", "gguf"],
-              help="at the end, also write final/model-<dtype>.gguf and an Ollama Modelfile")
+    @argument(
+        "--export",
+        default="",
+        choices=["", "gguf"],
+        help="at the end, also write final/model-<dtype>.gguf and an Ollama Modelfile",
+    )
     @argument("--export-dtype", default="f16", choices=["f16", "q8_0", "f32"], help="GGUF weight type")
     @argument("--export-gguf", metavar="RUN", help="export a finished run (or model folder) to GGUF now")
     @argument("--out", help="with --export-gguf: the .gguf path or a folder (default: the run's final/)")
@@ -110,13 +150,13 @@ class FinetuneMagics(Magics):
             print(self.finetune.parser.format_help())
             return None
         args = parse_args(self.finetune, line)
-        from .. import finetune as ft
+        from tokenlens import finetune as ft
 
         try:
             if args.list:
                 return [r.path.name for r in ft.list_runs()]
             if args.export_gguf:
-                from ..gguf_export import export_gguf
+                from tokenlens.gguf.export import export_gguf
 
                 return export_gguf(args.export_gguf, out=args.out, dtype=args.export_dtype)
             if args.attach:
@@ -151,6 +191,11 @@ class FinetuneMagics(Magics):
         if not args.data:
             raise UsageError("Name the training data: --data train.jsonl (files, globs) or --data my_variable.")
         ns = self.shell.user_ns
-        if len(args.data) == 1 and args.data[0].isidentifier() and args.data[0] in ns and not Path(args.data[0]).exists():
+        if (
+            len(args.data) == 1
+            and args.data[0].isidentifier()
+            and args.data[0] in ns
+            and not Path(args.data[0]).exists()
+        ):
             return ns[args.data[0]]
         return list(args.data)

@@ -1,4 +1,4 @@
-"""``%tokenizer_stats``: argument parsing and display only; the work is done by ``tokenlens.metrics``."""
+"""``%tokenizer_stats``: argument parsing and display only; the work is done by ``tokenlens.measure.stats``."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from ..errors import TokenlensError
-from ._util import out_argument, parse_args, store_out, tokenizer_argument, wants_help
+from tokenlens.errors import TokenlensError
+from tokenlens.magics._util import out_argument, parse_args, store_out, tokenizer_argument, wants_help
 
 _LABELLED = re.compile(r"^([A-Za-z_][\w.-]*)=(.+)$", re.S)
 
@@ -116,18 +116,24 @@ class StatsMagics(Magics):
                 " `%tokenizer_stats -t gpt2 texts` (see %tokenizer_stats --help)."
             )
         progress = False if args.no_progress else None
-        from ..dataset import dataset_view
-        from ..metrics import stats
+        from tokenlens.measure.dataset import dataset_view
+        from tokenlens.measure.stats import stats
 
         try:
             if args.context is not None or args.price is not None:
                 if len(sources) != 1 or len(tokenizers) != 1:
                     raise UsageError("The dataset view (--context/--price) takes one SOURCE and one tokenizer.")
-                (label, value), = sources.items()
+                ((label, value),) = sources.items()
                 result = dataset_view(
-                    value, tokenizers[0], context_length=args.context, price_per_million=args.price,
-                    add_special_tokens=True, longest=args.longest, whole_files=args.whole_files,
-                    label=label, progress=progress,
+                    value,
+                    tokenizers[0],
+                    context_length=args.context,
+                    price_per_million=args.price,
+                    add_special_tokens=True,
+                    longest=args.longest,
+                    whole_files=args.whole_files,
+                    label=label,
+                    progress=progress,
                 )
             else:
                 reference = None
@@ -146,7 +152,7 @@ class StatsMagics(Magics):
                     progress=progress,
                 )
                 if args.metric is not None:
-                    from ..metrics import StatsTable
+                    from tokenlens.measure.stats import StatsTable
 
                     if not isinstance(result, StatsTable):
                         result = StatsTable([result])
@@ -167,10 +173,12 @@ class StatsMagics(Magics):
         if os.path.isfile(path) or (glob.has_magic(path) and glob.glob(path)):
             return label or Path(spec).name.split(".")[0], Path(spec)
         try:
-            value = eval(spec, self.shell.user_ns)  # noqa: S307 - the user's own namespace, as %timeit does
-        except Exception as exc:  # noqa: BLE001 - any failure: say what SOURCE may be
-            hint = "no file matches it" if glob.has_magic(path) or os.sep in spec else (
-                "it is neither a file nor a variable"
+            value = eval(spec, self.shell.user_ns)
+        except Exception as exc:
+            hint = (
+                "no file matches it"
+                if glob.has_magic(path) or os.sep in spec
+                else ("it is neither a file nor a variable")
             )
             raise UsageError(
                 f"Cannot read texts from {spec!r}: {hint} ({type(exc).__name__}: {exc})."

@@ -1,4 +1,4 @@
-"""``%%tokenize``: argument parsing and display only; the work is done by ``tokenlens.api``."""
+"""``%%tokenize``: argument parsing and display only; the work is done by ``tokenlens.core.api``."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from ..errors import TokenlensError
-from ._util import out_argument, parse_args, store_out, tokenizer_argument, wants_help
+from tokenlens.errors import TokenlensError
+from tokenlens.magics._util import out_argument, parse_args, store_out, tokenizer_argument, wants_help
 
 
 @magics_class
@@ -28,11 +28,17 @@ class TokenizeMagics(Magics):
         help='the cell holds JSON chat messages ([{"role": "user", "content": "…"}]); render them'
         " with the tokenizer's own chat template, then tokenize",
     )
-    @argument("--pipeline", action="store_true",
-              help="show each stage: normaliser, pre-tokeniser, model, post-processor, ids, decoder")
+    @argument(
+        "--pipeline",
+        action="store_true",
+        help="show each stage: normaliser, pre-tokeniser, model, post-processor, ids, decoder",
+    )
     @argument("--ngrams", type=int, metavar="N", help="also show word and character N-grams of the text")
-    @argument("--model", metavar="MODEL",
-              help="a causal LM folder or %%finetune run: its next-token predictions after each token")
+    @argument(
+        "--model",
+        metavar="MODEL",
+        help="a causal LM folder or %%finetune run: its next-token predictions after each token",
+    )
     @argument("--top-k", type=int, default=5, help="predictions shown per position with --model")
     @argument("--generate", type=int, default=0, metavar="N", help="with --model: continue the text by N tokens")
     @argument("--color-by", choices=["id", "position"], default="id", help="colour tokens by id (default) or position")
@@ -59,17 +65,15 @@ class TokenizeMagics(Magics):
         args = parse_args(self.tokenize, line)
         text = cell[:-1] if cell.endswith("\n") else cell
         if not text:
-            raise UsageError(
-                "The cell is empty: write the text to tokenize on the lines below %%tokenize."
-            )
+            raise UsageError("The cell is empty: write the text to tokenize on the lines below %%tokenize.")
         from IPython.display import display
 
-        from ..api import chat, compare, decode_view
+        from tokenlens.core.api import chat, compare, decode_view
 
         names = args.tokenizer or ["gpt2"]
         try:
             if args.pipeline:
-                from ..pipeline_view import pipeline
+                from tokenlens.learn.pipeline import pipeline
 
                 views = [pipeline(text, name) for name in names]
                 if len(views) == 1:
@@ -78,11 +82,11 @@ class TokenizeMagics(Magics):
                     display(view)
                 return None
             if args.ngrams:
-                from ..pipeline_view import ngrams
+                from tokenlens.learn.pipeline import ngrams
 
                 display(ngrams(text, args.ngrams, tokenizer=names[0]))
             if args.model:
-                from ..predict import generate, next_tokens
+                from tokenlens.learn.predict import generate, next_tokens
 
                 predictions = next_tokens(text, args.model, top_k=args.top_k)
                 if args.generate:
@@ -104,4 +108,3 @@ class TokenizeMagics(Magics):
             raise UsageError(str(exc)) from None
         store_out(self.shell, args.out, result)
         return result
-

@@ -1,0 +1,464 @@
+"""What a causal LM does with ids: next-token predictions, generation token by token, and which
+embedding rows training moved. Models load from a folder or a %finetune run name, as
+safetensors, never with remote code."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from tokenlens.errors import InputError, MissingExtra, ModelFileError, ModelNotFound
+from tokenlens.views.display import widget_mimebundle
+
+_models: dict[str, tuple[Any, Any]] = {}
+_lock = threading.Lock()
+
+#: top-k and generation lengths a caller may ask for
+MAX_TOP_K = 50
+MAX_NEW_TOKENS = 512
+
+
+def require_torch() -> None:
+    """torch and transformers, or a message naming the extra that brings them."""
+    try:
+        import torch  # noqa: F401
+        import transformers  # noqa: F401
+    except ImportError:
+        raise MissingExtra(
+            "Next-token predictions need torch and transformers, which are optional:"
+            " pip install 'jupyterlab-tokenlens[finetune]' (then restart the kernel or server)."
+        ) from None
+
+
+def _is_model_folder(folder: Path) -> bool:
+    return (folder / "config.json").is_file()
+
+
+def available_models() -> list[str]:
+    """Names that load as a model without a path: completed %finetune runs, and folders with a
+    config.json in the TOKENLENS_PATH folders and the registry."""
+    from tokenlens.core.resolve import _PLAIN_NAME, roots
+    from tokenlens.finetune.spec import runs_dir
+
+    names: set[str] = set()
+    runs = runs_dir()
+    if runs.is_dir():
+        names.update(p.name for p in runs.iterdir() if (p / "final").is_dir() and _PLAIN_NAME.match(p.name))
+    for _label, root in roots():
+        if root.is_dir():
+            names.update(
+                p.name for p in root.iterdir() if p.is_dir() and _is_model_folder(p) and _PLAIN_NAME.match(p.name)
+            )
+    return sorted(names)
+
+
+def model_folder(name_or_folder: str, allow_paths: bool = True) -> Path:
+    """A model folder: the final model of a %finetune run of that name, a folder of that name in
+    the TOKENLENS_PATH folders or the registry, or (``allow_paths``, not the server's setting) a
+    path. The folder is checked: a causal LM config and safetensors weights."""
+    if not isinstance(name_or_folder, str) or not name_or_folder.strip():
+        raise ModelNotFound(str(name_or_folder), available_models(), detail="The name is empty.")
+    name = name_or_folder.strip()
+    from tokenlens.core.resolve import _find_in_roots
+    from tokenlens.finetune.spec import RunDir, check_name
+
+    found: Path | None = None
+    try:
+        run = RunDir.named(check_name(name))
+    except InputError:
+        run = None
+    if run is not None and run.final.is_dir():
+        found = run.final
+    if found is None:
+        folder = _find_in_roots(name)
+        if folder is not None and _is_model_folder(folder):
+            found = folder
+    if found is None and allow_paths:
+        path = Path(name).expanduser()
+        if path.is_dir():
+            found = path
+    if found is None:
+        raise ModelNotFound(name, available_models())
+    check_model_folder(found)
+    return found
+
+
+def check_model_folder(folder: Path) -> None:
+    """Refuse, with what to do, a folder that is not a causal LM saved as safetensors."""
+    config_file = folder / "config.json"
+    if not config_file.is_file():
+        raise ModelFileError(
+            f"{folder.name!r} has no config.json, so it is no model saved with save_pretrained()."
+            " Save the model with model.save_pretrained(folder) (safetensors) and name that folder."
+        )
+    try:
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+        model_type = config["model_type"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ModelFileError(
+            f"{folder.name!r}: config.json is not a readable model configuration with a model_type."
+        ) from None
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+
+    if model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+        raise ModelFileError(
+            f"{folder.name!r} is a {model_type} model, which is not a causal language model: it does not"
+            " predict the next token. Use a causal LM such as GPT-2, Llama or Qwen, or a %finetune run."
+        )
+    if not any(folder.glob("*.safetensors")):
+        raise ModelFileError(
+            f"{folder.name!r} has no .safetensors weights; only safetensors are loaded (pickled .bin"
+            " files can run code). Re-save it with model.save_pretrained(folder, safe_serialization=True)."
+        )
+
+
+def load_lm(name_or_folder: str, allow_paths: bool = True):
+    """(model, tokenizer), cached; safetensors only, no remote code."""
+    require_torch()
+    folder = model_folder(name_or_folder, allow_paths=allow_paths)
+    key = str(folder.resolve())
+    with _lock:
+        if key in _models:
+            return _models[key]
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        model = AutoModelForCausalLM.from_pretrained(folder, trust_remote_code=False, use_safetensors=True)
+    except (OSError, ValueError) as exc:
+        raise ModelFileError(
+            f"{folder.name!r} does not load as a causal LM with safetensors weights: {str(exc)[:300]}"
+        ) from None
+    try:
+        tok = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
+    except (OSError, ValueError, TypeError) as exc:
+        raise ModelFileError(
+            f"{folder.name!r} has no tokenizer that loads ({str(exc)[:200]}). Save the tokenizer beside"
+            " the model with tokenizer.save_pretrained(folder)."
+        ) from None
+    model.eval()
+    with _lock:
+        _models[key] = (model, tok)
+    return model, tok
+
+
+def _display(tok, token_id: int) -> str:
+    from tokenlens.core.tokenized import display_bytes
+
+    piece = tok.convert_ids_to_tokens(int(token_id))
+    text = tok.convert_tokens_to_string([piece])
+    if "\ufffd" in text:  # a piece of a character: its bytes, never U+FFFD
+        from tokenlens.backends.tiktoken_backend import UNICODE_TO_BYTE
+
+        if all(c in UNICODE_TO_BYTE for c in piece):
+            return display_bytes(bytes(UNICODE_TO_BYTE[c] for c in piece))
+        return piece
+    return text
+
+
+@dataclass
+class Position:
+    index: int
+    id: int
+    token: str
+    #: (id, display, probability) of the most likely next tokens, best first
+    top: list[tuple[int, str, float]]
+    #: probability the model gave this position's actual next token (None at the end)
+    actual_next_prob: float | None = None
+    #: that token's rank among all the model's choices (1 = its top choice; None at the end)
+    actual_next_rank: int | None = None
+    #: the characters [start, end) of the text this token belongs to (code points); the byte
+    #: tokens of one character share its span, so a view can draw them under that character
+    span: tuple[int, int] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "id": self.id,
+            "token": self.token,
+            "top": [{"id": i, "token": t, "prob": p} for i, t, p in self.top],
+            "actual_next_prob": self.actual_next_prob,
+            "actual_next_rank": self.actual_next_rank,
+            "span": list(self.span) if self.span is not None else None,
+        }
+
+
+def _chip(token_id: int, text: str, extra: str = "", title: str = "") -> str:
+    from tokenlens.views.html import token_hue
+
+    return (
+        f'<span style="background:hsla({token_hue(token_id)},70%,60%,.35);border-radius:3px;'
+        f'padding:0 3px;margin:0 1px;font-family:monospace;white-space:pre" title="{escape(title or f"id {token_id}")}">'
+        f"{escape(text)}{extra}</span>"
+    )
+
+
+@dataclass
+class Predictions:
+    """Next-token predictions after every position of a text (and, optionally, a continuation)."""
+
+    text: str
+    model: str
+    positions: list[Position] = field(default_factory=list)
+    top_k: int = 5
+    generation: Generation | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "model": self.model,
+            "top_k": self.top_k,
+            "positions": [p.to_dict() for p in self.positions],
+            "generation": self.generation.to_dict() if self.generation is not None else None,
+        }
+
+    def to_pandas(self):
+        import pandas as pd
+
+        return pd.DataFrame(
+            [
+                {
+                    "position": p.index,
+                    "id": p.id,
+                    "token": p.token,
+                    **{f"top{k + 1}": f"{t!r} {prob:.3f}" for k, (_, t, prob) in enumerate(p.top)},
+                    "p(actual next)": p.actual_next_prob,
+                }
+                for p in self.positions
+            ]
+        ).set_index("position")
+
+    def __repr__(self) -> str:
+        more = f", continued by {len(self.generation.steps)} tokens" if self.generation else ""
+        return f"Predictions of {self.model!r} after each of {len(self.positions)} tokens (top {self.top_k}){more}"
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{_chip(p.id, p.token)}</td><td>"
+            + " ".join(_chip(i, t, f" <small>{prob:.0%}</small>") for i, t, prob in p.top)
+            + f"</td><td>{'' if p.actual_next_prob is None else f'{p.actual_next_prob:.1%}'}</td></tr>"
+            for p in self.positions
+        )
+        out = (
+            f"<div><b>{escape(self.model)}</b>: what comes next after each token</div>"
+            f"<table><tr><th>token</th><th>most likely next</th><th>p(actual next)</th></tr>{rows}</table>"
+        )
+        if self.generation is not None:
+            out += self.generation._repr_html_()
+        return out
+
+    @property
+    def widget(self):
+        """The live predictions view (made once, then reused)."""
+        if getattr(self, "_widget", None) is None:
+            from tokenlens.views.learning import PredictWidget
+
+            self._widget = PredictWidget(self)
+        return self._widget
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return widget_mimebundle(self, include, exclude)
+
+
+def _check_top_k(top_k: Any) -> int:
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= MAX_TOP_K:
+        raise InputError(f"top_k must be a whole number from 1 to {MAX_TOP_K}, not {top_k!r}.")
+    return top_k
+
+
+def _check_new_tokens(n: Any) -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAX_NEW_TOKENS:
+        raise InputError(
+            f"The continuation length must be a whole number from 0 to {MAX_NEW_TOKENS} tokens, not {n!r}."
+        )
+    return n
+
+
+def _context_limit(lm) -> int | None:
+    return getattr(lm.config, "n_positions", None) or getattr(lm.config, "max_position_embeddings", None)
+
+
+def next_tokens(text: str, model: str, top_k: int = 5, *, allow_paths: bool = True) -> Predictions:
+    """After each token of ``text``, the model's ``top_k`` next tokens with probabilities."""
+    from tokenlens.core.api import _check_text
+
+    text = _check_text(text)
+    top_k = _check_top_k(top_k)
+    if not text:
+        raise InputError("The text is empty: write a few words for the model to continue.")
+    lm, tok = load_lm(model, allow_paths=allow_paths)
+    import torch
+
+    # One encode: the ids, and (fast tokenizers) each token's characters for the view's grouping.
+    fast = bool(getattr(tok, "is_fast", False))
+    enc = tok(text, return_tensors="pt", add_special_tokens=False, return_offsets_mapping=fast)
+    ids = enc["input_ids"]
+    spans: list[tuple[int, int] | None] = [None] * ids.shape[1]
+    if fast:
+        spans = [(int(a), int(b)) for a, b in enc["offset_mapping"][0].tolist()]
+    if ids.shape[1] == 0:
+        raise InputError("The text gives no tokens: nothing to predict from.")
+    limit = _context_limit(lm)
+    if limit and ids.shape[1] > limit:
+        raise InputError(f"The text is {ids.shape[1]} tokens; this model reads at most {limit}. Shorten the text.")
+    with torch.no_grad():
+        probs = torch.softmax(lm(ids).logits[0].float(), dim=-1)
+    top = torch.topk(probs, k=min(top_k, probs.shape[-1]), dim=-1)
+    seq = ids[0].tolist()
+    out = Predictions(text, str(model), top_k=top_k)
+    for i, token_id in enumerate(seq):
+        actual = rank = None
+        if i + 1 < len(seq):
+            actual = float(probs[i, seq[i + 1]])
+            rank = int((probs[i] > probs[i, seq[i + 1]]).sum()) + 1
+        out.positions.append(
+            Position(
+                i,
+                token_id,
+                _display(tok, token_id),
+                [(int(t), _display(tok, int(t)), float(p)) for t, p in zip(top.indices[i], top.values[i])],
+                actual,
+                rank,
+                spans[i],
+            )
+        )
+    return out
+
+
+@dataclass
+class Generation:
+    """A continuation decoded token by token."""
+
+    prompt: str
+    text: str
+    steps: list[dict] = field(default_factory=list)
+    model: str = ""
+    greedy: bool = True
+    #: why it stopped: "length", "eos" (the model's end token) or "context" (the model's limit)
+    stopped: str = "length"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "prompt": self.prompt,
+            "text": self.text,
+            "steps": self.steps,
+            "model": self.model,
+            "greedy": self.greedy,
+            "stopped": self.stopped,
+        }
+
+    def __repr__(self) -> str:
+        return f"Generation of {len(self.steps)} tokens by {self.model!r}: {self.text!r}"
+
+    def _repr_html_(self) -> str:
+        chips = "".join(
+            _chip(s["id"], s["token"], title=f"step {k + 1}: id {s['id']}, p={s['prob']:.3f}")
+            for k, s in enumerate(self.steps)
+        )
+        how = "greedy: the most likely token each time" if self.greedy else "sampled"
+        return (
+            f"<div><b>continuation</b> ({how}, {len(self.steps)} tokens)</div>"
+            f"<div>{escape(self.prompt)}{chips}</div><div><small>{escape(self.text)!r}</small></div>"
+        )
+
+    @property
+    def widget(self):
+        if getattr(self, "_widget", None) is None:
+            from tokenlens.views.learning import PredictWidget
+
+            self._widget = PredictWidget(Predictions(self.prompt, self.model, generation=self))
+        return self._widget
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return widget_mimebundle(self, include, exclude)
+
+
+def generate(
+    prompt: str,
+    model: str,
+    max_new_tokens: int = 20,
+    greedy: bool = True,
+    temperature: float = 1.0,
+    seed: int | None = None,
+    *,
+    allow_paths: bool = True,
+) -> Generation:
+    """Continue ``prompt`` one token at a time (greedy or sampled), keeping each choice: its id,
+    how it reads, its probability, and the continuation decoded so far."""
+    from tokenlens.core.api import _check_text
+
+    prompt = _check_text(prompt)
+    max_new_tokens = _check_new_tokens(max_new_tokens)
+    lm, tok = load_lm(model, allow_paths=allow_paths)
+    import torch
+
+    ids = tok(prompt, return_tensors="pt", add_special_tokens=False)["input_ids"]
+    if ids.shape[1] == 0:
+        start = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
+        if start is None:
+            raise InputError("The prompt is empty and this model's tokenizer has no start token: write a few words.")
+        ids = torch.tensor([[start]])
+    limit = _context_limit(lm)
+    if limit and ids.shape[1] > limit:
+        raise InputError(f"The prompt is {ids.shape[1]} tokens; this model reads at most {limit}. Shorten it.")
+    generator = torch.Generator().manual_seed(seed) if seed is not None else None
+    steps: list[dict] = []
+    chosen: list[int] = []
+    stopped = "length"
+    with torch.no_grad():
+        for _ in range(max_new_tokens):
+            if limit and ids.shape[1] >= limit:
+                stopped = "context"
+                break
+            logits = lm(ids).logits[0, -1].float() / max(temperature, 1e-5)
+            probs = torch.softmax(logits, dim=-1)
+            nxt = int(torch.argmax(probs)) if greedy else int(torch.multinomial(probs, 1, generator=generator))
+            chosen.append(nxt)
+            so_far = tok.decode(chosen, skip_special_tokens=True)
+            complete = so_far.rstrip("\ufffd")  # a character whose bytes have not all come yet
+            steps.append(
+                {
+                    "id": nxt,
+                    "token": _display(tok, nxt),
+                    "prob": float(probs[nxt]),
+                    "text": complete,
+                    "pending": len(so_far) > len(complete),
+                }
+            )
+            ids = torch.cat([ids, torch.tensor([[nxt]])], dim=1)
+            if nxt == tok.eos_token_id:
+                stopped = "eos"
+                break
+    return Generation(prompt, tok.decode(chosen, skip_special_tokens=True), steps, str(model), greedy, stopped)
+
+
+def embedding_drift(run_name: str, top: int = 20) -> list[dict]:
+    """The token rows of the input embeddings that training moved most (L2 distance)."""
+    import torch
+    from safetensors.torch import load_file
+
+    from tokenlens.finetune.spec import RunDir
+
+    run = RunDir.named(run_name)
+    start_file = run.path / "embeddings_start.safetensors"
+    if not start_file.is_file() or not run.final.is_dir():
+        raise InputError(f"Run {run_name!r} has no start embeddings or no final model (is it completed?).")
+    before = load_file(str(start_file))["embeddings"].float()
+    lm, tok = load_lm(str(run.final))
+    after = lm.get_input_embeddings().weight.detach().float()
+    rows = min(before.shape[0], after.shape[0])
+    moved = torch.linalg.vector_norm(after[:rows] - before[:rows], dim=1)
+    cos = torch.nn.functional.cosine_similarity(after[:rows], before[:rows], dim=1)
+    order = torch.argsort(moved, descending=True)[:top]
+    return [
+        {
+            "id": int(i),
+            "token": _display(tok, int(i)),
+            "moved": round(float(moved[i]), 4),
+            "cosine": round(float(cos[i]), 4),
+        }
+        for i in order
+    ]

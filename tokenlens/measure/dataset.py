@@ -1,0 +1,236 @@
+"""The dataset view: tokens per row of one column under one tokenizer, for a context length.
+
+The histogram of tokens per row, the rows a model would truncate, the longest rows (which open
+in the token view), the total token count and its cost at a price per million tokens. The
+counting is :func:`tokenlens.measure.stats.stats`; this module reads its per-row counts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from tokenlens.backends import Backend
+from tokenlens.core.texts import Texts, as_texts, shorten
+from tokenlens.errors import InputError
+from tokenlens.measure.stats import Stats, TokenizerLike, stats
+from tokenlens.views.display import widget_mimebundle
+
+if TYPE_CHECKING:  # pragma: no cover
+    from tokenlens.core.api import Comparison
+
+#: characters of a row that the token view opens (a longer row is cut, with a note)
+OPEN_CHARS = 20_000
+
+
+def _share(part: int, whole: int) -> float:
+    return part / whole if whole else math.nan
+
+
+@dataclass
+class DatasetView:
+    """Token counts of every row of a dataset column under one tokenizer, for a context length."""
+
+    stats: Stats
+    context_length: int | None = None
+    price_per_million: float | None = None
+    n_longest: int = 10
+    _source: Texts | None = field(default=None, repr=False)
+    _widget: Any = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def tokenizer(self) -> str:
+        return self.stats.tokenizer
+
+    @property
+    def label(self) -> str:
+        return self.stats.label
+
+    @property
+    def token_counts(self) -> np.ndarray:
+        return self.stats.token_counts
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.token_counts)
+
+    @property
+    def total_tokens(self) -> int:
+        return int(self.token_counts.sum())
+
+    @property
+    def n_truncated(self) -> int:
+        """Rows with more tokens than the context length (0 without a context length)."""
+        if not self.context_length:
+            return 0
+        return int(np.count_nonzero(self.token_counts > self.context_length))
+
+    @property
+    def tokens_cut(self) -> int:
+        """Tokens beyond the context length, summed over the truncated rows."""
+        if not self.context_length:
+            return 0
+        return int(np.clip(self.token_counts - self.context_length, 0, None).sum())
+
+    def cost(self, price_per_million: float | None = None) -> float | None:
+        """Price of all tokens at ``price_per_million`` (currency per 1M tokens)."""
+        price = self.price_per_million if price_per_million is None else price_per_million
+        if price is None:
+            return None
+        if price < 0 or not math.isfinite(price):
+            raise InputError(f"The price per million tokens must be a finite number ≥ 0, not {price}.")
+        return self.total_tokens / 1e6 * price
+
+    def summary(self) -> dict[str, Any]:
+        c = self.token_counts
+        has = len(c) > 0
+        return {
+            "tokenizer": self.tokenizer,
+            "label": self.label,
+            "rows": self.n_rows,
+            "total_tokens": self.total_tokens,
+            "mean": float(c.mean()) if has else math.nan,
+            "median": float(np.median(c)) if has else math.nan,
+            "p95": float(np.percentile(c, 95)) if has else math.nan,
+            "max": int(c.max()) if has else 0,
+            "empty_rows": self.stats.n_empty,
+            "context_length": self.context_length,
+            "truncated_rows": self.n_truncated,
+            "truncated_share": _share(self.n_truncated, self.n_rows),
+            "tokens_cut": self.tokens_cut,
+            "price_per_million": self.price_per_million,
+            "cost": self.cost(),
+            "add_special_tokens": self.stats.add_special_tokens,
+        }
+
+    def histogram(self, bins: int = 30) -> tuple[np.ndarray, np.ndarray]:
+        """(counts, edges) of the token counts per row, integer-aligned bins."""
+        c = self.token_counts
+        top = int(c.max()) if len(c) else 1
+        if self.context_length:
+            top = max(top, int(self.context_length))
+        width = max(1, math.ceil((top + 1) / bins))
+        edges = np.arange(0, top + width + 1, width)
+        counts, edges = np.histogram(c, bins=edges)
+        return counts, edges
+
+    def longest(self, n: int | None = None) -> list[dict[str, Any]]:
+        """The longest rows: row number, tokens and the first characters of the text."""
+        n = self.n_longest if n is None else n
+        c = self.token_counts
+        if not len(c) or n <= 0:
+            return []
+        n = min(n, len(c))
+        top = np.argpartition(-c, n - 1)[:n]
+        top = top[np.lexsort((top, -c[top]))]
+        texts = self._source.get_many([int(i) for i in top]) if self._source is not None else {}
+        out = []
+        for i in top:
+            text = texts.get(int(i), "")
+            out.append(
+                {
+                    "row": int(i),
+                    "tokens": int(c[i]),
+                    "chars": len(text),
+                    "preview": shorten(text.replace("\n", " "), 160),
+                    "truncated": bool(self.context_length and c[i] > self.context_length),
+                }
+            )
+        return out
+
+    def text(self, row: int) -> str:
+        if self._source is None:
+            raise InputError("This view does not keep its texts, so rows cannot be opened.")
+        if not 0 <= row < self.n_rows:
+            raise InputError(
+                f"Row {row} is out of range: the column has {self.n_rows:,} rows (0 to {self.n_rows - 1})."
+            )
+        return self._source.get_many([row])[row]
+
+    def open(self, row: int, limit: int = OPEN_CHARS) -> Comparison:
+        """Row ``row`` in the token view (its first ``limit`` characters if it is longer)."""
+        from tokenlens.core.api import compare
+
+        text = self.text(row)
+        return compare(text[:limit], [self.tokenizer], add_special_tokens=self.stats.add_special_tokens)
+
+    def open_note(self, row: int, limit: int = OPEN_CHARS) -> str:
+        n = len(self.text(row))
+        if n > limit:
+            return f"Row {row} has {n:,} characters; the token view shows the first {limit:,}."
+        return ""
+
+    def to_dict(self) -> dict[str, Any]:
+        counts, edges = self.histogram()
+        return {
+            "summary": self.summary(),
+            "histogram": {"counts": counts.tolist(), "edges": edges.tolist()},
+            "longest": self.longest(),
+            "stats": self.stats.to_dict(),
+        }
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        parts = [f"{s['rows']:,} rows", f"{s['total_tokens']:,} tokens", f"max {s['max']:,}"]
+        if self.context_length:
+            parts.append(f"{s['truncated_rows']:,} rows over {self.context_length:,} tokens")
+        if s["cost"] is not None:
+            parts.append(f"cost {s['cost']:.4g} at {self.price_per_million:g} per 1M tokens")
+        return f"DatasetView({self.tokenizer!r} on {self.label!r}: " + ", ".join(parts) + ")"
+
+    def _repr_html_(self) -> str:
+        from tokenlens.views.charts import dataset_html
+
+        return dataset_html(self)
+
+    @property
+    def widget(self):
+        """The live view: histogram, truncation, cost, longest rows that open in the token view."""
+        if self._widget is None:
+            from tokenlens.views.dataset import DatasetWidget
+
+            self._widget = DatasetWidget(self)
+        return self._widget
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return widget_mimebundle(self, include, exclude)
+
+
+def dataset_view(
+    texts: Any,
+    tokenizer: TokenizerLike = "gpt2",
+    context_length: int | None = 2048,
+    price_per_million: float | None = None,
+    *,
+    add_special_tokens: bool = True,
+    longest: int = 10,
+    whole_files: bool = False,
+    label: str | None = None,
+    num_threads: int | None = None,
+    progress: bool | None = None,
+) -> DatasetView:
+    """Token counts per row of ``texts`` (a column, list, files…) under ``tokenizer``.
+
+    Shows the histogram of tokens per row, the rows longer than ``context_length`` (truncated
+    when a model reads them), the longest rows (click to open them in the token view), the
+    total token count and its cost at ``price_per_million``. Special tokens are counted, as a
+    model receives them.
+    """
+    if context_length is not None and (not isinstance(context_length, int) or context_length < 1):
+        raise InputError(f"The context length must be a whole number of tokens ≥ 1, not {context_length!r}.")
+    if isinstance(texts, Mapping):
+        raise InputError("The dataset view takes one column of texts, not a dict of several.")
+    if not isinstance(tokenizer, (str, Backend)):
+        raise InputError("The dataset view takes one tokenizer; use stats() to compare several.")
+    source = as_texts(texts, label, whole_files)
+    result = stats(source, tokenizer, add_special_tokens=add_special_tokens, num_threads=num_threads, progress=progress)
+    view = DatasetView(result, context_length, price_per_million, longest, source)
+    view.cost()  # refuse a bad price now, not when displayed
+    return view
+
+
+__all__ = ["DatasetView", "dataset_view"]

@@ -1,0 +1,676 @@
+"""How well a tokenizer fits a language or a dataset: fertility, compression, premium.
+
+``stats(texts, tokenizer, reference=None)`` measures, without special tokens unless asked:
+
+- tokens, characters, bytes and words (a word is a run of non-whitespace, as ``str.split``
+  sees it), characters and bytes per token;
+- fertility: tokens per word. Whole texts are tokenized, as a model sees them, and each word
+  is charged every token that overlaps it or the one space just before it (where GPT-2 and
+  Llama 2 put a word's space). The share of words charged two or more tokens is the split share;
+- unknown-token share (``[UNK]``; 0 for tokenizers that have none), byte-fallback share
+  (SentencePiece / Hugging Face ``<0xE0>`` pieces) and partial-character share (tokens that hold
+  only part of a character, which is how byte-level BPE spells scripts it never learned);
+- premium: tokens for the text divided by tokens for a parallel reference, line i against
+  line i (Petrov et al. 2023, "Language Model Tokenizers Introduce Unfairness Between
+  Languages").
+
+Texts are encoded in batches by each engine's own multi-threaded batch encoder; a batch is
+measured with array arithmetic while the next one encodes, so a large dataset costs little more
+than encoding it (benchmarks/bench_metrics.py).
+``tokenlens.measure.dataset.dataset_view`` adds, for a context length, the token-count histogram,
+truncated rows, the longest rows and the cost at a price per million tokens.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from tokenlens.backends import Backend
+from tokenlens.core.texts import Joined, Texts, as_texts
+from tokenlens.errors import InputError, TokenlensError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+TokenizerLike = str | Backend
+
+#: characters per batch handed to an engine's batch encoder
+BATCH_CHARS = 250_000
+#: a text longer than this is reported: it is encoded whole, on one core
+ENORMOUS_CHARS = 10_000_000
+#: jobs above this many characters show a progress bar unless told otherwise
+PROGRESS_CHARS = 4_000_000
+
+# Whitespace exactly as str.isspace / str.split see it.
+_ASCII_WS = np.zeros(256, dtype=bool)
+_ASCII_WS[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
+#: whitespace outside ASCII, in UTF-8: lead byte, then the continuation bytes that make a space
+_MULTIBYTE_WS = (
+    (0xC2, ((0x85,), (0xA0,))),  # U+0085, U+00A0
+    (0xE1, ((0x9A, 0x80),)),  # U+1680
+    (0xE2, tuple((0x80, b) for b in (*range(0x80, 0x8B), 0xA8, 0xA9, 0xAF)) + ((0x81, 0x9F),)),  # U+2000…
+    (0xE3, ((0x80, 0x80),)),  # U+3000
+)
+_UNI_WS_MAX = 0x3001
+_UNI_WS = np.array([chr(c).isspace() for c in range(_UNI_WS_MAX + 1)], dtype=bool)
+
+
+# -- results -----------------------------------------------------------------------------------
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else math.nan
+
+
+@dataclass
+class Stats:
+    """One tokenizer measured on one set of texts. Ratios are NaN where they are undefined."""
+
+    tokenizer: str
+    label: str
+    n_texts: int
+    n_empty: int
+    n_tokens: int
+    n_chars: int
+    n_bytes: int
+    n_words: int
+    #: tokens charged to words (a word is charged every token that overlaps it)
+    n_word_tokens: int
+    #: words charged two or more tokens
+    n_split_words: int
+    n_unknown: int
+    n_byte_fallback: int
+    n_partial: int
+    #: the unknown token's string, or None when the tokenizer has none
+    unknown_token: str | None = None
+    add_special_tokens: bool = False
+    #: special tokens the tokenizer adds to every text (counted only with add_special_tokens)
+    special_per_text: int = 0
+    reference_label: str | None = None
+    reference_tokens: int | None = None
+    #: tokens per text (with special tokens if they were added)
+    token_counts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def chars_per_token(self) -> float:
+        return _ratio(self.n_chars, self.n_tokens)
+
+    @property
+    def bytes_per_token(self) -> float:
+        return _ratio(self.n_bytes, self.n_tokens)
+
+    @property
+    def fertility(self) -> float:
+        """Tokens per word."""
+        return _ratio(self.n_word_tokens, self.n_words)
+
+    @property
+    def split_share(self) -> float:
+        """Share of words split into two or more tokens."""
+        return _ratio(self.n_split_words, self.n_words)
+
+    @property
+    def unknown_share(self) -> float:
+        """Share of tokens that are the unknown token (0 for tokenizers without one)."""
+        return 0.0 if self.unknown_token is None and self.n_tokens else _ratio(self.n_unknown, self.n_tokens)
+
+    @property
+    def byte_fallback_share(self) -> float:
+        return _ratio(self.n_byte_fallback, self.n_tokens)
+
+    @property
+    def partial_char_share(self) -> float:
+        return _ratio(self.n_partial, self.n_tokens)
+
+    @property
+    def premium(self) -> float | None:
+        """Tokens for these texts divided by tokens for the parallel reference (None: no reference)."""
+        if self.reference_tokens is None:
+            return None
+        return _ratio(self.n_tokens, self.reference_tokens)
+
+    METRICS = (
+        "chars_per_token",
+        "bytes_per_token",
+        "fertility",
+        "split_share",
+        "unknown_share",
+        "byte_fallback_share",
+        "partial_char_share",
+        "premium",
+    )
+    COUNTS = (
+        "n_texts",
+        "n_empty",
+        "n_tokens",
+        "n_chars",
+        "n_bytes",
+        "n_words",
+        "n_word_tokens",
+        "n_split_words",
+        "n_unknown",
+        "n_byte_fallback",
+        "n_partial",
+    )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"tokenizer": self.tokenizer, "label": self.label}
+        out.update({k: getattr(self, k) for k in self.COUNTS})
+        out.update({k: getattr(self, k) for k in self.METRICS})
+        out.update(
+            unknown_token=self.unknown_token,
+            add_special_tokens=self.add_special_tokens,
+            special_per_text=self.special_per_text,
+            reference_label=self.reference_label,
+            reference_tokens=self.reference_tokens,
+            notes=list(self.notes),
+        )
+        return out
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row, the same columns as :meth:`StatsTable.to_pandas`."""
+        return StatsTable([self]).to_pandas()
+
+    def __repr__(self) -> str:
+        parts = [
+            f"{self.n_tokens:,} tokens",
+            f"{self.n_words:,} words",
+            f"{self.chars_per_token:.2f} chars/token",
+            f"fertility {self.fertility:.2f}",
+        ]
+        if self.premium is not None:
+            parts.append(f"premium {self.premium:.2f} vs {self.reference_label}")
+        return f"Stats({self.tokenizer!r} on {self.label!r}: " + ", ".join(parts) + ")"
+
+    def _repr_html_(self) -> str:
+        return StatsTable([self])._repr_html_()
+
+
+@dataclass
+class StatsTable:
+    """Several tokenizers and/or several languages: a table and a bar chart."""
+
+    rows: list[Stats]
+    #: the chart's metric (None: premium when there is a reference, else fertility)
+    metric: str | None = None
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, key: int | tuple[str, str]) -> Stats:
+        if isinstance(key, tuple):
+            for r in self.rows:
+                if (r.tokenizer, r.label) == key:
+                    return r
+            raise KeyError(f"{key!r} is not among {[(r.tokenizer, r.label) for r in self.rows]}")
+        return self.rows[key]
+
+    @property
+    def tokenizers(self) -> list[str]:
+        return list(dict.fromkeys(r.tokenizer for r in self.rows))
+
+    @property
+    def labels(self) -> list[str]:
+        return list(dict.fromkeys(r.label for r in self.rows))
+
+    @property
+    def default_metric(self) -> str:
+        if self.metric:
+            return self.metric
+        return "premium" if any(r.premium is not None for r in self.rows) else "fertility"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rows": [r.to_dict() for r in self.rows]}
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per (tokenizer, label): the counts and every metric."""
+        try:
+            import pandas as pd
+        except ImportError:  # pragma: no cover - pandas is a dependency
+            raise TokenlensError("to_pandas needs pandas: pip install pandas") from None
+        records = []
+        for r in self.rows:
+            d = r.to_dict()
+            d["notes"] = "; ".join(d["notes"])
+            records.append(d)
+        return pd.DataFrame.from_records(records)
+
+    def pivot(self, metric: str | None = None) -> pd.DataFrame:
+        """``metric`` with labels (languages) as rows and tokenizers as columns."""
+        metric = metric or self.default_metric
+        df = self.to_pandas()
+        return df.pivot(index="label", columns="tokenizer", values=metric).reindex(
+            index=self.labels, columns=self.tokenizers
+        )
+
+    def chart(self, metric: str | None = None) -> str:
+        """A bar chart of ``metric`` per tokenizer and label, as inline SVG (no scripts, no URLs)."""
+        from tokenlens.views.charts import bar_chart
+
+        metric = metric or self.default_metric
+        if metric not in Stats.METRICS:
+            raise InputError(f"Unknown metric {metric!r}; one of: {', '.join(Stats.METRICS)}.")
+        values = {(r.label, r.tokenizer): getattr(r, metric) for r in self.rows}
+        return bar_chart(
+            values,
+            self.labels,
+            self.tokenizers,
+            title=_METRIC_TITLES[metric],
+            baseline=1.0 if metric == "premium" else None,
+        )
+
+    def __repr__(self) -> str:
+        lines = [f"StatsTable: {len(self.tokenizers)} tokenizer(s) × {len(self.labels)} text set(s)"]
+        lines += [f"  {r!r}" for r in self.rows]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        from tokenlens.views.charts import stats_html
+
+        return stats_html(self)
+
+
+_METRIC_TITLES = {
+    "chars_per_token": "characters per token",
+    "bytes_per_token": "bytes per token",
+    "fertility": "fertility (tokens per word)",
+    "split_share": "share of words split into 2+ tokens",
+    "unknown_share": "unknown-token share",
+    "byte_fallback_share": "byte-fallback share",
+    "partial_char_share": "partial-character token share",
+    "premium": "premium (tokens ÷ tokens of the parallel reference)",
+}
+
+
+# -- measuring ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Tally:
+    n_texts: int = 0
+    n_empty: int = 0
+    n_tokens: int = 0
+    n_chars: int = 0
+    n_bytes: int = 0
+    n_words: int = 0
+    n_word_tokens: int = 0
+    n_split_words: int = 0
+    n_unknown: int = 0
+    n_byte_fallback: int = 0
+    n_partial: int = 0
+    longest: int = 0
+    longest_row: int = 0
+
+
+def _buffer(
+    batch: list[str],
+    unit: str,
+    first_row: int,
+    sizes: np.ndarray | None = None,
+    raw: list[bytes] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(units of all texts, each after one space and with one at the end; whitespace mask;
+    per-text sizes in units). ``raw``: the texts' UTF-8, where the backend has it."""
+    try:
+        if unit == "byte":
+            if raw is None and sizes is None:
+                raw = [t.encode("utf-8") for t in batch]
+            if raw is not None:  # each text's bytes (the backend's, or made here): joined
+                buf = b" " + b" ".join(raw) + b" "
+            else:  # the backend measured every text already: one encode of the whole batch
+                buf = (" " + " ".join(batch) + " ").encode("utf-8")
+            if sizes is None:
+                sizes = np.fromiter(map(len, raw), dtype=np.int64, count=len(raw))
+            u = np.frombuffer(buf, dtype=np.uint8)
+            ws = _byte_whitespace(u)
+        else:
+            u = np.frombuffer((" " + " ".join(batch) + " ").encode("utf-32-le"), dtype=np.uint32)
+            ws = _UNI_WS[np.minimum(u, _UNI_WS_MAX)]
+            sizes = np.fromiter(map(len, batch), dtype=np.int64, count=len(batch))
+    except UnicodeEncodeError:
+        raise (_not_unicode(batch, first_row) or InputError("The texts are not valid Unicode.")) from None
+    return u, ws, sizes
+
+
+def _not_unicode(batch: list[str], first_row: int) -> InputError | None:
+    """The error for a batch that cannot be encoded as UTF-8, naming the text and character."""
+    for i, t in enumerate(batch):
+        try:
+            t.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return InputError(
+                f"Text {first_row + i} holds an unpaired surrogate at character {exc.start},"
+                " which is not valid Unicode; decode its source with errors='replace'."
+            )
+    return None
+
+
+def _byte_whitespace(u: np.ndarray) -> np.ndarray:
+    """Which bytes of UTF-8 text ``u`` belong to a whitespace character (as str.isspace says)."""
+    ws = u <= 0x20
+    low = np.flatnonzero(u < 0x20)  # control characters: only some are whitespace
+    ws[low] = _ASCII_WS[u[low]]
+    n = len(u)
+    for lead, tails in _MULTIBYTE_WS:
+        width = 1 + len(tails[0])
+        at = np.flatnonzero(u[: n - width + 1] == lead)
+        if not len(at):
+            continue
+        hit = np.zeros(len(at), dtype=bool)
+        for tail in tails:
+            match = np.ones(len(at), dtype=bool)
+            for k, byte in enumerate(tail, 1):
+                match &= u[at + k] == byte
+            hit |= match
+        at = at[hit]
+        for k in range(width):
+            ws[at + k] = True
+    return ws
+
+
+def _flag_bits(table) -> np.ndarray:
+    """One small integer per id: 1 unknown, 2 byte fallback, 4 partial character."""
+    bits = getattr(table, "_bits", None)
+    if bits is None:
+        bits = (
+            table.unknown.astype(np.uint8)
+            | (table.byte_fallback.astype(np.uint8) << 1)
+            | (table.partial.astype(np.uint8) << 2)
+        )
+        table._bits = bits
+    return bits
+
+
+def _flag_ids(table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ids that are unknown, byte fallback, partial characters."""
+    found = getattr(table, "_flag_ids", None)
+    if found is None:
+        found = tuple(np.flatnonzero(m) for m in (table.unknown, table.byte_fallback, table.partial))
+        table._flag_ids = found
+    return found
+
+
+def _flag_counts(ids: np.ndarray, table) -> tuple[int, int, int]:
+    """(unknown, byte-fallback, partial-character) tokens among ``ids``."""
+    bits = _flag_bits(table)
+    if len(bits) <= len(ids):  # a count per id, then the flagged ids' counts: one pass over ids
+        per_id = np.bincount(ids, minlength=len(bits))
+        return tuple(int(per_id[f].sum()) for f in _flag_ids(table))
+    flags = bits[ids]
+    return (int(np.count_nonzero(flags & 1)), int(np.count_nonzero(flags & 2)), int(np.count_nonzero(flags & 4)))
+
+
+def _tiled(starts: np.ndarray, ends: np.ndarray, first: int, last: int) -> bool:
+    """Whether the tokens lie end to end (each ends where the next starts) over ``first..last``."""
+    return len(starts) > 0 and starts[0] <= first and last < ends[-1] and bool(np.array_equal(ends[:-1], starts[1:]))
+
+
+def _measure_batch(batch: list[str], enc, table, tally: _Tally, first_row: int) -> None:
+    u, ws, sizes = _buffer(batch, enc.unit, first_row, enc.sizes, enc.raw)
+    n = len(batch)
+    chars = sizes if enc.unit == "char" else np.fromiter(map(len, batch), dtype=np.int64, count=n)
+    if enc.joined:  # the backend laid the spans out in this buffer already
+        starts, ends = enc.starts, enc.ends
+    else:  # text i starts after its separating space; token spans move there
+        text_start = np.cumsum(sizes + 1) - sizes
+        offset = np.repeat(text_start, enc.counts)
+        starts = enc.starts + offset
+        ends = enc.ends + offset
+    if enc.unit == "char" and len(starts):
+        # Engine offsets: the running maximum makes any out-of-order offset harmless.
+        starts = np.maximum.accumulate(starts)
+        ends = np.maximum.accumulate(ends)
+
+    # The buffer starts and ends with whitespace, so its changes alternate: word start, word end.
+    change = np.flatnonzero(ws[:-1] != ws[1:]) + 1
+    word_start, word_end = change[0::2], change[1::2]
+    # A word is charged the tokens that overlap it or the one space before it: those that
+    # start before its end, less those that end before it (or its space) begins.
+    charge_from = word_start - (u[word_start - 1] == 0x20)
+    if starts.dtype != word_end.dtype:  # search with the spans' own type (int32 spans stay unconverted)
+        word_end, charge_from = word_end.astype(starts.dtype), charge_from.astype(starts.dtype)
+    if len(word_end) and _tiled(starts, ends, charge_from[0], charge_from[-1]):
+        # Tokens end to end (SentencePiece): the tokens ending at or before a point are those
+        # starting at or before it, less one, so one search of the interleaved word edges does.
+        edges = np.empty(2 * len(word_end), dtype=starts.dtype)
+        edges[0::2] = charge_from + 1
+        edges[1::2] = word_end
+        at = np.searchsorted(starts, edges, "left")
+        charged = at[1::2] - at[0::2] + 1
+    else:
+        charged = np.searchsorted(starts, word_end, "left") - np.searchsorted(ends, charge_from, "right")
+
+    if enc.unit == "byte":
+        n_bytes = int(sizes.sum())
+    else:
+        n_bytes = (
+            len(u)
+            - (n + 1)
+            + int(np.count_nonzero(u >= 0x80) + np.count_nonzero(u >= 0x800) + np.count_nonzero(u >= 0x10000))
+        )
+    n_unknown, n_byte_fallback, n_partial = _flag_counts(enc.ids, table)
+
+    tally.n_texts += n
+    tally.n_empty += int(np.count_nonzero(sizes == 0))
+    tally.n_tokens += len(enc.ids)
+    tally.n_chars += int(chars.sum())
+    tally.n_bytes += n_bytes
+    tally.n_words += len(word_start)
+    tally.n_word_tokens += int(charged.sum())
+    tally.n_split_words += int(np.count_nonzero(charged >= 2))
+    tally.n_unknown += n_unknown
+    tally.n_byte_fallback += n_byte_fallback
+    tally.n_partial += n_partial
+    if n:
+        i = int(np.argmax(chars))
+        if chars[i] > tally.longest:
+            tally.longest, tally.longest_row = int(chars[i]), first_row + i
+
+
+def _progress(total: int, desc: str, show: bool):
+    if not show:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover - tqdm comes with huggingface_hub
+        return None
+    return tqdm(total=total, desc=desc, unit="text", unit_scale=total >= 10_000, leave=False)
+
+
+def measure(
+    backend: Backend,
+    source: Texts,
+    *,
+    add_special_tokens: bool = False,
+    num_threads: int | None = None,
+    batch_chars: int = BATCH_CHARS,
+    bar=None,
+) -> Stats:
+    """Measure one loaded tokenizer on one source (no reference)."""
+    table = backend.token_table()
+    tally = _Tally()
+    counts: list[np.ndarray] = []
+    # The engine encodes batch k+1 in a helper thread while this one measures batch k.
+    batches = source.batches(batch_chars)
+    with ThreadPoolExecutor(1, thread_name_prefix="tokenlens-encode") as pool:
+        batch = next(batches, None)
+        pending = pool.submit(backend.encode_batch_spans, batch, num_threads) if batch is not None else None
+        try:
+            while batch is not None:
+                try:
+                    enc = pending.result()
+                except (UnicodeEncodeError, TypeError):
+                    # engines refuse unpaired surrogates in their own ways (HF: TypeError)
+                    bad = _not_unicode(batch, tally.n_texts)
+                    if bad is None:
+                        raise
+                    raise bad from None
+                following = next(batches, None)
+                if following is not None:
+                    pending = pool.submit(backend.encode_batch_spans, following, num_threads)
+                _measure_batch(batch, enc, table, tally, tally.n_texts)
+                counts.append(enc.counts)
+                if bar is not None:
+                    bar.update(len(batch))
+                batch = following
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    specials = backend.special_tokens_added() if add_special_tokens else 0
+    token_counts = (np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)) + specials
+    notes = []
+    if tally.n_texts and tally.n_empty == tally.n_texts:
+        notes.append(f"all {tally.n_texts:,} texts are empty: the ratios are undefined (NaN)")
+    elif tally.n_empty:
+        notes.append(f"{tally.n_empty:,} of {tally.n_texts:,} texts are empty (0 tokens, 0 words)")
+    if tally.longest > ENORMOUS_CHARS:
+        notes.append(
+            f"text {tally.longest_row} is one line of {tally.longest:,} characters; it was encoded"
+            " whole on one core (the numbers are exact). Split long documents into lines or"
+            " paragraphs to use every core."
+        )
+    return Stats(
+        tokenizer=backend.name,
+        label=source.label,
+        n_texts=tally.n_texts,
+        n_empty=tally.n_empty,
+        n_tokens=int(token_counts.sum()),
+        n_chars=tally.n_chars,
+        n_bytes=tally.n_bytes,
+        n_words=tally.n_words,
+        n_word_tokens=tally.n_word_tokens,
+        n_split_words=tally.n_split_words,
+        n_unknown=tally.n_unknown,
+        n_byte_fallback=tally.n_byte_fallback,
+        n_partial=tally.n_partial,
+        unknown_token=backend.token_table().unknown_token,
+        add_special_tokens=add_special_tokens,
+        special_per_text=specials,
+        token_counts=token_counts,
+        notes=notes,
+    )
+
+
+def _check_parallel(text: Texts, reference: Texts) -> None:
+    if text.n != reference.n:
+        raise InputError(
+            f"The reference is not parallel to {text.label!r}: {text.label!r} has {text.n:,} texts"
+            f" (lines) and the reference {reference.label!r} has {reference.n:,}. The premium"
+            " compares text i with its translation i, so both need the same number of texts,"
+            " in the same order."
+        )
+
+
+def _sources(texts: Any, label: str | None, whole_files: bool) -> list[Texts]:
+    if isinstance(texts, Mapping):
+        if not texts:
+            raise InputError("No texts to measure: the mapping is empty.")
+        return [as_texts(v, str(k), whole_files) for k, v in texts.items()]
+    return [as_texts(texts, label, whole_files)]
+
+
+def stats(
+    texts: Any,
+    tokenizer: TokenizerLike | Sequence[TokenizerLike] = "gpt2",
+    reference: Any = None,
+    *,
+    join: str | None = None,
+    add_special_tokens: bool = False,
+    whole_files: bool = False,
+    label: str | None = None,
+    num_threads: int | None = None,
+    batch_chars: int = BATCH_CHARS,
+    progress: bool | None = None,
+) -> Stats | StatsTable:
+    """Measure ``tokenizer`` on ``texts``; see the module docstring for what is measured.
+
+    ``texts``: a string (one text), a list of strings, a :class:`~pathlib.Path` or glob
+    (``Path("data/*.txt")``: one text per line), a pandas Series, a ``datasets`` column, or a
+    dict ``{label: any of these}`` for several languages. ``tokenizer``: a name, path or loaded
+    tokenizer, or a list of them. ``reference``: parallel text for the premium (same number of
+    texts, in the same order), or the key of ``texts`` that holds it (e.g. ``"eng_Latn"``).
+    ``join``: tokenize all texts of a set as one text joined by this separator, as Petrov et al.
+    counted FLORES (``join=" "``); by default each text is tokenized on its own and the counts
+    are summed.
+
+    Returns a :class:`Stats` for one tokenizer on one set of texts, otherwise a
+    :class:`StatsTable` (one row per tokenizer and set) that displays as a table and a chart.
+    """
+    from tokenlens.core.api import load
+
+    sources = _sources(texts, label, whole_files)
+    ref_source: Texts | None = None
+    ref_key: str | None = None
+    if isinstance(reference, str) and isinstance(texts, Mapping) and reference in texts:
+        ref_key = reference
+        ref_source = next(s for s in sources if s.label == reference)
+    elif reference is not None:
+        ref_source = as_texts(reference, None, whole_files)  # files keep their name (eng_Latn)
+        if ref_source.label == "text":
+            ref_source.label = "reference"
+    for s in sources + ([ref_source] if ref_source is not None else []):
+        if s.n == 0:
+            raise InputError(f"{s.label!r} holds no texts (an empty list or empty files): nothing to measure.")
+    if ref_source is not None:
+        for s in sources:
+            _check_parallel(s, ref_source)
+    if join is not None:
+        sources = [Joined(s, join) for s in sources]
+        if ref_source is not None:
+            ref_source = next((s for s in sources if s.label == ref_key), None) or Joined(ref_source, join)
+    single = isinstance(tokenizer, (str, Backend))
+    names = [tokenizer] if single else list(tokenizer)
+    if not names:
+        raise InputError("Name at least one tokenizer, e.g. 'gpt2' or ['gpt2', 'llama-2'].")
+    backends = [load(t) for t in names]
+
+    work = list(sources)
+    if ref_source is not None and ref_key is None:
+        work.append(ref_source)
+    total_texts = sum(s.n for s in work) * len(backends)
+    total_chars = sum(s.size_hint() for s in work) * len(backends)
+    show = progress if progress is not None else total_chars >= PROGRESS_CHARS
+    bar = _progress(total_texts, "tokenlens.stats", show)
+    rows: list[Stats] = []
+    try:
+        for backend in backends:
+            measured = {}
+            for s in work:
+                if bar is not None:
+                    bar.set_description(f"{backend.name} · {s.label}")
+                measured[id(s)] = measure(
+                    backend,
+                    s,
+                    add_special_tokens=add_special_tokens,
+                    num_threads=num_threads,
+                    batch_chars=batch_chars,
+                    bar=bar,
+                )
+            ref_stats = measured[id(ref_source)] if ref_source is not None else None
+            for s in sources:
+                row = measured[id(s)]
+                if ref_stats is not None:
+                    row.reference_label = ref_source.label
+                    row.reference_tokens = ref_stats.n_tokens
+                    if ref_stats.n_tokens == 0:
+                        row.notes.append("the reference has no tokens: the premium is undefined (NaN)")
+                rows.append(row)
+    finally:
+        if bar is not None:
+            bar.close()
+    if single and len(rows) == 1 and not isinstance(texts, Mapping):
+        return rows[0]
+    return StatsTable(rows)
+
+
+__all__ = ["Stats", "StatsTable", "measure", "stats"]

@@ -1,0 +1,178 @@
+"""The learning views: the tokenization pipeline stage by stage, and a causal LM's next-token
+predictions with a continuation. Thin shells: the work is done by ``tokenlens.learn.pipeline``
+and ``tokenlens.learn.predict``; each widget keeps the object's static HTML for saved notebooks."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+import anywidget
+import traitlets
+
+from tokenlens.errors import TokenlensError
+from tokenlens.views.tokens import bundle_path
+
+if TYPE_CHECKING:  # pragma: no cover
+    from tokenlens.learn.pipeline import Pipeline
+    from tokenlens.learn.predict import Predictions
+
+#: longest text the pipeline view runs when the learner types one in the view
+MAX_VIEW_TEXT = 20_000
+
+
+class _StaticFallback:
+    """Put the domain object's own static HTML and repr in the widget's bundle, shown where the
+    widget cannot be (nbviewer, GitHub, a lab without the front end)."""
+
+    _source: Any
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        bundle = super()._repr_mimebundle_(include=include, exclude=exclude)  # type: ignore[misc]
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        if isinstance(data, dict):
+            data["text/html"] = self._source._repr_html_()
+            data["text/plain"] = repr(self._source)
+        return bundle
+
+
+class PipelineWidget(_StaticFallback, anywidget.AnyWidget):
+    """Every stage of one tokenizer's pipeline; the learner may type another text into the view
+    (``text``), which the kernel runs through the same tokenizer."""
+
+    _esm = bundle_path("pipeline.js")
+    _css = bundle_path("pipeline.css")
+
+    text = traitlets.Unicode("").tag(sync=True)
+    #: the text the stages are of (``text`` may be a newer one that failed)
+    shown_text = traitlets.Unicode("").tag(sync=True)
+    tokenizer = traitlets.Unicode("").tag(sync=True)
+    #: the stages of ``Pipeline.to_dict()``
+    stages = traitlets.List(traitlets.Dict()).tag(sync=True)
+    error = traitlets.Unicode("").tag(sync=True)
+
+    def __init__(self, pipeline: Pipeline, **kwargs):
+        self._source = pipeline
+        super().__init__(
+            text=pipeline.text, shown_text=pipeline.text, tokenizer=pipeline.tokenizer, stages=pipeline.stages, **kwargs
+        )
+
+    @property
+    def pipeline(self) -> Pipeline:
+        return self._source
+
+    @traitlets.observe("text")
+    def _on_text(self, change) -> None:
+        text = change["new"]
+        if text == self._source.text:
+            return
+        from tokenlens.learn.pipeline import pipeline
+
+        if len(text) > MAX_VIEW_TEXT:
+            self.error = f"The pipeline view takes at most {MAX_VIEW_TEXT:,} characters; this text has {len(text):,}."
+            return
+        try:
+            result = pipeline(text, self._source.backend or self._source.tokenizer)
+        except TokenlensError as exc:
+            # the stages of the last good text stay, under the message
+            self.error = str(exc)
+            return
+        self._source = result
+        self.error = ""
+        with self.hold_sync():
+            self.shown_text = result.text
+            self.stages = result.stages
+
+
+class PredictWidget(_StaticFallback, anywidget.AnyWidget):
+    """Per position the model's top-k next tokens; a picked position (``selected``) is shown in
+    full; the learner may ask the kernel for a continuation (a ``generate`` message)."""
+
+    _esm = bundle_path("predict.js")
+    _css = bundle_path("predict.css")
+
+    model_name = traitlets.Unicode("").tag(sync=True)
+    text = traitlets.Unicode("").tag(sync=True)
+    top_k = traitlets.Int(5).tag(sync=True)
+    #: ``Position.to_dict()`` per token of the text
+    positions = traitlets.List(traitlets.Dict()).tag(sync=True)
+    #: ``Generation.to_dict()``, or None before any continuation
+    generation = traitlets.Dict(None, allow_none=True).tag(sync=True)
+    #: the position shown in full (-1: none picked yet)
+    selected = traitlets.Int(-1).tag(sync=True)
+    error = traitlets.Unicode("").tag(sync=True)
+
+    def __init__(self, predictions: Predictions, **kwargs):
+        self._source = predictions
+        gen = predictions.generation.to_dict() if predictions.generation is not None else None
+        super().__init__(
+            model_name=predictions.model,
+            text=predictions.text,
+            top_k=predictions.top_k,
+            positions=[p.to_dict() for p in predictions.positions],
+            generation=gen,
+            selected=0 if predictions.positions else -1,
+            **kwargs,
+        )
+        self._worker: threading.Thread | None = None
+        self.on_msg(self._on_custom_msg)
+
+    @property
+    def predictions(self) -> Predictions:
+        return self._source
+
+    @traitlets.validate("selected")
+    def _valid_selected(self, proposal) -> int:
+        value = proposal["value"]
+        if not -1 <= value < len(self.positions):
+            raise traitlets.TraitError(
+                f"selected must be a position from 0 to {len(self.positions) - 1} (or -1), not {value}."
+            )
+        return value
+
+    def _on_custom_msg(self, _widget, content, _buffers) -> None:
+        """``{"type": "generate", "max_new_tokens": n, "greedy": bool}``: continue the text.
+
+        The model runs in a worker thread, so the kernel keeps answering (other cells, the
+        view's other messages) while a large model generates.
+        """
+        if not isinstance(content, dict) or content.get("type") != "generate":
+            return
+        if self._worker is not None and self._worker.is_alive():
+            self.error = "A continuation is being made already; wait for it to finish."
+            return
+        n = content.get("max_new_tokens", 20)
+        greedy = content.get("greedy", True)
+        if not isinstance(greedy, bool):
+            self.error = '"greedy" must be true or false.'
+            return
+        seed = content.get("seed") if isinstance(content.get("seed"), int) else None
+        self.error = ""
+        self._worker = threading.Thread(
+            target=self._generate, args=(n, greedy, seed), name="tokenlens-generate", daemon=True
+        )
+        self._worker.start()
+
+    def _generate(self, n: Any, greedy: bool, seed: int | None) -> None:
+        from tokenlens.learn.predict import generate
+
+        try:
+            gen = generate(self._source.text, self._source.model, max_new_tokens=n, greedy=greedy, seed=seed)
+        except TokenlensError as exc:
+            self.error = str(exc)
+            return
+        except Exception as exc:
+            self.error = f"The continuation failed: {type(exc).__name__}: {exc}"
+            return
+        self._source.generation = gen
+        with self.hold_sync():
+            self.error = ""  # a "wait for it" said meanwhile no longer applies
+            self.generation = gen.to_dict()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Wait for a continuation the view asked for (scripts and tests)."""
+        if self._worker is not None:
+            self._worker.join(timeout)
+
+
+__all__ = ["PipelineWidget", "PredictWidget"]
