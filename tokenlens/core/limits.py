@@ -1,0 +1,33 @@
+"""The library's limits, in one place: how much one call may read, build, keep or compute.
+
+Each limit has a default that suits a laptop. In a kernel, change one with
+``tokenlens.core.limits.configure(name=value)``; the Jupyter server sets them from its
+``TokenLens`` options (``--TokenLens.<name>=…``, see README "Limits and settings") when it starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from tokenlens.errors import InputError
+
+
+@dataclass
+class Limits:
+    #: memory (bytes, estimated) the loaded-tokenizer cache may keep; least recently used go first
+    tokenizer_cache_bytes: int = 512 * 1024 * 1024
+
+
+LIMITS = Limits()
+
+
+def configure(**values: int) -> Limits:
+    """Change limits by name (``configure(tokenizer_cache_bytes=2**28)``); returns the limits now in force."""
+    known = {f.name for f in fields(Limits)}
+    for name, value in values.items():
+        if name not in known:
+            raise InputError(f"No limit named {name!r}. Known limits: {', '.join(sorted(known))}.")
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise InputError(f"Limit {name!r} takes a whole number of 0 or more, not {value!r}.")
+        setattr(LIMITS, name, value)
+    return LIMITS
