@@ -91,14 +91,18 @@ export const CACHE_LINE_CHARS = 4_000_000;
 const WHITE_SPACE = /\p{White_Space}/u;
 const LETTER_OR_NUMBER = /[\p{L}\p{N}]/uy;
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const LONE_SURROGATE =
+  /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 export class BrowserBpe {
   /**
    * The encoder for a rank table, or null when its pattern has no JavaScript equivalent here.
    * Builds the rank map a slice at a time, giving the page a turn between slices.
    */
-  static async fromTable(table: IRankTable, sliceLines = 20_000): Promise<BrowserBpe | null> {
+  static async fromTable(
+    table: IRankTable,
+    sliceLines = 20_000
+  ): Promise<BrowserBpe | null> {
     const source = PATTERNS.get(table.pattern);
     if (source === undefined) {
       return null;
@@ -114,10 +118,15 @@ export class BrowserBpe {
       }
       const space = lines.indexOf(' ', start);
       if (space < 0 || space > end) {
-        throw new Error(`${table.tokenizer}: rank line ${n + 1} is not "base64 rank".`);
+        throw new Error(
+          `${table.tokenizer}: rank line ${n + 1} is not "base64 rank".`
+        );
       }
       // atob gives the token's bytes as a string of char codes 0-255: the map's key.
-      ranks.set(atob(lines.slice(start, space)), parseInt(lines.slice(space + 1, end), 10));
+      ranks.set(
+        atob(lines.slice(start, space)),
+        parseInt(lines.slice(space + 1, end), 10)
+      );
       start = end + 1;
       if (++n % sliceLines === 0) {
         await new Promise(resolve => setTimeout(resolve, 0));
@@ -134,10 +143,15 @@ export class BrowserBpe {
     this.tokenizer = table.tokenizer;
     this.encoding = table.encoding;
     this._specials = new Map(Object.entries(table.special_tokens));
-    const names = [...this._specials.keys()].sort((a, b) => b.length - a.length);
+    const names = [...this._specials.keys()].sort(
+      (a, b) => b.length - a.length
+    );
     this._special =
       names.length > 0
-        ? new RegExp(names.map(s => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g')
+        ? new RegExp(
+            names.map(s => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'),
+            'g'
+          )
         : null;
   }
 
@@ -164,7 +178,11 @@ export class BrowserBpe {
     return this._walk(text, allowSpecial, null);
   }
 
-  private _walk(text: string, allowSpecial: boolean, out: number[] | null): number | null {
+  private _walk(
+    text: string,
+    allowSpecial: boolean,
+    out: number[] | null
+  ): number | null {
     if (!wellFormed(text)) {
       return null;
     }
@@ -204,7 +222,11 @@ export class BrowserBpe {
   private _countLines(text: string): number | null {
     let n = 0;
     let start = 0;
-    for (let nl = text.indexOf('\n', 1); nl >= 0; nl = text.indexOf('\n', nl + 1)) {
+    for (
+      let nl = text.indexOf('\n', 1);
+      nl >= 0;
+      nl = text.indexOf('\n', nl + 1)
+    ) {
       const next = nl + 1;
       LETTER_OR_NUMBER.lastIndex = next;
       if (WHITE_SPACE.test(text[nl - 1]) || !LETTER_OR_NUMBER.test(text)) {
@@ -279,7 +301,8 @@ export class BrowserBpe {
     if (whole !== undefined) {
       return [whole];
     }
-    const rankOf = (a: number, b: number) => ranks.get(bytes.slice(a, b)) ?? Infinity;
+    const rankOf = (a: number, b: number) =>
+      ranks.get(bytes.slice(a, b)) ?? Infinity;
     // starts[i]: where part i begins; pair[i]: rank of parts i and i + 1 joined.
     const starts: number[] = [];
     const pair: number[] = [];
@@ -302,7 +325,8 @@ export class BrowserBpe {
         break;
       }
       // Parts best and best + 1 become one: the pairs on either side of it are new.
-      const after = (i: number) => (i + 3 < starts.length ? rankOf(starts[i], starts[i + 3]) : Infinity);
+      const after = (i: number) =>
+        i + 3 < starts.length ? rankOf(starts[i], starts[i + 3]) : Infinity;
       if (best > 0) {
         pair[best - 1] = after(best - 1);
       }
@@ -314,7 +338,9 @@ export class BrowserBpe {
     for (let i = 0; i + 1 < starts.length; i++) {
       const id = ranks.get(bytes.slice(starts[i], starts[i + 1]));
       if (id === undefined) {
-        throw new Error(`${this.tokenizer}: a single byte has no rank; the rank table is damaged.`);
+        throw new Error(
+          `${this.tokenizer}: a single byte has no rank; the rank table is damaged.`
+        );
       }
       ids.push(id);
     }
@@ -329,7 +355,8 @@ export class BrowserBpe {
 }
 
 function wellFormed(text: string): boolean {
-  const native = (text as unknown as { isWellFormed?: () => boolean }).isWellFormed;
+  const native = (text as unknown as { isWellFormed?: () => boolean })
+    .isWellFormed;
   return native ? native.call(text) : !LONE_SURROGATE.test(text);
 }
 
@@ -351,7 +378,11 @@ function utf8Binary(text: string): string {
         0x80 | (c & 63)
       );
     } else {
-      out += String.fromCharCode(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+      out += String.fromCharCode(
+        0xe0 | (c >> 12),
+        0x80 | ((c >> 6) & 63),
+        0x80 | (c & 63)
+      );
     }
   }
   return out;

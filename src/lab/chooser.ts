@@ -28,7 +28,10 @@ export class TokenizerChooser {
     this._search.id = `${uid}-search`;
     this._search.className = 'tl-chooser-search';
     this._search.placeholder = 'Search or add a hub id';
-    this._search.setAttribute('aria-label', 'Search tokenizers, or type a name and press Enter to add it');
+    this._search.setAttribute(
+      'aria-label',
+      'Search tokenizers, or type a name and press Enter to add it'
+    );
     this._search.setAttribute('aria-controls', `${uid}-list`);
     this._search.autocomplete = 'off';
     this._search.spellcheck = false;
@@ -68,7 +71,9 @@ export class TokenizerChooser {
       this._hint.textContent = ''; // "Showing x." has served once the counts arrive
     }
     this._counts = counts;
-    for (const row of Array.from(this._list.querySelectorAll<HTMLElement>('.tl-chooser-option'))) {
+    for (const row of Array.from(
+      this._list.querySelectorAll<HTMLElement>('.tl-chooser-option')
+    )) {
       const name = row.dataset.tokenizer ?? '';
       const badge = row.querySelector<HTMLElement>('.tl-chooser-count')!;
       const value = counts.get(name);
@@ -113,10 +118,14 @@ export class TokenizerChooser {
     const names = this._available.map(t => t.name);
     const typed = this._chosen.filter(n => !names.includes(n));
     const rows: [string, string][] = [
-      ...this._available.map(
-        (t): [string, string] => [t.name, [t.kind, t.source].filter(Boolean).join(' · ')]
-      ),
-      ...typed.map((n): [string, string] => [n, 'typed name (the server resolves it)'])
+      ...this._available.map((t): [string, string] => [
+        t.name,
+        [t.kind, t.source].filter(Boolean).join(' · ')
+      ]),
+      ...typed.map((n): [string, string] => [
+        n,
+        'typed name (the server resolves it)'
+      ])
     ];
     this._list.replaceChildren();
     for (const [name, detail] of rows) {
@@ -148,7 +157,9 @@ export class TokenizerChooser {
   private _filter(): void {
     const query = this._search.value.trim().toLowerCase();
     let shown = 0;
-    for (const row of Array.from(this._list.querySelectorAll<HTMLElement>('.tl-chooser-option'))) {
+    for (const row of Array.from(
+      this._list.querySelectorAll<HTMLElement>('.tl-chooser-option')
+    )) {
       const name = row.dataset.tokenizer ?? '';
       const match =
         !query ||
@@ -158,7 +169,11 @@ export class TokenizerChooser {
       row.hidden = !match;
       shown += match && !this._chosen.includes(name) ? 1 : 0;
     }
-    if (query && shown === 0 && !this._chosen.includes(this._search.value.trim())) {
+    if (
+      query &&
+      shown === 0 &&
+      !this._chosen.includes(this._search.value.trim())
+    ) {
       this._hint.textContent = `Press Enter to add “${this._search.value.trim()}”.`;
     } else if (query) {
       this._hint.textContent = '';
@@ -174,7 +189,9 @@ export class TokenizerChooser {
       }
       // An exact or single match among the listed names wins; otherwise the typed name.
       const visible = Array.from(
-        this._list.querySelectorAll<HTMLElement>('.tl-chooser-option:not([hidden])')
+        this._list.querySelectorAll<HTMLElement>(
+          '.tl-chooser-option:not([hidden])'
+        )
       )
         .map(row => row.dataset.tokenizer ?? '')
         .filter(name => !this._chosen.includes(name));

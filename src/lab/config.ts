@@ -40,13 +40,19 @@ export function readConfig(settings: ISettingRegistry.ISettings): IPanelConfig {
     return typeof v === 'boolean' ? v : fallback;
   };
   return {
-    tokenizers: Array.isArray(tokenizers) ? tokenizers.map(String) : DEFAULT_CONFIG.tokenizers,
-    debounceMs: typeof debounceMs === 'number' ? debounceMs : DEFAULT_CONFIG.debounceMs,
+    tokenizers: Array.isArray(tokenizers)
+      ? tokenizers.map(String)
+      : DEFAULT_CONFIG.tokenizers,
+    debounceMs:
+      typeof debounceMs === 'number' ? debounceMs : DEFAULT_CONFIG.debounceMs,
     showIds: bool('showIds', DEFAULT_CONFIG.showIds),
     showWhitespace: bool('showWhitespace', DEFAULT_CONFIG.showWhitespace),
     colorBy: get('colorBy') === 'position' ? 'position' : 'id',
     layout: get('layout') === 'stacked' ? 'stacked' : 'aligned',
-    maxChars: typeof maxChars === 'number' && maxChars > 0 ? maxChars : DEFAULT_CONFIG.maxChars,
+    maxChars:
+      typeof maxChars === 'number' && maxChars > 0
+        ? maxChars
+        : DEFAULT_CONFIG.maxChars,
     addSpecialTokens: bool('addSpecialTokens', DEFAULT_CONFIG.addSpecialTokens)
   };
 }

@@ -67,7 +67,10 @@ export class PageCounter {
         })
         .catch(reason => {
           // Nothing lost: the server counts it, as it does every other tokenizer.
-          console.warn(`tokenlens: ${name} is counted on the server only:`, reason);
+          console.warn(
+            `tokenlens: ${name} is counted on the server only:`,
+            reason
+          );
         });
     }
   }
@@ -90,8 +93,15 @@ export class PageCounter {
       counts.push(n);
     }
     // What counting costs the keystroke (the Performance panel of devtools; bench_panel.py).
-    performance.measure('tokenlens:count-here', { start, end: performance.now() });
-    this._last = { text, special, counts: new Map(names.map((name, k) => [name, counts[k]])) };
+    performance.measure('tokenlens:count-here', {
+      start,
+      end: performance.now()
+    });
+    this._last = {
+      text,
+      special,
+      counts: new Map(names.map((name, k) => [name, counts[k]]))
+    };
     this._seq++;
     return counts;
   }
@@ -122,7 +132,7 @@ export class PageCounter {
         this._options.onMismatch(r.tokenizer);
         console.warn(
           `tokenlens: ${r.tokenizer} counted ${mine} tokens in the browser and ${r.n_tokens} on ` +
-            `the server for the same text; it is counted on the server only from now on. ` +
+            'the server for the same text; it is counted on the server only from now on. ' +
             'Please report this with the text.'
         );
       }

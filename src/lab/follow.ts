@@ -73,7 +73,12 @@ export class FocusFollower {
     };
     const range = this._selectedRange(source, whole.length);
     if (range) {
-      return { ...base, text: whole.slice(range[0], range[1]), offset: range[0], selection: true };
+      return {
+        ...base,
+        text: whole.slice(range[0], range[1]),
+        offset: range[0],
+        selection: true
+      };
     }
     return { ...base, text: whole, offset: 0, selection: false };
   }
@@ -127,7 +132,10 @@ export class FocusFollower {
     } else if (file && !file.isDisposed) {
       source = fileSource(file);
     }
-    if (source?.model === this._source?.model && source?.owner === this._source?.owner) {
+    if (
+      source?.model === this._source?.model &&
+      source?.owner === this._source?.owner
+    ) {
       return;
     }
     this._watch(source);
@@ -163,7 +171,10 @@ export class FocusFollower {
     if (!source) {
       return;
     }
-    const range = this._selectedRange(source, source.model.sharedModel.getSource().length);
+    const range = this._selectedRange(
+      source,
+      source.model.sharedModel.getSource().length
+    );
     const key = range ? `${range[0]}:${range[1]}` : null;
     // Cursor moves without a selection change nothing the panel shows.
     if (key !== this._lastRange) {
@@ -173,7 +184,10 @@ export class FocusFollower {
   }
 
   /** The primary selection as sorted UTF-16 offsets, or null when empty or made by select(). */
-  private _selectedRange(source: ISource, length: number): [number, number] | null {
+  private _selectedRange(
+    source: ISource,
+    length: number
+  ): [number, number] | null {
     const editor = source.editor();
     if (!editor) {
       return null;
@@ -223,12 +237,16 @@ type NotebookPanel = NonNullable<INotebookTracker['currentWidget']>;
 type Cell = NonNullable<INotebookTracker['activeCell']>;
 type FileWidget = NonNullable<IEditorTracker['currentWidget']>;
 
-function cellSource(notebook: NotebookPanel, cell: Cell | null): ISource | null {
+function cellSource(
+  notebook: NotebookPanel,
+  cell: Cell | null
+): ISource | null {
   if (!cell || cell.isDisposed) {
     return null;
   }
   const type = cell.model.type;
-  const kind = type === 'markdown' ? 'markdown' : type === 'raw' ? 'raw' : 'code';
+  const kind =
+    type === 'markdown' ? 'markdown' : type === 'raw' ? 'raw' : 'code';
   const index = notebook.content.widgets.indexOf(cell);
   return {
     owner: cell,
@@ -253,7 +271,8 @@ function fileSource(widget: FileWidget): ISource {
     owner: widget,
     model: editor.model,
     editor: () => (editor.isDisposed ? null : editor.editor),
-    label: widget.context.localPath.split('/').pop() || widget.context.localPath,
+    label:
+      widget.context.localPath.split('/').pop() || widget.context.localPath,
     kind: 'file'
   };
 }

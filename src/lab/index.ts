@@ -29,7 +29,8 @@ export namespace CommandIDs {
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
-  description: 'A Tokens side panel that shows how the focused cell, file or selection tokenizes.',
+  description:
+    'A Tokens side panel that shows how the focused cell, file or selection tokenizes.',
   autoStart: true,
   optional: [
     INotebookTracker,
@@ -72,22 +73,32 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
     app.commands.addCommand(CommandIDs.addTokenizer, {
-      label: args => (args.name ? `Add Tokenizer ${args.name}` : 'Add Tokenizer to Token Lens…'),
-      caption: 'Show another tokenizer in the Tokens panel (a listed name or a hub id)',
+      label: args =>
+        args.name
+          ? `Add Tokenizer ${args.name}`
+          : 'Add Tokenizer to Token Lens…',
+      caption:
+        'Show another tokenizer in the Tokens panel (a listed name or a hub id)',
       execute: args => {
         show();
-        panel.addTokenizer(typeof args.name === 'string' ? args.name : undefined);
+        panel.addTokenizer(
+          typeof args.name === 'string' ? args.name : undefined
+        );
       }
     });
     app.commands.addCommand(CommandIDs.copyIds, {
       label: 'Copy Token Ids as a Python List',
-      caption: 'Copy the ids the Tokens panel shows (first tokenizer) to the clipboard',
+      caption:
+        'Copy the ids the Tokens panel shows (first tokenizer) to the clipboard',
       isEnabled: () => panel.idsAsPython() !== null,
       execute: args => {
-        const tokenizer = typeof args.tokenizer === 'string' ? args.tokenizer : undefined;
+        const tokenizer =
+          typeof args.tokenizer === 'string' ? args.tokenizer : undefined;
         const text = panel.idsAsPython(tokenizer);
         if (text === null) {
-          Notification.warning('Token Lens: no token ids to copy yet; open the Tokens panel on some text.');
+          Notification.warning(
+            'Token Lens: no token ids to copy yet; open the Tokens panel on some text.'
+          );
           return null;
         }
         Clipboard.copyToSystem(text);
@@ -125,13 +136,19 @@ const plugin: JupyterFrontEndPlugin<void> = {
           panel.configChanged.connect((_, change) => {
             for (const [key, value] of Object.entries(change)) {
               settings.set(key, value as any).catch(reason => {
-                console.warn(`tokenlens: could not save setting ${key}`, reason);
+                console.warn(
+                  `tokenlens: could not save setting ${key}`,
+                  reason
+                );
               });
             }
           });
         })
         .catch(reason => {
-          console.warn('tokenlens: settings not loaded, using defaults', reason);
+          console.warn(
+            'tokenlens: settings not loaded, using defaults',
+            reason
+          );
         });
     }
   }

@@ -8,7 +8,12 @@ import { ISignal, Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
 import { codePointCount, codePointIndex } from '../render/offsets';
-import { isError, ITokenCounts, ITokenizersReply, ResultOrError } from '../render/types';
+import {
+  isError,
+  ITokenCounts,
+  ITokenizersReply,
+  ResultOrError
+} from '../render/types';
 import { LocalModel } from '../widgets/model';
 import { ITokensState, render } from '../widgets/tokens/view';
 import { TokenizerChooser } from './chooser';
@@ -58,7 +63,8 @@ export class TokenLensPanel extends Widget {
     this.node.setAttribute('role', 'region');
     this.node.setAttribute('aria-label', 'Token Lens');
     this._follower = options.follower;
-    const serverSettings = options.serverSettings ?? ServerConnection.makeSettings();
+    const serverSettings =
+      options.serverSettings ?? ServerConnection.makeSettings();
     this._server = new TokenServer({
       serverSettings,
       onProbed: reply => this._onProbed(reply),
@@ -105,7 +111,13 @@ export class TokenLensPanel extends Widget {
     const view = document.createElement('div');
     view.className = 'tl-view';
     view.addEventListener('click', event => this._onViewClick(event));
-    this.node.append(this._notice, this._chooser.node, this._source, this._status, view);
+    this.node.append(
+      this._notice,
+      this._chooser.node,
+      this._source,
+      this._status,
+      view
+    );
 
     this._model = new LocalModel<ITokensState>(this._traits());
     // The view's own toolbar switches ids, whitespace, colours, layout: kept in the settings.
@@ -249,7 +261,11 @@ export class TokenLensPanel extends Widget {
       return;
     }
     const text = this._cut(focus.text);
-    const counts = this._counter.count(text, names, this._config.addSpecialTokens);
+    const counts = this._counter.count(
+      text,
+      names,
+      this._config.addSpecialTokens
+    );
     if (!counts) {
       return;
     }
@@ -326,7 +342,11 @@ export class TokenLensPanel extends Widget {
     const focus = this._follower.current();
     this._showSource(focus);
     if (!focus) {
-      this._show(null, [], 'Nothing to tokenize: open a notebook or a text file.');
+      this._show(
+        null,
+        [],
+        'Nothing to tokenize: open a notebook or a text file.'
+      );
       return;
     }
     const names = this.selected;
@@ -346,12 +366,25 @@ export class TokenLensPanel extends Widget {
     const special = this._config.addSpecialTokens;
     // Counts shown after this one are for a newer text: this answer then draws only its tokens.
     const countedHereSeq = this._counter.seq;
-    if (text.length > COUNTS_FIRST_CHARS && !this._counter.countedFor(text, special)) {
+    if (
+      text.length > COUNTS_FIRST_CHARS &&
+      !this._counter.countedFor(text, special)
+    ) {
       const shownText = text;
       void this._server.counts(shownText, names, special).then(counts => {
         // Only while the full answer for this text has not been shown yet.
-        if (seq === this._seq && !this.isDisposed && this.node.dataset.busy === 'true') {
-          this._showCounts({ ...focus, text: shownText }, names, counts, cutNote, 'server');
+        if (
+          seq === this._seq &&
+          !this.isDisposed &&
+          this.node.dataset.busy === 'true'
+        ) {
+          this._showCounts(
+            { ...focus, text: shownText },
+            names,
+            counts,
+            cutNote,
+            'server'
+          );
         }
       });
     }
@@ -370,7 +403,13 @@ export class TokenLensPanel extends Widget {
     }
     const confirmed = this._counter.check(text, special, results);
     const overtaken = this._counter.seq !== countedHereSeq;
-    this._show({ ...focus, text }, results, summary(results) + cutNote, overtaken, confirmed);
+    this._show(
+      { ...focus, text },
+      results,
+      summary(results) + cutNote,
+      overtaken,
+      confirmed
+    );
   }
 
   /**
@@ -514,19 +553,28 @@ export class TokenLensPanel extends Widget {
   private _onViewClick(event: MouseEvent): void {
     const shown = this._shown;
     const target = event.target as HTMLElement | null;
-    const token = target?.closest<HTMLElement>('.tl-token[data-index], .tl-bar[data-index]');
+    const token = target?.closest<HTMLElement>(
+      '.tl-token[data-index], .tl-bar[data-index]'
+    );
     const row = token?.closest<HTMLElement>('[data-r]');
     if (!shown || !token || !row) {
       return;
     }
     const result = shown.results[Number(row.dataset.r)];
-    const span = result && !isError(result) ? result.spans[Number(token.dataset.index)] : null;
+    const span =
+      result && !isError(result)
+        ? result.spans[Number(token.dataset.index)]
+        : null;
     if (!span || span[1] <= span[0]) {
       return; // special tokens cover no characters
     }
     const now = this._follower.current();
     // Only while the editor still holds the text these tokens were made from.
-    if (!now || now.offset !== shown.focus.offset || !now.text.startsWith(shown.focus.text)) {
+    if (
+      !now ||
+      now.offset !== shown.focus.offset ||
+      !now.text.startsWith(shown.focus.text)
+    ) {
       return;
     }
     shown.index ??= codePointIndex(shown.focus.text);
@@ -575,9 +623,7 @@ function summary(results: ResultOrError[]): string {
   }
   return results
     .map(r =>
-      isError(r)
-        ? `${r.tokenizer}: error`
-        : tokensOf(r.tokenizer, r.n_tokens)
+      isError(r) ? `${r.tokenizer}: error` : tokensOf(r.tokenizer, r.n_tokens)
     )
     .join(' | ');
 }

@@ -70,14 +70,21 @@ export async function requestAPI<T>(
     if (!reply || typeof reply.message !== 'string') {
       // Jupyter's own 404 page (HTML) means the route is not registered.
       if (response.status === 404 || !isJson) {
-        throw new TokenlensError(SERVER_MISSING_MESSAGE, response.status, [], true);
+        throw new TokenlensError(
+          SERVER_MISSING_MESSAGE,
+          response.status,
+          [],
+          true
+        );
       }
       throw new TokenlensError(
         `The tokenlens server answered ${response.status} ${response.statusText}.`,
         response.status
       );
     }
-    const suggestions = Array.isArray(reply.suggestions) ? reply.suggestions.map(String) : [];
+    const suggestions = Array.isArray(reply.suggestions)
+      ? reply.suggestions.map(String)
+      : [];
     throw new TokenlensError(reply.message, response.status, suggestions);
   }
   if (!isJson) {
@@ -91,7 +98,11 @@ export async function requestAPI<T>(
 export function listTokenizers(
   settings?: ServerConnection.ISettings
 ): Promise<ITokenizersReply> {
-  return requestAPI<ITokenizersReply>('tokenizers', { method: 'GET' }, settings);
+  return requestAPI<ITokenizersReply>(
+    'tokenizers',
+    { method: 'GET' },
+    settings
+  );
 }
 
 /** POST /tokenlens/tokenize. */
@@ -162,7 +173,9 @@ export function errorText(error: unknown): string {
   if (error instanceof TokenlensError) {
     // Suggestions the message does not already name are added as a hint.
     const extra = error.suggestions.filter(s => !error.message.includes(s));
-    return extra.length > 0 ? `${error.message} Try: ${extra.join(', ')}.` : error.message;
+    return extra.length > 0
+      ? `${error.message} Try: ${extra.join(', ')}.`
+      : error.message;
   }
   return error instanceof Error ? error.message : String(error);
 }

@@ -5,7 +5,12 @@
  */
 import { ServerConnection } from '@jupyterlab/services';
 
-import { ITokenCounts, ITokenizerInfo, ITokenizersReply, ResultOrError } from '../render/types';
+import {
+  ITokenCounts,
+  ITokenizerInfo,
+  ITokenizersReply,
+  ResultOrError
+} from '../render/types';
 import {
   countTokens,
   errorText,
@@ -29,8 +34,14 @@ export interface IServerProblem {
 /** The words for a failed probe or request. */
 export function serverProblem(error: unknown): IServerProblem {
   const missing = error instanceof TokenlensError && error.serverMissing;
-  const status = missing ? 'No tokens: the server part is not answering.' : errorText(error);
-  return { missing, status, detail: missing ? `${status} ${SERVER_MISSING_MESSAGE}` : status };
+  const status = missing
+    ? 'No tokens: the server part is not answering.'
+    : errorText(error);
+  return {
+    missing,
+    status,
+    detail: missing ? `${status} ${SERVER_MISSING_MESSAGE}` : status
+  };
 }
 
 /** The notice when the server part's version is not the panel's; null when they match. */
@@ -69,7 +80,9 @@ export class TokenServer {
     if (!this._probing) {
       this._probing = listTokenizers(this.settings)
         .then(reply => {
-          this._available = Array.isArray(reply.tokenizers) ? reply.tokenizers : [];
+          this._available = Array.isArray(reply.tokenizers)
+            ? reply.tokenizers
+            : [];
           this._missing = false;
           this._options.onProbed(reply);
         })
@@ -109,10 +122,16 @@ export class TokenServer {
     const serverDown: TokenlensError[] = [];
     const results = await Promise.all(
       names.map(name =>
-        tokenize({ text, tokenizers: [name], add_special_tokens: special }, this.settings)
+        tokenize(
+          { text, tokenizers: [name], add_special_tokens: special },
+          this.settings
+        )
           .then(
             (payload): ResultOrError =>
-              payload.results?.[0] ?? { tokenizer: name, error: 'The server sent no result.' }
+              payload.results?.[0] ?? {
+                tokenizer: name,
+                error: 'The server sent no result.'
+              }
           )
           .catch((error): ResultOrError => {
             if (error instanceof TokenlensError && error.serverMissing) {
@@ -126,10 +145,17 @@ export class TokenServer {
   }
 
   /** The counts only, one request per tokenizer; null for one that failed (the full request says why). */
-  counts(text: string, names: string[], special: boolean): Promise<(ITokenCounts | null)[]> {
+  counts(
+    text: string,
+    names: string[],
+    special: boolean
+  ): Promise<(ITokenCounts | null)[]> {
     return Promise.all(
       names.map(name =>
-        countTokens({ text, tokenizers: [name], add_special_tokens: special }, this.settings).then(
+        countTokens(
+          { text, tokenizers: [name], add_special_tokens: special },
+          this.settings
+        ).then(
           reply => reply.results?.[0] ?? null,
           () => null
         )

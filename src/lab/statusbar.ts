@@ -59,14 +59,27 @@ export class TokenCountStatus extends Widget {
       count = { tokenizer, label: focus.label, count: 0 };
     } else {
       try {
-        const payload = await tokenize({ text, tokenizers: [tokenizer] }, this._settings);
+        const payload = await tokenize(
+          { text, tokenizers: [tokenizer] },
+          this._settings
+        );
         const r = payload.results?.[0];
         count =
           r && !isError(r)
             ? { tokenizer, label: focus.label, count: r.n_tokens }
-            : { tokenizer, label: focus.label, count: null, error: r?.error ?? 'no result' };
+            : {
+                tokenizer,
+                label: focus.label,
+                count: null,
+                error: r?.error ?? 'no result'
+              };
       } catch (error) {
-        count = { tokenizer, label: focus.label, count: null, error: errorText(error) };
+        count = {
+          tokenizer,
+          label: focus.label,
+          count: null,
+          error: errorText(error)
+        };
       }
     }
     if (seq === this._seq) {
@@ -82,7 +95,9 @@ export class TokenCountStatus extends Widget {
       node.title = 'Show the Tokens panel';
     } else if (c.count === null) {
       node.textContent = c.error ? `⚠ ${c.tokenizer}` : `${c.tokenizer}: –`;
-      node.title = c.error ? `${c.tokenizer}: ${c.error}` : `No text to count with ${c.tokenizer}`;
+      node.title = c.error
+        ? `${c.tokenizer}: ${c.error}`
+        : `No text to count with ${c.tokenizer}`;
     } else {
       const n = c.count.toLocaleString('en-US');
       node.textContent = `${n} ${c.count === 1 ? 'token' : 'tokens'} (${c.tokenizer})`;

@@ -5,7 +5,9 @@
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 declare const require: (path: string) => { version?: string };
 
-export const FRONTEND_VERSION: string = String(require('../../package.json').version ?? '');
+export const FRONTEND_VERSION: string = String(
+  require('../../package.json').version ?? ''
+);
 
 /** Python's "0.1.0a1" and npm's "0.1.0-alpha.1" name the same release. */
 export function sameVersion(a: string, b: string): boolean {

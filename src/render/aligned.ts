@@ -49,7 +49,9 @@ export function countsTable(contexts: ResultText[]): HTMLElement {
     }
     head.appendChild(th);
   }
-  const fewest = Math.min(...contexts.map(c => c.result.n_tokens).filter(n => n > 0));
+  const fewest = Math.min(
+    ...contexts.map(c => c.result.n_tokens).filter(n => n > 0)
+  );
   const body = table.createTBody();
   contexts.forEach((ctx, lane) => {
     const { result } = ctx;
@@ -72,10 +74,15 @@ export function countsTable(contexts: ResultText[]): HTMLElement {
     }
     cell('tl-n-chars', thousands(result.n_chars));
     cell('tl-n-bytes', thousands(result.n_bytes));
-    cell('tl-n-ratio', result.n_tokens > 0 ? (result.n_chars / result.n_tokens).toFixed(2) : '–');
+    cell(
+      'tl-n-ratio',
+      result.n_tokens > 0 ? (result.n_chars / result.n_tokens).toFixed(2) : '–'
+    );
     cell(
       'tl-n-relative',
-      result.n_tokens > 0 && Number.isFinite(fewest) ? `${(result.n_tokens / fewest).toFixed(2)}×` : '–'
+      result.n_tokens > 0 && Number.isFinite(fewest)
+        ? `${(result.n_tokens / fewest).toFixed(2)}×`
+        : '–'
     );
     if (result.n_tokens === fewest) {
       row.classList.add('tl-fewest');
@@ -84,7 +91,10 @@ export function countsTable(contexts: ResultText[]): HTMLElement {
   return wrap;
 }
 
-export function alignedView(contexts: ResultText[], virtualize: boolean): IDrawn {
+export function alignedView(
+  contexts: ResultText[],
+  virtualize: boolean
+): IDrawn {
   const root = div('tl-aligned');
   const legend = div('tl-aligned-legend');
   legend.append(
@@ -97,7 +107,10 @@ export function alignedView(contexts: ResultText[], virtualize: boolean): IDrawn
   const grid = div('tl-aligned-grid tl-roving');
   grid.tabIndex = 0;
   grid.setAttribute('role', 'group');
-  grid.setAttribute('aria-label', 'Tokens of each tokenizer under the same characters; arrow keys move');
+  grid.setAttribute(
+    'aria-label',
+    'Tokens of each tokenizer under the same characters; arrow keys move'
+  );
   grid.style.setProperty('--tl-lanes', String(contexts.length));
   root.appendChild(grid);
 
@@ -108,7 +121,10 @@ export function alignedView(contexts: ResultText[], virtualize: boolean): IDrawn
   }
   root.dataset.columns = String(source.columns);
   root.dataset.disagreements = String(source.disagreements);
-  const list = new BlockList(grid, source, { virtual: virtualize && big, blockClass: 'tl-col-block' });
+  const list = new BlockList(grid, source, {
+    virtual: virtualize && big,
+    blockClass: 'tl-col-block'
+  });
   return { root, dispose: () => list.dispose() };
 }
 
@@ -152,7 +168,10 @@ class ColumnBlocks implements IBlockSource {
     this.disagreements = disagreements;
     this.all = all;
     const first = contexts[0];
-    this.starts = cutBlocks(this.columns, j => first.newlines(this.bounds[j + 1] - 1, this.bounds[j + 1]) > 0);
+    this.starts = cutBlocks(
+      this.columns,
+      j => first.newlines(this.bounds[j + 1] - 1, this.bounds[j + 1]) > 0
+    );
   }
 
   /** Number of columns. */
@@ -161,11 +180,17 @@ class ColumnBlocks implements IBlockSource {
   }
 
   get count(): number {
-    return this.columns === 0 ? (this.hasSpecials() ? 1 : 0) : this.starts.length - 1;
+    return this.columns === 0
+      ? this.hasSpecials()
+        ? 1
+        : 0
+      : this.starts.length - 1;
   }
 
   weight(b: number): number {
-    return Math.max(1, this.starts[b + 1] - this.starts[b]) * (1 + this.all / 2);
+    return (
+      Math.max(1, this.starts[b + 1] - this.starts[b]) * (1 + this.all / 2)
+    );
   }
 
   readonly disagreements: number;
@@ -177,14 +202,17 @@ class ColumnBlocks implements IBlockSource {
     const frag = document.createDocumentFragment();
     frag.appendChild(this.labelColumn());
     // A cursor per lane: the segment at or before the block's first column.
-    const at = this.contexts.map(ctx => firstSegmentAt(ctx, this.bounds[from] ?? 0));
+    const at = this.contexts.map(ctx =>
+      firstSegmentAt(ctx, this.bounds[from] ?? 0)
+    );
     for (let j = from; j < to; j++) {
       const a = this.bounds[j];
       const z = this.bounds[j + 1];
       const col = span('tl-col');
       col.dataset.start = String(a);
       const cut = this.cuts[a];
-      col.dataset.cut = j === 0 ? 'edge' : cut === this.all ? 'all' : cut > 0 ? 'some' : 'none';
+      col.dataset.cut =
+        j === 0 ? 'edge' : cut === this.all ? 'all' : cut > 0 ? 'some' : 'none';
       const text = span('tl-col-text');
       appendVisible(text, this.contexts[0].slice(a, z), true);
       col.appendChild(text);
@@ -238,7 +266,13 @@ class ColumnBlocks implements IBlockSource {
           break;
         }
         for (let i = lo; i < hi; i++) {
-          cell.appendChild(this.bar(ctx, i, ctx.isSpecial(i) ? 'tl-bar tl-bar-special' : 'tl-bar tl-bar-empty'));
+          cell.appendChild(
+            this.bar(
+              ctx,
+              i,
+              ctx.isSpecial(i) ? 'tl-bar tl-bar-special' : 'tl-bar tl-bar-empty'
+            )
+          );
         }
       } else if (e > a) {
         break;
@@ -262,7 +296,11 @@ class ColumnBlocks implements IBlockSource {
       cell.classList.add('tl-lane-start');
       const multi = hi - lo > 1;
       for (let i = lo; i < hi; i++) {
-        const edges = multi ? 'tl-bar-part' : e === z ? 'tl-first tl-last' : 'tl-first';
+        const edges = multi
+          ? 'tl-bar-part'
+          : e === z
+            ? 'tl-first tl-last'
+            : 'tl-first';
         cell.appendChild(this.bar(ctx, i, `tl-bar ${edges}`));
       }
     } else {
@@ -303,7 +341,9 @@ class ColumnBlocks implements IBlockSource {
       this._trailing = this.contexts.some(ctx => {
         const segs = ctx.segments;
         const lastSeg = segs[segs.length - 1];
-        return lastSeg !== undefined && lastSeg[0] === lastSeg[1] && lastSeg[0] >= n;
+        return (
+          lastSeg !== undefined && lastSeg[0] === lastSeg[1] && lastSeg[0] >= n
+        );
       });
     }
     return this._trailing;

@@ -138,7 +138,10 @@ export class TokenCard {
     if (target.classList?.contains('tl-roving')) {
       // Tab reached a token row: hand focus to its current (or first visible) token.
       const item = this.current.get(target);
-      const next = item && item.isConnected && target.contains(item) ? item : firstVisible(target);
+      const next =
+        item && item.isConnected && target.contains(item)
+          ? item
+          : firstVisible(target);
       if (next) {
         this.focusItem(next);
       }
@@ -207,7 +210,10 @@ export class TokenCard {
       const target = this.target;
       event.stopPropagation();
       this.hide();
-      if (target?.isConnected && this.root.contains(document.activeElement) === false) {
+      if (
+        target?.isConnected &&
+        this.root.contains(document.activeElement) === false
+      ) {
         target.focus();
       }
     }
@@ -215,7 +221,10 @@ export class TokenCard {
 
   private onOutside = (event: MouseEvent): void => {
     const node = event.target as Node;
-    if (this.card?.contains(node) || (itemOf(node) && this.root.contains(node))) {
+    if (
+      this.card?.contains(node) ||
+      (itemOf(node) && this.root.contains(node))
+    ) {
       return;
     }
     this.hide();
@@ -242,11 +251,15 @@ export class TokenCard {
       this.current.set(row, item);
       row.tabIndex = -1;
       // When the token's block is dropped from the DOM (scrolled far away), the row is the stop again.
-      item.addEventListener('blur', () => {
-        if (!item.isConnected || !row.contains(item)) {
-          row.tabIndex = 0;
-        }
-      }, { once: true });
+      item.addEventListener(
+        'blur',
+        () => {
+          if (!item.isConnected || !row.contains(item)) {
+            row.tabIndex = 0;
+          }
+        },
+        { once: true }
+      );
     }
     item.tabIndex = 0;
     item.focus({ preventScroll: false });
@@ -254,7 +267,9 @@ export class TokenCard {
 
   private lookup(item: HTMLElement): { ctx: ResultText; i: number } | null {
     const holder = item.closest('[data-r]') as HTMLElement | null;
-    const ctx = holder ? this.contexts.get(Number(holder.dataset.r)) : undefined;
+    const ctx = holder
+      ? this.contexts.get(Number(holder.dataset.r))
+      : undefined;
     const i = Number(item.dataset.index);
     if (!ctx || !Number.isInteger(i) || i < 0 || i >= ctx.nTokens) {
       return null;
@@ -324,16 +339,27 @@ export class TokenCard {
 
     const rows = cardRows();
     card.appendChild(rows);
-    const row = (label: string, cls: string, value: string | Node): HTMLElement =>
-      cardRow(rows, label, cls, value);
+    const row = (
+      label: string,
+      cls: string,
+      value: string | Node
+    ): HTMLElement => cardRow(rows, label, cls, value);
 
     row('text', 'tl-card-display', quoted(visibleString(display)));
     row('piece', 'tl-card-piece', ctx.piece(i));
     const bytes = row('bytes', 'tl-card-bytes', displayBytes(display));
     if (ctx.isSpecial(i)) {
-      row('special', 'tl-card-special', 'a special token: added by the tokenizer, not spelled by the text');
+      row(
+        'special',
+        'tl-card-special',
+        'a special token: added by the tokenizer, not spelled by the text'
+      );
     } else if (e > s) {
-      row('chars', 'tl-card-span', `${s}–${e}  ${quoted(visibleString(ctx.slice(s, e)))}`);
+      row(
+        'chars',
+        'tl-card-span',
+        `${s}–${e}  ${quoted(visibleString(ctx.slice(s, e)))}`
+      );
     } else {
       row('chars', 'tl-card-span', `none of its own (at ${s})`);
     }
@@ -346,7 +372,11 @@ export class TokenCard {
       );
     }
     if (ctx.isUnknown(i)) {
-      row('unknown', 'tl-card-unknown', `no token in the vocabulary for ${quoted(ctx.slice(s, e))}`);
+      row(
+        'unknown',
+        'tl-card-unknown',
+        `no token in the vocabulary for ${quoted(ctx.slice(s, e))}`
+      );
     }
 
     const more = div('tl-card-more');
@@ -367,7 +397,8 @@ export class TokenCard {
         more.replaceChildren();
         card.dataset.state = 'ready';
         if (!ex) {
-          more.textContent = 'The tokenizer told nothing more about this token.';
+          more.textContent =
+            'The tokenizer told nothing more about this token.';
           return;
         }
         if (ex.bytes) {
@@ -381,7 +412,8 @@ export class TokenCard {
           return;
         }
         card.dataset.state = 'error';
-        more.textContent = error instanceof Error ? error.message : String(error);
+        more.textContent =
+          error instanceof Error ? error.message : String(error);
       });
   }
 
@@ -409,7 +441,12 @@ function cardRows(): HTMLDListElement {
 }
 
 /** One row of the card: its label, and its value (text or a node) in an element of class `cls`. */
-function cardRow(rows: HTMLElement, label: string, cls: string, value: string | Node): HTMLElement {
+function cardRow(
+  rows: HTMLElement,
+  label: string,
+  cls: string,
+  value: string | Node
+): HTMLElement {
   const dt = document.createElement('dt');
   dt.textContent = label;
   const dd = document.createElement('dd');
@@ -443,13 +480,19 @@ function explanationRows(parent: HTMLElement, ex: IExplanation): void {
       if (k > 0) {
         merge.appendChild(span('tl-card-op', '+'));
       }
-      merge.appendChild(parentChip(p.display ?? p.piece, p.piece, p.id, p.rank));
+      merge.appendChild(
+        parentChip(p.display ?? p.piece, p.piece, p.id, p.rank)
+      );
     });
     merge.appendChild(span('tl-card-op', '→'));
     merge.appendChild(parentChip(ex.display, ex.piece, ex.id, ex.rank));
     row('merged from', 'tl-card-parents', merge);
   } else if (model === 'BPE' && !ex.special && !ex.unknown) {
-    row('merged from', 'tl-card-parents tl-card-base', 'nothing: a base symbol of the vocabulary');
+    row(
+      'merged from',
+      'tl-card-parents tl-card-base',
+      'nothing: a base symbol of the vocabulary'
+    );
   }
   if (ex.score !== null && ex.score !== undefined) {
     row('score', 'tl-card-score', ex.score.toFixed(3));
@@ -462,14 +505,23 @@ function explanationRows(parent: HTMLElement, ex: IExplanation): void {
     );
   }
   if (ex.unknown) {
-    row('unknown', 'tl-card-unknown', 'the unknown token: the vocabulary cannot spell these characters');
+    row(
+      'unknown',
+      'tl-card-unknown',
+      'the unknown token: the vocabulary cannot spell these characters'
+    );
   }
   if (rows.childElementCount > 0) {
     parent.appendChild(rows);
   }
 }
 
-function parentChip(display: string, piece: string, id: number | null, rank: number | null): HTMLElement {
+function parentChip(
+  display: string,
+  piece: string,
+  id: number | null,
+  rank: number | null
+): HTMLElement {
   const known = id !== null && id !== undefined;
   const el = chip(known ? id : null, display, {
     cls: known ? 'tl-card-parent' : 'tl-card-parent tl-card-parent-unknown'
@@ -483,12 +535,19 @@ function quoted(s: string): string {
 }
 
 function itemOf(target: EventTarget | null): HTMLElement | null {
-  const el = target instanceof Element ? target : (target as Node | null)?.parentElement ?? null;
+  const el =
+    target instanceof Element
+      ? target
+      : ((target as Node | null)?.parentElement ?? null);
   return el ? (el.closest(ITEM) as HTMLElement | null) : null;
 }
 
 /** The next (or previous) token in the row, in reading order, for the same tokenizer. */
-function step(row: HTMLElement, item: HTMLElement, delta: number): HTMLElement | null {
+function step(
+  row: HTMLElement,
+  item: HTMLElement,
+  delta: number
+): HTMLElement | null {
   const lane = (item.closest('[data-r]') as HTMLElement | null)?.dataset.r;
   const items = Array.from(row.querySelectorAll<HTMLElement>(STEP)).filter(
     el => (el.closest('[data-r]') as HTMLElement | null)?.dataset.r === lane

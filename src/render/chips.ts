@@ -27,7 +27,11 @@ export interface IChipOptions {
  * top, bytes of a split character marked, and the id under it, drawn by CSS from `data-id` so it
  * can hide without a redraw.
  */
-export function chip(id: number | null, display: string, options: IChipOptions = {}): HTMLElement {
+export function chip(
+  id: number | null,
+  display: string,
+  options: IChipOptions = {}
+): HTMLElement {
   const { index, special, unknown, cls, showId = true } = options;
   let classes = 'tl-token';
   if (index !== undefined) {
@@ -79,11 +83,21 @@ export function tokenChip(ctx: ResultText, i: number): HTMLElement {
     const [s, e] = ctx.span(i);
     unknown = e > s ? ctx.slice(s, e) : '';
   }
-  return chip(ctx.result.ids[i], ctx.display(i), { index: i, special, unknown });
+  return chip(ctx.result.ids[i], ctx.display(i), {
+    index: i,
+    special,
+    unknown
+  });
 }
 
 /** Tokens lo..hi-1 under the characters they spell together (e.g. the bytes of "ଓ"). */
-export function tokenGroup(ctx: ResultText, start: number, end: number, lo: number, hi: number): HTMLElement {
+export function tokenGroup(
+  ctx: ResultText,
+  start: number,
+  end: number,
+  lo: number,
+  hi: number
+): HTMLElement {
   const group = span('tl-group');
   group.dataset.start = String(start);
   group.dataset.end = String(end);

@@ -34,7 +34,10 @@ let hueSheetAdded = false;
 
 function addHueSheet(): void {
   hueSheetAdded = true;
-  if (typeof document === 'undefined' || document.getElementById(HUE_SHEET_ID)) {
+  if (
+    typeof document === 'undefined' ||
+    document.getElementById(HUE_SHEET_ID)
+  ) {
     return;
   }
   const rules: string[] = [];

@@ -14,10 +14,15 @@ export class ResultText {
   ) {
     this.text = result.text ?? '';
     // Results of one comparison share their text: index it once.
-    const shared = lastIndexed && lastIndexed.text === this.text ? lastIndexed : null;
+    const shared =
+      lastIndexed && lastIndexed.text === this.text ? lastIndexed : null;
     this.index = shared?.index ?? codePointIndex(this.text);
     this._newlines = shared?.newlines ?? newlinePrefix(this.text, this.index);
-    lastIndexed = { text: this.text, index: this.index, newlines: this._newlines };
+    lastIndexed = {
+      text: this.text,
+      index: this.index,
+      newlines: this._newlines
+    };
     this.nChars = this.index.length - 1;
     this.segments = segmentsOf(result, this.index);
     this.unkId = typeof result.unk_id === 'number' ? result.unk_id : null;
@@ -51,7 +56,11 @@ export class ResultText {
   }
 
   isUnknown(i: number): boolean {
-    return this.unkId !== null && this.result.ids[i] === this.unkId && !this.isSpecial(i);
+    return (
+      this.unkId !== null &&
+      this.result.ids[i] === this.unkId &&
+      !this.isSpecial(i)
+    );
   }
 
   display(i: number): string {
@@ -87,7 +96,11 @@ export class ResultText {
 }
 
 /** The last text indexed (code points, newlines), reused by the next result on the same text. */
-let lastIndexed: { text: string; index: Uint32Array; newlines: Uint32Array } | null = null;
+let lastIndexed: {
+  text: string;
+  index: Uint32Array;
+  newlines: Uint32Array;
+} | null = null;
 
 /** prefix[k] = newlines among the first k characters. */
 function newlinePrefix(text: string, index: Uint32Array): Uint32Array {

@@ -24,7 +24,9 @@ export class CachedExplainer implements IExplainer {
         this.cache.set(key(tokenizer, id), one);
       });
     }
-    return Promise.all(ids.map(id => this.cache.get(key(tokenizer, id)) as Promise<IExplanation>));
+    return Promise.all(
+      ids.map(id => this.cache.get(key(tokenizer, id)) as Promise<IExplanation>)
+    );
   }
 
   private cache = new Map<string, Promise<IExplanation>>();

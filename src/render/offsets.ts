@@ -11,7 +11,10 @@ export function codePointIndex(text: string): Uint32Array {
   for (let unit = 0; unit < text.length; k++) {
     index[k] = unit;
     const c = text.charCodeAt(unit);
-    const pair = c >= 0xd800 && c <= 0xdbff && (text.charCodeAt(unit + 1) & 0xfc00) === 0xdc00;
+    const pair =
+      c >= 0xd800 &&
+      c <= 0xdbff &&
+      (text.charCodeAt(unit + 1) & 0xfc00) === 0xdc00;
     unit += pair ? 2 : 1;
   }
   index[k] = text.length;
@@ -23,7 +26,11 @@ export function codePointCount(text: string): number {
   let pairs = 0;
   for (let unit = 0; unit + 1 < text.length; unit++) {
     const c = text.charCodeAt(unit);
-    if (c >= 0xd800 && c <= 0xdbff && (text.charCodeAt(unit + 1) & 0xfc00) === 0xdc00) {
+    if (
+      c >= 0xd800 &&
+      c <= 0xdbff &&
+      (text.charCodeAt(unit + 1) & 0xfc00) === 0xdc00
+    ) {
       pairs++;
       unit++;
     }

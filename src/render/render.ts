@@ -63,7 +63,10 @@ export function setShowIds(el: HTMLElement, show: boolean): void {
 }
 
 /** Apply the options that are only a matter of style: ids, whitespace marks, colour rule. */
-export function setDisplayOptions(el: HTMLElement, options: IRenderOptions): void {
+export function setDisplayOptions(
+  el: HTMLElement,
+  options: IRenderOptions
+): void {
   setShowIds(el, options.showIds ?? true);
   el.classList.toggle('tl-hide-ws', options.showWhitespace === false);
   el.classList.toggle('tl-color-position', options.colorBy === 'position');
@@ -102,8 +105,12 @@ export function renderResults(
     }
   });
 
-  const aligned = ok.length >= 2 && (options.layout ?? 'aligned') === 'aligned' && canAlign(ok);
-  el.dataset.layout = ok.length >= 2 ? (aligned ? 'aligned' : 'stacked') : 'single';
+  const aligned =
+    ok.length >= 2 &&
+    (options.layout ?? 'aligned') === 'aligned' &&
+    canAlign(ok);
+  el.dataset.layout =
+    ok.length >= 2 ? (aligned ? 'aligned' : 'stacked') : 'single';
   if (ok.length >= 2) {
     const compare = div('tl-compare');
     compare.appendChild(countsTable(ok));
@@ -139,7 +146,11 @@ export function renderResults(
 /** What must stay the same for results to be shown in place: tokenizers in order, options. */
 function shapeOf(payload: ITokenizePayload, options: IRenderOptions): string {
   const names = (payload.results ?? []).map(r => r.tokenizer);
-  return JSON.stringify([names, options.virtualize ?? true, options.layout ?? 'aligned']);
+  return JSON.stringify([
+    names,
+    options.virtualize ?? true,
+    options.layout ?? 'aligned'
+  ]);
 }
 
 /**
@@ -147,7 +158,11 @@ function shapeOf(payload: ITokenizePayload, options: IRenderOptions): string {
  * types): each result keeps the blocks before its first change and redraws the rest, so a
  * keystroke at the end of a long cell costs a few lines of chips, not the whole view.
  */
-function renderInPlace(el: HTMLElement, payload: ITokenizePayload, options: IRenderOptions): boolean {
+function renderInPlace(
+  el: HTMLElement,
+  payload: ITokenizePayload,
+  options: IRenderOptions
+): boolean {
   const last = shown.get(el);
   const results = payload.results ?? [];
   if (
@@ -161,7 +176,9 @@ function renderInPlace(el: HTMLElement, payload: ITokenizePayload, options: IRen
   if (results.length !== 1 && (options.layout ?? 'aligned') === 'aligned') {
     return false; // the aligned view (several results) is drawn anew
   }
-  const contexts = results.map((r, i) => new ResultText(r as ITokenizeResult, i));
+  const contexts = results.map(
+    (r, i) => new ResultText(r as ITokenizeResult, i)
+  );
   if (!contexts.every((ctx, i) => last.views[i]?.update?.(ctx))) {
     return false; // a view may have changed already: the caller draws everything anew
   }

@@ -8,10 +8,15 @@ import { codePointIndex } from './offsets';
 import { ITokenizeResult, Segment } from './types';
 
 /** A character that joins the one before it into the same grapheme (marks, ZWJ, modifiers). */
-const JOINS_PREVIOUS = /[\p{M}\u200d\ufe0e\ufe0f\u{1f3fb}-\u{1f3ff}\u{e0020}-\u{e007f}]/u;
+const JOINS_PREVIOUS =
+  // eslint-disable-next-line no-misleading-character-class -- it tests one code point, so marks and joiners belong in the class alone
+  /[\p{M}\u200d\ufe0e\ufe0f\u{1f3fb}-\u{1f3ff}\u{e0020}-\u{e007f}]/u;
 
 /** The result's segments, from the payload or derived from its spans. */
-export function segmentsOf(result: ITokenizeResult, index?: Uint32Array): Segment[] {
+export function segmentsOf(
+  result: ITokenizeResult,
+  index?: Uint32Array
+): Segment[] {
   if (Array.isArray(result.segments)) {
     return result.segments;
   }
@@ -25,7 +30,10 @@ export function segmentsOf(result: ITokenizeResult, index?: Uint32Array): Segmen
  * before it; a segment that ends inside a grapheme (before a combining mark, after a ZWJ)
  * takes the next token too. Special tokens stand alone with start == end.
  */
-export function deriveSegments(result: ITokenizeResult, index: Uint32Array): Segment[] {
+export function deriveSegments(
+  result: ITokenizeResult,
+  index: Uint32Array
+): Segment[] {
   const text = result.text ?? '';
   const n = result.ids?.length ?? 0;
   const out: Segment[] = [];
@@ -51,7 +59,9 @@ export function deriveSegments(result: ITokenizeResult, index: Uint32Array): Seg
     }
     const joins =
       cur !== null &&
-      ((e <= s && s === cur[1]) || s < cur[1] || (s === cur[1] && insideGrapheme(s)));
+      ((e <= s && s === cur[1]) ||
+        s < cur[1] ||
+        (s === cur[1] && insideGrapheme(s)));
     if (cur && joins) {
       cur[1] = Math.max(cur[1], e);
       cur[3] = i + 1;

@@ -46,7 +46,10 @@ export function stackedResult(ctx: ResultText, virtualize: boolean): IDrawn {
 
   const row = div('tl-tokens');
   row.setAttribute('role', 'group');
-  row.setAttribute('aria-label', `Tokens of ${result.tokenizer}; arrow keys move between tokens`);
+  row.setAttribute(
+    'aria-label',
+    `Tokens of ${result.tokenizer}; arrow keys move between tokens`
+  );
   row.tabIndex = 0;
   row.classList.add('tl-roving');
   root.appendChild(row);
@@ -67,12 +70,15 @@ export function stackedResult(ctx: ResultText, virtualize: boolean): IDrawn {
       now.decoded ||
       now.tokenizer !== was.tokenizer ||
       next.r !== current.r ||
-      (next.segments.length > VIRTUAL_MIN_UNITS) !== big
+      next.segments.length > VIRTUAL_MIN_UNITS !== big
     ) {
       return false;
     }
     const nextSource = new SegmentBlocks(next);
-    const keep = nextSource.sameBlocks(source, firstChangedSegment(current, next));
+    const keep = nextSource.sameBlocks(
+      source,
+      firstChangedSegment(current, next)
+    );
     source = nextSource;
     current = next;
     root.dataset.kind = now.kind ?? '';
@@ -88,7 +94,10 @@ export function stackedResult(ctx: ResultText, virtualize: boolean): IDrawn {
  * The first segment of `next` that is not drawn exactly as in `prev`: a different token, a
  * different character span or grouping, or characters that changed under it.
  */
-export function firstChangedSegment(prev: ResultText, next: ResultText): number {
+export function firstChangedSegment(
+  prev: ResultText,
+  next: ResultText
+): number {
   // Characters (code points) both texts share from the start.
   const a = prev.text;
   const b = next.text;
@@ -117,7 +126,13 @@ export function firstChangedSegment(prev: ResultText, next: ResultText): number 
   for (let k = 0; k < n; k++) {
     const x = ps[k];
     const y = ns[k];
-    if (x[0] !== y[0] || x[1] !== y[1] || x[2] !== y[2] || x[3] !== y[3] || y[1] > sharedChars) {
+    if (
+      x[0] !== y[0] ||
+      x[1] !== y[1] ||
+      x[2] !== y[2] ||
+      x[3] !== y[3] ||
+      y[1] > sharedChars
+    ) {
       return k;
     }
     for (let i = y[2]; i < y[3]; i++) {
@@ -143,10 +158,15 @@ export function resultHeader(ctx: ResultText): HTMLElement {
   if (kind) {
     header.appendChild(span('tl-kind', kind));
   }
-  const perToken = result.n_tokens > 0 ? (result.n_chars / result.n_tokens).toFixed(2) : '–';
+  const perToken =
+    result.n_tokens > 0 ? (result.n_chars / result.n_tokens).toFixed(2) : '–';
   const stats = span('tl-stats');
   stats.append(
-    stat('tl-count', thousands(result.n_tokens), result.n_tokens === 1 ? 'token' : 'tokens'),
+    stat(
+      'tl-count',
+      thousands(result.n_tokens),
+      result.n_tokens === 1 ? 'token' : 'tokens'
+    ),
     stat('tl-chars', thousands(result.n_chars), 'chars'),
     stat('tl-bytes', thousands(result.n_bytes), 'bytes'),
     stat('tl-ratio', perToken, 'chars/token')
@@ -167,7 +187,12 @@ class SegmentBlocks implements IBlockSource {
   constructor(private ctx: ResultText) {
     const segs = ctx.segments;
     // Where the text before each block stops (the end of the segments drawn so far).
-    this.starts = cutBlocks(segs.length, k => this.endsLine(k), BLOCK_MIN, BLOCK_MAX);
+    this.starts = cutBlocks(
+      segs.length,
+      k => this.endsLine(k),
+      BLOCK_MIN,
+      BLOCK_MAX
+    );
     this.cursors = new Int32Array(this.starts.length);
     let cursor = 0;
     let b = 0;
@@ -180,7 +205,9 @@ class SegmentBlocks implements IBlockSource {
   }
 
   get count(): number {
-    return this.ctx.segments.length === 0 && this.ctx.nChars === 0 ? 0 : this.starts.length - 1;
+    return this.ctx.segments.length === 0 && this.ctx.nChars === 0
+      ? 0
+      : this.starts.length - 1;
   }
 
   /** A block's weight is its tokens (a character built from four byte tokens draws four chips). */
@@ -240,7 +267,10 @@ class SegmentBlocks implements IBlockSource {
     for (let k = from; k < to; k++) {
       const [start, end, lo, hi] = segs[k];
       if (hi - lo === 1) {
-        put(tokenChip(ctx, lo), ctx.isSpecial(lo) ? 0 : ctx.newlines(start, end));
+        put(
+          tokenChip(ctx, lo),
+          ctx.isSpecial(lo) ? 0 : ctx.newlines(start, end)
+        );
       } else if (end > start) {
         put(tokenGroup(ctx, start, end, lo, hi), ctx.newlines(start, end));
       } else {
@@ -262,7 +292,8 @@ class SegmentBlocks implements IBlockSource {
   private endsLine(k: number): boolean {
     const segs = this.ctx.segments;
     const end = segs[k][1];
-    const next = k + 1 < segs.length ? Math.max(end, segs[k + 1][0]) : this.ctx.nChars;
+    const next =
+      k + 1 < segs.length ? Math.max(end, segs[k + 1][0]) : this.ctx.nChars;
     // The segment (with the gap after it) ends with a newline.
     return next > 0 && this.ctx.newlines(next - 1, next) > 0;
   }

@@ -38,6 +38,7 @@ export function hasHex(display: string): boolean {
 }
 
 /** Characters that only make sense inside a sequence (ZWJ, variation selectors). */
+// eslint-disable-next-line no-misleading-character-class -- it tests one code point, so joiners belong in the class alone
 const JOINERS = /^[\u200c\u200d\ufe00-\ufe0f]$/u;
 
 /**
@@ -46,7 +47,11 @@ const JOINERS = /^[\u200c\u200d\ufe00-\ufe0f]$/u;
  * `whole`: `s` is whole characters (a group's or a column's text), so joiners inside a
  * sequence (the ZWJ of 👩🏽‍💻) stay in it and keep it one symbol; alone they are named.
  */
-export function appendVisible(parent: HTMLElement, s: string, whole = false): void {
+export function appendVisible(
+  parent: HTMLElement,
+  s: string,
+  whole = false
+): void {
   if (!NEEDS_MARK.test(s)) {
     parent.appendChild(document.createTextNode(s));
     return;
@@ -104,7 +109,12 @@ export function visibleString(s: string): string {
   let out = '';
   for (const ch of s) {
     const mark = markFor(ch);
-    out += mark === null ? ch : mark.cls.includes('tl-invisible') ? `<${mark.text}>` : mark.text;
+    out +=
+      mark === null
+        ? ch
+        : mark.cls.includes('tl-invisible')
+          ? `<${mark.text}>`
+          : mark.text;
   }
   return out;
 }
@@ -139,7 +149,10 @@ function markFor(ch: string): { text: string; cls: string } | null {
     return { text: ws, cls: ch === '\n' ? 'tl-ws tl-nl' : 'tl-ws' };
   }
   if (ch in INVISIBLE_NAMES || INVISIBLE.test(ch)) {
-    const code = (ch.codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0');
+    const code = (ch.codePointAt(0) as number)
+      .toString(16)
+      .toUpperCase()
+      .padStart(4, '0');
     return { text: INVISIBLE_NAMES[ch] ?? `U+${code}`, cls: 'tl-invisible' };
   }
   return null;

@@ -37,7 +37,8 @@ export class BlockList {
     options: IBlockListOptions
   ) {
     this.cls = `tl-block${options.blockClass ? ' ' + options.blockClass : ''}`;
-    this.virtual = options.virtual && typeof IntersectionObserver !== 'undefined';
+    this.virtual =
+      options.virtual && typeof IntersectionObserver !== 'undefined';
     const frag = document.createDocumentFragment();
     for (let b = 0; b < source.count; b++) {
       frag.appendChild(this.newBlock(b));
@@ -66,10 +67,13 @@ export class BlockList {
       this.guessed.add(k);
     }
 
-    this.observer = new IntersectionObserver(entries => this.onIntersect(entries), {
-      root: host,
-      rootMargin: '100% 0px 100% 0px'
-    });
+    this.observer = new IntersectionObserver(
+      entries => this.onIntersect(entries),
+      {
+        root: host,
+        rootMargin: '100% 0px 100% 0px'
+      }
+    );
     for (const el of this.blocks) {
       this.observer.observe(el);
     }
@@ -160,7 +164,10 @@ export class BlockList {
     const top = this.host.scrollTop;
     const root = entries[0]?.rootBounds;
     const screen = root ? root.height / 3 : this.host.clientHeight; // the margins add a screen each side
-    if (Math.abs(top - this.lastTop) >= screen && now - this.lastReportAt < FLYING_MS) {
+    if (
+      Math.abs(top - this.lastTop) >= screen &&
+      now - this.lastReportAt < FLYING_MS
+    ) {
       this.flyingAt = now;
     }
     this.lastTop = top;
@@ -246,7 +253,11 @@ export class BlockList {
     let weight = 0;
     for (const entry of entries) {
       const b = Number((entry.target as HTMLElement).dataset.block);
-      if (this.live.has(b) && !this.guessed.has(b) && entry.boundingClientRect.height > 0) {
+      if (
+        this.live.has(b) &&
+        !this.guessed.has(b) &&
+        entry.boundingClientRect.height > 0
+      ) {
         px += entry.boundingClientRect.height;
         weight += this.source.weight(b);
       }

@@ -13,7 +13,11 @@ export const MAX_CHAR_ELEMENTS = 5000;
  * `text` drawn one code point per element (`data-at` = its Python index), whitespace made
  * visible; returns the elements, so a range can be highlighted. Long texts are drawn whole.
  */
-export function charSpans(parent: HTMLElement, text: string, offset = 0): HTMLElement[] {
+export function charSpans(
+  parent: HTMLElement,
+  text: string,
+  offset = 0
+): HTMLElement[] {
   const chars = Array.from(text);
   if (offset + chars.length > MAX_CHAR_ELEMENTS) {
     appendVisible(parent, text);
@@ -29,7 +33,12 @@ export function charSpans(parent: HTMLElement, text: string, offset = 0): HTMLEl
 }
 
 /** Mark elements lo..hi-1 of `chars` (and unmark the rest) with `cls`. */
-export function markRange(chars: HTMLElement[], lo: number, hi: number, cls = 'tl-lit'): void {
+export function markRange(
+  chars: HTMLElement[],
+  lo: number,
+  hi: number,
+  cls = 'tl-lit'
+): void {
   chars.forEach((el, k) => el.classList.toggle(cls, k >= lo && k < hi));
 }
 
@@ -38,7 +47,11 @@ export function clearMarks(root: HTMLElement, cls = 'tl-lit'): void {
 }
 
 /** Hover and keyboard focus both call `on`; leaving and blurring call `off`. */
-export function onPoint(el: HTMLElement, on: () => void, off: () => void): void {
+export function onPoint(
+  el: HTMLElement,
+  on: () => void,
+  off: () => void
+): void {
   el.addEventListener('mouseenter', on);
   el.addEventListener('focus', on);
   el.addEventListener('mouseleave', off);
@@ -58,7 +71,10 @@ export function percent(p: number): string {
 }
 
 /** A labelled box. */
-export function section(cls: string, title: string): [HTMLElement, HTMLElement] {
+export function section(
+  cls: string,
+  title: string
+): [HTMLElement, HTMLElement] {
   const box = div(`tl-learn-section ${cls}`);
   const head = div('tl-learn-title');
   head.textContent = title;

@@ -21,10 +21,13 @@ export interface IModel<S extends object> {
 }
 
 /** A model that reaches a kernel (anywidget's own), unlike a `LocalModel`. */
-export type KernelModel<S extends object> = IModel<S> & Required<Pick<IModel<S>, 'send'>>;
+export type KernelModel<S extends object> = IModel<S> &
+  Required<Pick<IModel<S>, 'send'>>;
 
 /** Whether custom messages from `model` reach a kernel. */
-export function hasKernel<S extends object>(model: IModel<S>): model is KernelModel<S> {
+export function hasKernel<S extends object>(
+  model: IModel<S>
+): model is KernelModel<S> {
   return typeof model.send === 'function';
 }
 

@@ -34,9 +34,20 @@ export interface IDatasetState {
   error: string;
 }
 
-const WATCHED: (keyof IDatasetState)[] = ['title', 'summary_rows', 'histogram_svg', 'longest', 'error', 'selected'];
+const WATCHED: (keyof IDatasetState)[] = [
+  'title',
+  'summary_rows',
+  'histogram_svg',
+  'longest',
+  'error',
+  'selected'
+];
 
-function numberInput(label: string, value: number | null, step: string): [HTMLLabelElement, HTMLInputElement] {
+function numberInput(
+  label: string,
+  value: number | null,
+  step: string
+): [HTMLLabelElement, HTMLInputElement] {
   const wrap = document.createElement('label');
   wrap.className = 'tl-ds-field';
   wrap.textContent = label + ' ';
@@ -49,15 +60,29 @@ function numberInput(label: string, value: number | null, step: string): [HTMLLa
   return [wrap, input];
 }
 
-export function render({ model, el }: { model: IModel<IDatasetState>; el: HTMLElement }): () => void {
+export function render({
+  model,
+  el
+}: {
+  model: IModel<IDatasetState>;
+  el: HTMLElement;
+}): () => void {
   el.classList.add('tl-widget', 'tl-dataset');
   const title = document.createElement('div');
   title.className = 'tl-ds-title';
   const controls = document.createElement('div');
   controls.className = 'tl-ds-controls';
-  const [ctxLabel, ctxInput] = numberInput('context length', model.get('context_length'), '1');
+  const [ctxLabel, ctxInput] = numberInput(
+    'context length',
+    model.get('context_length'),
+    '1'
+  );
   ctxInput.min = '1';
-  const [priceLabel, priceInput] = numberInput('price per 1M tokens', model.get('price'), 'any');
+  const [priceLabel, priceInput] = numberInput(
+    'price per 1M tokens',
+    model.get('price'),
+    'any'
+  );
   controls.append(ctxLabel, priceLabel);
   const error = document.createElement('div');
   error.className = 'tl-ds-error';
@@ -71,17 +96,36 @@ export function render({ model, el }: { model: IModel<IDatasetState>; el: HTMLEl
   rowNote.className = 'tl-ds-note';
   const tokens = document.createElement('div');
   tokens.className = 'tl-ds-tokens';
-  el.replaceChildren(title, controls, error, summary, chart, longest, rowNote, tokens);
+  el.replaceChildren(
+    title,
+    controls,
+    error,
+    summary,
+    chart,
+    longest,
+    rowNote,
+    tokens
+  );
 
   // The clicked row is drawn by the token view itself, fed from the kernel's answer.
-  const local = new LocalModel<ITokensState>({ results: [], error: '', show_ids: true });
+  const local = new LocalModel<ITokensState>({
+    results: [],
+    error: '',
+    show_ids: true
+  });
   const cleanupTokens = renderTokens({ model: local, el: tokens });
 
-  const send = <K extends keyof IDatasetState>(name: K, value: IDatasetState[K]): void => {
+  const send = <K extends keyof IDatasetState>(
+    name: K,
+    value: IDatasetState[K]
+  ): void => {
     model.set(name, value);
     model.save_changes();
   };
-  const readNumber = (input: HTMLInputElement, whole: boolean): number | null => {
+  const readNumber = (
+    input: HTMLInputElement,
+    whole: boolean
+  ): number | null => {
     if (input.value.trim() === '') {
       return null;
     }
@@ -96,7 +140,8 @@ export function render({ model, el }: { model: IModel<IDatasetState>; el: HTMLEl
     if (value === null || value >= 1) {
       send('context_length', value);
     } else {
-      error.textContent = 'The context length is a whole number of tokens, at least 1.';
+      error.textContent =
+        'The context length is a whole number of tokens, at least 1.';
     }
   });
   priceInput.addEventListener('change', () => {
@@ -104,7 +149,8 @@ export function render({ model, el }: { model: IModel<IDatasetState>; el: HTMLEl
     if (value === null || !Number.isNaN(value)) {
       send('price', value);
     } else {
-      error.textContent = 'The price per million tokens is a number, 0 or more.';
+      error.textContent =
+        'The price per million tokens is a number, 0 or more.';
     }
   });
 
@@ -132,7 +178,8 @@ export function render({ model, el }: { model: IModel<IDatasetState>; el: HTMLEl
       const selected = model.get('selected');
       for (const r of rows) {
         const tr = body.insertRow();
-        tr.className = 'tl-ds-row' + (r.row === selected ? ' tl-ds-selected' : '');
+        tr.className =
+          'tl-ds-row' + (r.row === selected ? ' tl-ds-selected' : '');
         tr.tabIndex = 0;
         tr.title = 'Open this row in the token view';
         tr.insertCell().textContent = String(r.row);

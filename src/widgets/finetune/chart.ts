@@ -40,7 +40,11 @@ export function niceTicks(lo: number, hi: number, count = 4): number[] {
 export function logTicks(lo: number, hi: number): number[] {
   for (const mults of [[1, 2, 3, 5], [1, 2, 5], [1, 3], [1]]) {
     const ticks: number[] = [];
-    for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
+    for (
+      let e = Math.floor(Math.log10(lo));
+      e <= Math.ceil(Math.log10(hi));
+      e++
+    ) {
       for (const m of mults) {
         const t = m * Math.pow(10, e);
         if (t >= lo && t <= hi) {
@@ -57,7 +61,9 @@ export function logTicks(lo: number, hi: number): number[] {
 }
 
 function finite(points: LossPoint[], log: boolean): LossPoint[] {
-  return points.filter(([s, v]) => Number.isFinite(s) && Number.isFinite(v) && (!log || v > 0));
+  return points.filter(
+    ([s, v]) => Number.isFinite(s) && Number.isFinite(v) && (!log || v > 0)
+  );
 }
 
 function scale(all: LossPoint[], log: boolean): IScale {
@@ -87,12 +93,16 @@ function scale(all: LossPoint[], log: boolean): IScale {
     x: s => PAD.left + ((s - x0) / (x1 - x0)) * innerW,
     y: v => PAD.top + ((y1 - f(v)) / (y1 - y0)) * innerH,
     yTicks: log ? logTicks(lo, hi) : niceTicks(lo, hi, 4),
-    xTicks: niceTicks(Math.max(0, x0), x1, 5).filter(t => t >= x0 && t <= x1 && Number.isInteger(t))
+    xTicks: niceTicks(Math.max(0, x0), x1, 5).filter(
+      t => t >= x0 && t <= x1 && Number.isInteger(t)
+    )
   };
 }
 
 function line(points: LossPoint[], sc: IScale): string {
-  return points.map(([s, v]) => `${sc.x(s).toFixed(1)},${sc.y(v).toFixed(1)}`).join(' ');
+  return points
+    .map(([s, v]) => `${sc.x(s).toFixed(1)},${sc.y(v).toFixed(1)}`)
+    .join(' ');
 }
 
 /** Nearest point by step (points sorted by step). */
@@ -119,7 +129,8 @@ export function drawLossChart(
   if (!all.length) {
     const empty = document.createElement('div');
     empty.className = 'tl-ft-chart-empty';
-    empty.textContent = 'No loss yet: the first point comes with the first logged step.';
+    empty.textContent =
+      'No loss yet: the first point comes with the first logged step.';
     host.replaceChildren(empty);
     return;
   }
@@ -131,45 +142,105 @@ export function drawLossChart(
     'aria-label':
       `Loss by step${options.log ? ' (log scale)' : ''}: train ${train.length} points` +
       (evals.length ? `, eval ${evals.length} points` : '') +
-      (train.length ? `; train loss from ${num(train[0][1], 3)} to ${num(train[train.length - 1][1], 3)}` : '')
+      (train.length
+        ? `; train loss from ${num(train[0][1], 3)} to ${num(train[train.length - 1][1], 3)}`
+        : '')
   });
   const bottom = H - PAD.bottom;
   for (const t of sc.yTicks) {
     const y = sc.y(t);
     root.append(
-      svg('line', { x1: PAD.left, x2: W - PAD.right, y1: y, y2: y, class: 'tl-ft-grid' }),
-      Object.assign(svg('text', { x: PAD.left - 5, y: y + 3.5, 'text-anchor': 'end', class: 'tl-ft-tick' }), {
-        textContent: num(t, 2)
-      })
+      svg('line', {
+        x1: PAD.left,
+        x2: W - PAD.right,
+        y1: y,
+        y2: y,
+        class: 'tl-ft-grid'
+      }),
+      Object.assign(
+        svg('text', {
+          x: PAD.left - 5,
+          y: y + 3.5,
+          'text-anchor': 'end',
+          class: 'tl-ft-tick'
+        }),
+        {
+          textContent: num(t, 2)
+        }
+      )
     );
   }
   for (const t of sc.xTicks) {
     const x = sc.x(t);
     root.append(
-      svg('line', { x1: x, x2: x, y1: bottom, y2: bottom + 4, class: 'tl-ft-axis' }),
-      Object.assign(svg('text', { x, y: bottom + 15, 'text-anchor': 'middle', class: 'tl-ft-tick' }), {
-        textContent: String(t)
-      })
+      svg('line', {
+        x1: x,
+        x2: x,
+        y1: bottom,
+        y2: bottom + 4,
+        class: 'tl-ft-axis'
+      }),
+      Object.assign(
+        svg('text', {
+          x,
+          y: bottom + 15,
+          'text-anchor': 'middle',
+          class: 'tl-ft-tick'
+        }),
+        {
+          textContent: String(t)
+        }
+      )
     );
   }
   root.append(
-    svg('line', { x1: PAD.left, x2: W - PAD.right, y1: bottom, y2: bottom, class: 'tl-ft-axis' }),
-    svg('line', { x1: PAD.left, x2: PAD.left, y1: PAD.top, y2: bottom, class: 'tl-ft-axis' })
+    svg('line', {
+      x1: PAD.left,
+      x2: W - PAD.right,
+      y1: bottom,
+      y2: bottom,
+      class: 'tl-ft-axis'
+    }),
+    svg('line', {
+      x1: PAD.left,
+      x2: PAD.left,
+      y1: PAD.top,
+      y2: bottom,
+      class: 'tl-ft-axis'
+    })
   );
   if (train.length) {
-    root.append(svg('polyline', { points: line(train, sc), class: 'tl-ft-train' }));
+    root.append(
+      svg('polyline', { points: line(train, sc), class: 'tl-ft-train' })
+    );
   }
   if (evals.length) {
-    root.append(svg('polyline', { points: line(evals, sc), class: 'tl-ft-eval' }));
+    root.append(
+      svg('polyline', { points: line(evals, sc), class: 'tl-ft-eval' })
+    );
     for (const [s, v] of evals) {
-      const dot = svg('circle', { cx: sc.x(s), cy: sc.y(v), r: 3, class: 'tl-ft-eval-dot' });
+      const dot = svg('circle', {
+        cx: sc.x(s),
+        cy: sc.y(v),
+        r: 3,
+        class: 'tl-ft-eval-dot'
+      });
       root.append(dot);
     }
   }
 
   // Hover: a guide line and the values at the nearest logged step.
-  const guide = svg('line', { y1: PAD.top, y2: bottom, class: 'tl-ft-guide', visibility: 'hidden' });
-  const marker = svg('circle', { r: 3.5, class: 'tl-ft-marker', visibility: 'hidden' });
+  const guide = svg('line', {
+    y1: PAD.top,
+    y2: bottom,
+    class: 'tl-ft-guide',
+    visibility: 'hidden'
+  });
+  const marker = svg('circle', {
+    r: 3.5,
+    class: 'tl-ft-marker',
+    visibility: 'hidden'
+  });
   root.append(guide, marker);
   const tip = document.createElement('div');
   tip.className = 'tl-ft-tip';
@@ -180,7 +251,9 @@ export function drawLossChart(
       return;
     }
     const vx = ((event.clientX - box.left) / box.width) * W;
-    const stepAt = all.reduce((a, p) => (Math.abs(sc.x(p[0]) - vx) < Math.abs(sc.x(a[0]) - vx) ? p : a))[0];
+    const stepAt = all.reduce((a, p) =>
+      Math.abs(sc.x(p[0]) - vx) < Math.abs(sc.x(a[0]) - vx) ? p : a
+    )[0];
     const t = nearest(train, stepAt);
     const e = nearest(evals, stepAt);
     const x = sc.x(stepAt);
@@ -195,10 +268,14 @@ export function drawLossChart(
     }
     const parts = [`step ${stepAt}`];
     if (t && t[0] === stepAt) {
-      parts.push(`train ${num(t[1], 4)} (ppl ${num(Math.exp(Math.min(t[1], 50)), 2)})`);
+      parts.push(
+        `train ${num(t[1], 4)} (ppl ${num(Math.exp(Math.min(t[1], 50)), 2)})`
+      );
     }
     if (e && e[0] === stepAt) {
-      parts.push(`eval ${num(e[1], 4)} (ppl ${num(Math.exp(Math.min(e[1], 50)), 2)})`);
+      parts.push(
+        `eval ${num(e[1], 4)} (ppl ${num(Math.exp(Math.min(e[1], 50)), 2)})`
+      );
     }
     tip.textContent = parts.join(' · ');
     tip.hidden = false;

@@ -43,7 +43,10 @@ export function duration(seconds: number | null | undefined): string {
 }
 
 /** How long ago `time` (seconds since the epoch) was, from `now` (milliseconds). */
-export function ago(time: number | null | undefined, now: number = Date.now()): string {
+export function ago(
+  time: number | null | undefined,
+  now: number = Date.now()
+): string {
   if (!time) {
     return '—';
   }

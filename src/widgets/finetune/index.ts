@@ -8,7 +8,13 @@ import { IModel } from '../model';
 import { IFinetuneState } from './types';
 
 /** Render the run view into `el`; the returned function removes its listeners and timer. */
-export function render({ model, el }: { model: IModel<IFinetuneState>; el: HTMLElement }): () => void {
+export function render({
+  model,
+  el
+}: {
+  model: IModel<IFinetuneState>;
+  el: HTMLElement;
+}): () => void {
   const view = new FinetuneView(model, el);
   return () => view.dispose();
 }

@@ -3,7 +3,8 @@
  * tokenlens/finetune/events.py, plus `final` (the saved model folder) from the widget.
  */
 
-export type RunStatus = 'pending' | 'running' | 'stopping' | 'stopped' | 'completed' | 'failed';
+export type RunStatus =
+  'pending' | 'running' | 'stopping' | 'stopped' | 'completed' | 'failed';
 
 /** [step, loss] */
 export type LossPoint = [number, number];

@@ -22,10 +22,18 @@ const STATUS_WORDS: Record<string, string> = {
 };
 
 /** The traits whose change redraws the view. */
-const TRAITS: (keyof IFinetuneState)[] = ['state', 'error', 'command', 'name', 'run_dir'];
+const TRAITS: (keyof IFinetuneState)[] = [
+  'state',
+  'error',
+  'command',
+  'name',
+  'run_dir'
+];
 
 function ppl(loss: number | null | undefined): number | null {
-  return loss === null || loss === undefined || !Number.isFinite(loss) ? null : Math.exp(Math.min(loss, 50));
+  return loss === null || loss === undefined || !Number.isFinite(loss)
+    ? null
+    : Math.exp(Math.min(loss, 50));
 }
 
 /** Perplexity: two decimals while small, whole numbers once it is in the hundreds. */
@@ -57,7 +65,10 @@ class Metric {
 }
 
 export class FinetuneView {
-  constructor(private model: IModel<IFinetuneState>, host: HTMLElement) {
+  constructor(
+    private model: IModel<IFinetuneState>,
+    host: HTMLElement
+  ) {
     host.classList.add('tl-ft');
     host.setAttribute('role', 'region');
 
@@ -67,8 +78,16 @@ export class FinetuneView {
     this.badge.setAttribute('aria-live', 'polite');
     this.title = el('span', 'tl-ft-name');
     this.folder = el('span', 'tl-ft-folder');
-    this.stopButton = this.button('Stop', 'Save a checkpoint, then stop the run', 'stop');
-    this.resumeButton = this.button('Resume', 'Start again from the newest complete checkpoint', 'resume');
+    this.stopButton = this.button(
+      'Stop',
+      'Save a checkpoint, then stop the run',
+      'stop'
+    );
+    this.resumeButton = this.button(
+      'Resume',
+      'Start again from the newest complete checkpoint',
+      'resume'
+    );
     const titles = el('div', 'tl-ft-titles');
     titles.append(this.title, this.folder);
     const buttons = el('div', 'tl-ft-buttons');
@@ -95,26 +114,64 @@ export class FinetuneView {
     progress.append(this.stepText, this.bar, this.epochText, this.etaText);
 
     // metrics
-    this.train = new Metric('train loss', 'Training loss at the last logged step; perplexity = exp(loss)');
-    this.eval = new Metric('eval loss', 'Loss on the validation split at the last evaluation');
-    this.lr = new Metric('learning rate', 'The optimizer’s learning rate at the last logged step');
-    this.grad = new Metric('gradient norm', 'Norm of the gradient at the last logged step');
-    this.speed = new Metric('tokens/s', 'Training tokens per second since the previous log');
-    this.gpu = new Metric('GPU memory', 'Peak GPU memory allocated by the trainer');
-    this.ckpt = new Metric('last checkpoint', 'The newest complete checkpoint: Resume starts from it');
+    this.train = new Metric(
+      'train loss',
+      'Training loss at the last logged step; perplexity = exp(loss)'
+    );
+    this.eval = new Metric(
+      'eval loss',
+      'Loss on the validation split at the last evaluation'
+    );
+    this.lr = new Metric(
+      'learning rate',
+      'The optimizer’s learning rate at the last logged step'
+    );
+    this.grad = new Metric(
+      'gradient norm',
+      'Norm of the gradient at the last logged step'
+    );
+    this.speed = new Metric(
+      'tokens/s',
+      'Training tokens per second since the previous log'
+    );
+    this.gpu = new Metric(
+      'GPU memory',
+      'Peak GPU memory allocated by the trainer'
+    );
+    this.ckpt = new Metric(
+      'last checkpoint',
+      'The newest complete checkpoint: Resume starts from it'
+    );
     const metrics = el('div', 'tl-ft-metrics');
-    metrics.append(...[this.train, this.eval, this.lr, this.grad, this.speed, this.gpu, this.ckpt].map(m => m.node));
+    metrics.append(
+      ...[
+        this.train,
+        this.eval,
+        this.lr,
+        this.grad,
+        this.speed,
+        this.gpu,
+        this.ckpt
+      ].map(m => m.node)
+    );
 
     // chart
     const chartHead = el('div', 'tl-ft-chart-head');
     const legend = el('span', 'tl-ft-legend');
-    legend.append(el('span', 'tl-ft-key tl-ft-key-train', 'train'), el('span', 'tl-ft-key tl-ft-key-eval', 'eval'));
+    legend.append(
+      el('span', 'tl-ft-key tl-ft-key-train', 'train'),
+      el('span', 'tl-ft-key tl-ft-key-eval', 'eval')
+    );
     const logLabel = el('label', 'tl-ft-log');
     this.logBox = el('input');
     this.logBox.type = 'checkbox';
     this.logBox.addEventListener('change', () => this.drawChart(true));
     logLabel.append(this.logBox, document.createTextNode(' log scale'));
-    chartHead.append(el('span', 'tl-ft-section-title', 'Loss'), legend, logLabel);
+    chartHead.append(
+      el('span', 'tl-ft-section-title', 'Loss'),
+      legend,
+      logLabel
+    );
     this.chart = el('div', 'tl-ft-chart');
     const chartBox = el('div', 'tl-ft-chart-box');
     chartBox.append(chartHead, this.chart);
@@ -142,8 +199,18 @@ export class FinetuneView {
     summary.append(this.copyButton);
     this.commandBox.append(summary, pre);
 
-    host.replaceChildren(head, this.note, this.problems, progress, metrics, chartBox, this.samples,
-      this.hash, this.final, this.commandBox);
+    host.replaceChildren(
+      head,
+      this.note,
+      this.problems,
+      progress,
+      metrics,
+      chartBox,
+      this.samples,
+      this.hash,
+      this.final,
+      this.commandBox
+    );
     this.host = host;
 
     this.onChange = () => this.update();
@@ -197,7 +264,9 @@ export class FinetuneView {
     }
     this.stopButton.disabled = status !== 'running' || this.pending !== null;
     this.resumeButton.disabled =
-      !(status === 'stopped' || status === 'failed') || !s.last_checkpoint || this.pending !== null;
+      !(status === 'stopped' || status === 'failed') ||
+      !s.last_checkpoint ||
+      this.pending !== null;
     this.resumeButton.hidden = status === 'completed';
 
     // progress
@@ -209,9 +278,15 @@ export class FinetuneView {
     this.bar.hidden = !max;
     this.bar.setAttribute('aria-valuemax', String(max));
     this.bar.setAttribute('aria-valuenow', String(step));
-    this.bar.setAttribute('aria-valuetext', max ? `${Math.round(fraction * 100)}%` : `step ${step}`);
+    this.bar.setAttribute(
+      'aria-valuetext',
+      max ? `${Math.round(fraction * 100)}%` : `step ${step}`
+    );
     this.epochText.textContent = `epoch ${num(s.epoch ?? 0, 2)}`;
-    this.etaText.textContent = s.eta_s !== null && s.eta_s !== undefined ? `ETA ${duration(s.eta_s)}` : '';
+    this.etaText.textContent =
+      s.eta_s !== null && s.eta_s !== undefined
+        ? `ETA ${duration(s.eta_s)}`
+        : '';
     this.etaText.hidden = !this.etaText.textContent;
 
     // metrics
@@ -222,13 +297,16 @@ export class FinetuneView {
       s.loss === null || s.loss === undefined
         ? 'no step logged yet'
         : `ppl ${pplText(s.perplexity ?? ppl(s.loss))}` +
-            (first ? ` · step ${first[0]}: ${num(first[1], 3)} (ppl ${pplText(ppl(first[1]))})` : '')
+            (first
+              ? ` · step ${first[0]}: ${num(first[1], 3)} (ppl ${pplText(ppl(first[1]))})`
+              : '')
     );
     this.eval.set(
       num(s.eval_loss, 4),
       s.eval_loss === null || s.eval_loss === undefined
         ? 'no evaluation yet'
-        : `ppl ${pplText(s.eval_perplexity ?? ppl(s.eval_loss))}` + this.evalTrend(s.eval_history ?? [])
+        : `ppl ${pplText(s.eval_perplexity ?? ppl(s.eval_loss))}` +
+            this.evalTrend(s.eval_history ?? [])
     );
     this.lr.set(num(s.lr, 6));
     this.grad.set(num(s.grad_norm, 3));
@@ -242,7 +320,10 @@ export class FinetuneView {
     this.drawHash(s);
     this.final.replaceChildren();
     if (s.final) {
-      this.final.append(el('span', 'tl-ft-label', 'Final model '), el('code', '', s.final));
+      this.final.append(
+        el('span', 'tl-ft-label', 'Final model '),
+        el('code', '', s.final)
+      );
       this.final.title = 'Loads with from_pretrained';
     }
     this.final.hidden = !s.final;
@@ -280,8 +361,13 @@ export class FinetuneView {
       this.ckpt.set('none yet');
       return;
     }
-    this.ckpt.set(ago(c.time), `step ${c.step ?? '?'}` + (c.reason ? ` · ${c.reason}` : ''));
-    this.ckpt.node.title = c.path ? `${c.path}\nResume starts from the newest complete checkpoint` : '';
+    this.ckpt.set(
+      ago(c.time),
+      `step ${c.step ?? '?'}` + (c.reason ? ` · ${c.reason}` : '')
+    );
+    this.ckpt.node.title = c.path
+      ? `${c.path}\nResume starts from the newest complete checkpoint`
+      : '';
   }
 
   /** Redraw the chart when its data or the scale changed (hover survives other updates). */
@@ -289,8 +375,13 @@ export class FinetuneView {
     const s = this.state;
     const train = s.loss_history ?? [];
     const evals = s.eval_history ?? [];
-    const key = JSON.stringify([train.length, train[train.length - 1], evals.length, evals[evals.length - 1],
-      this.logBox.checked]);
+    const key = JSON.stringify([
+      train.length,
+      train[train.length - 1],
+      evals.length,
+      evals[evals.length - 1],
+      this.logBox.checked
+    ]);
     if (!force && key === this.chartKey) {
       return;
     }
@@ -305,7 +396,9 @@ export class FinetuneView {
     if (!samples.length) {
       return;
     }
-    this.samples.append(el('div', 'tl-ft-section-title', 'Samples at evaluation (newest first)'));
+    this.samples.append(
+      el('div', 'tl-ft-section-title', 'Samples at evaluation (newest first)')
+    );
     const list = el('ol', 'tl-ft-sample-list');
     for (const sample of samples) {
       const item = el('li', 'tl-ft-sample');
@@ -322,27 +415,53 @@ export class FinetuneView {
 
   private drawHash(s: IRunState): void {
     this.hash.replaceChildren(el('span', 'tl-ft-label', 'Tokenizer hash '));
-    this.hash.title = 'Training never changes the tokenizer: the same text keeps the same ids.';
+    this.hash.title =
+      'Training never changes the tokenizer: the same text keeps the same ids.';
     if (!s.tokenizer_hash) {
       this.hash.append(el('span', 'tl-ft-muted', 'not recorded yet'));
       return;
     }
-    this.hash.append(el('code', '', shortHash(s.tokenizer_hash)), el('span', 'tl-ft-arrow', '→'));
+    this.hash.append(
+      el('code', '', shortHash(s.tokenizer_hash)),
+      el('span', 'tl-ft-arrow', '→')
+    );
     if (!s.tokenizer_hash_after) {
-      const ended = ['completed', 'stopped', 'failed'].includes(String(s.status));
-      this.hash.append(el('span', 'tl-ft-muted', ended ? 'not checked again: the run did not finish'
-        : 'checked again when the run ends'));
+      const ended = ['completed', 'stopped', 'failed'].includes(
+        String(s.status)
+      );
+      this.hash.append(
+        el(
+          'span',
+          'tl-ft-muted',
+          ended
+            ? 'not checked again: the run did not finish'
+            : 'checked again when the run ends'
+        )
+      );
       return;
     }
     const same = s.tokenizer_hash_after === s.tokenizer_hash;
-    const verdict = el('span', `tl-ft-verdict tl-ft-verdict-${same ? 'same' : 'changed'}`, same ? 'unchanged' : 'CHANGED');
-    this.hash.append(el('code', '', shortHash(s.tokenizer_hash_after)), verdict);
+    const verdict = el(
+      'span',
+      `tl-ft-verdict tl-ft-verdict-${same ? 'same' : 'changed'}`,
+      same ? 'unchanged' : 'CHANGED'
+    );
+    this.hash.append(
+      el('code', '', shortHash(s.tokenizer_hash_after)),
+      verdict
+    );
     if (same) {
-      this.hash.append(el('span', 'tl-ft-muted', 'the ids mean what they meant'));
+      this.hash.append(
+        el('span', 'tl-ft-muted', 'the ids mean what they meant')
+      );
     }
   }
 
-  private button(text: string, title: string, action: Action): HTMLButtonElement {
+  private button(
+    text: string,
+    title: string,
+    action: Action
+  ): HTMLButtonElement {
     const b = el('button', `tl-ft-button tl-ft-${action}`, text);
     b.type = 'button';
     b.title = title;
@@ -364,8 +483,11 @@ export class FinetuneView {
       this.update();
     }, 30000);
     this.model.send({ type: action });
-    this.say(action === 'stop' ? 'Stop asked: the trainer saves a checkpoint after this step, then stops…'
-      : 'Resuming from the newest complete checkpoint…');
+    this.say(
+      action === 'stop'
+        ? 'Stop asked: the trainer saves a checkpoint after this step, then stops…'
+        : 'Resuming from the newest complete checkpoint…'
+    );
     this.update();
   }
 
@@ -380,7 +502,9 @@ export class FinetuneView {
     } else if (ack.action === 'resume') {
       this.say('Resumed: a new trainer process is starting.');
     } else {
-      this.say('Stop asked: the trainer saves a checkpoint after this step, then stops.');
+      this.say(
+        'Stop asked: the trainer saves a checkpoint after this step, then stops.'
+      );
     }
     this.update();
   }

@@ -13,11 +13,22 @@ import { chip } from '../../render/chips';
 import { hueForId } from '../../render/colors';
 import { div, messageBox, span } from '../../render/dom';
 import { appendVisible } from '../../render/text';
-import { charSpans, clearMarks, markRange, onPoint, section } from '../learning';
+import {
+  charSpans,
+  clearMarks,
+  markRange,
+  onPoint,
+  section
+} from '../learning';
 import { IModel } from '../model';
 import { IDiffRun, IPipelineState, IStage } from './types';
 
-const WATCHED: (keyof IPipelineState)[] = ['stages', 'shown_text', 'error', 'tokenizer'];
+const WATCHED: (keyof IPipelineState)[] = [
+  'stages',
+  'shown_text',
+  'error',
+  'tokenizer'
+];
 
 /** What a learner should take from each stage, in a line. */
 const LESSON: Record<string, string> = {
@@ -74,7 +85,13 @@ function stageRow(n: number, stage: IStage): [HTMLElement, HTMLElement] {
   return [row, body];
 }
 
-export function render({ model, el }: { model: IModel<IPipelineState>; el: HTMLElement }): () => void {
+export function render({
+  model,
+  el
+}: {
+  model: IModel<IPipelineState>;
+  el: HTMLElement;
+}): () => void {
   el.classList.add('tl-widget', 'tl-learn', 'tl-pipeline');
   const header = div('tl-learn-header');
   const form = document.createElement('form');
@@ -114,10 +131,16 @@ export function render({ model, el }: { model: IModel<IPipelineState>; el: HTMLE
       input.value = String(model.get('text') ?? text);
     }
     const decoder = list.find(s => s.stage === 'decoder');
-    header.replaceChildren(span('tl-name', String(model.get('tokenizer') ?? '')), span('tl-learn-sub', 'text → tokens → ids → text'));
+    header.replaceChildren(
+      span('tl-name', String(model.get('tokenizer') ?? '')),
+      span('tl-learn-sub', 'text → tokens → ids → text')
+    );
     if (decoder) {
       const ok = decoder.round_trip === true;
-      const badge = span(`tl-badge ${ok ? 'tl-badge-ok' : 'tl-badge-lossy'}`, ok ? '✓ lossless round trip' : '✗ lossy: the text does not come back');
+      const badge = span(
+        `tl-badge ${ok ? 'tl-badge-ok' : 'tl-badge-lossy'}`,
+        ok ? '✓ lossless round trip' : '✗ lossy: the text does not come back'
+      );
       header.appendChild(badge);
     }
     const error = String(model.get('error') ?? '');
@@ -125,7 +148,12 @@ export function render({ model, el }: { model: IModel<IPipelineState>; el: HTMLE
     stages.replaceChildren();
     if (!list.length) {
       if (!error) {
-        messages.appendChild(messageBox('No stages to show: type a text above and press Run.', 'info'));
+        messages.appendChild(
+          messageBox(
+            'No stages to show: type a text above and press Run.',
+            'info'
+          )
+        );
       }
       return;
     }
@@ -145,7 +173,10 @@ export function render({ model, el }: { model: IModel<IPipelineState>; el: HTMLE
       switch (stage.stage) {
         case 'normalizer': {
           body.classList.add('tl-learn-text');
-          normalChars = diffText(body, stage.diff ?? [{ same: stage.output ?? '' }]);
+          normalChars = diffText(
+            body,
+            stage.diff ?? [{ same: stage.output ?? '' }]
+          );
           if (!(stage.changes ?? []).length) {
             body.appendChild(span('tl-note', ' (unchanged)'));
           }
@@ -160,7 +191,11 @@ export function render({ model, el }: { model: IModel<IPipelineState>; el: HTMLE
             appendVisible(t, piece);
             box.append(t, span('tl-piece-off', `${a}–${b}`));
             box.title = `characters ${a} to ${b} of the normalised text`;
-            onPoint(box, () => markRange(normalChars, a, b), () => clearMarks(stages));
+            onPoint(
+              box,
+              () => markRange(normalChars, a, b),
+              () => clearMarks(stages)
+            );
             body.appendChild(box);
           }
           break;
@@ -172,7 +207,11 @@ export function render({ model, el }: { model: IModel<IPipelineState>; el: HTMLE
             c.tabIndex = 0;
             const [s, e] = (stage.spans ?? [])[i] ?? [0, 0];
             c.title = `token ${i}: id ${(stage.ids ?? [])[i]}, characters ${s}–${e} of the text`;
-            onPoint(c, () => markRange(textChars, s, e), () => clearMarks(stages));
+            onPoint(
+              c,
+              () => markRange(textChars, s, e),
+              () => clearMarks(stages)
+            );
             body.appendChild(c);
           });
           break;
@@ -183,9 +222,14 @@ export function render({ model, el }: { model: IModel<IPipelineState>; el: HTMLE
             const c = chip((stage.ids ?? [])[i], tok, { special });
             c.tabIndex = 0;
             if (special) {
-              c.title = 'a special token: added by the post-processor, not from the text';
+              c.title =
+                'a special token: added by the post-processor, not from the text';
             }
-            onPoint(c, () => idChips[i]?.classList.add('tl-lit'), () => clearMarks(stages));
+            onPoint(
+              c,
+              () => idChips[i]?.classList.add('tl-lit'),
+              () => clearMarks(stages)
+            );
             postChips.push(c);
             body.appendChild(c);
           });
@@ -197,7 +241,11 @@ export function render({ model, el }: { model: IModel<IPipelineState>; el: HTMLE
             const n = span('tl-id', String(id));
             n.tabIndex = 0;
             n.style.setProperty('--tl-id-hue', String(hueForId(id)));
-            onPoint(n, () => postChips[i]?.classList.add('tl-lit'), () => clearMarks(stages));
+            onPoint(
+              n,
+              () => postChips[i]?.classList.add('tl-lit'),
+              () => clearMarks(stages)
+            );
             idChips.push(n);
             body.appendChild(n);
           });
@@ -206,13 +254,21 @@ export function render({ model, el }: { model: IModel<IPipelineState>; el: HTMLE
         case 'decoder': {
           body.classList.add('tl-learn-text');
           const out = div('tl-roundtrip');
-          diffText(out, stage.round_trip ? [{ same: stage.output ?? '' }] : stage.diff ?? [{ same: stage.output ?? '' }]);
+          diffText(
+            out,
+            stage.round_trip
+              ? [{ same: stage.output ?? '' }]
+              : (stage.diff ?? [{ same: stage.output ?? '' }])
+          );
           body.appendChild(out);
           if (stage.round_trip) {
-            body.appendChild(div('tl-note tl-ok')).textContent = '✓ the same text as the input';
+            body.appendChild(div('tl-note tl-ok')).textContent =
+              '✓ the same text as the input';
           } else {
             const lost = div('tl-lost');
-            lost.appendChild(span('tl-note', '✗ not the same text; what changed:'));
+            lost.appendChild(
+              span('tl-note', '✗ not the same text; what changed:')
+            );
             for (const change of stage.changes ?? []) {
               const item = span('tl-lost-item');
               const was = span('tl-was');

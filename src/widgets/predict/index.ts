@@ -17,7 +17,12 @@ import { onPoint, percent, section } from '../learning';
 import { hasKernel, IModel } from '../model';
 import { ICandidate, IGeneration, IPosition, IPredictState } from './types';
 
-const WATCHED: (keyof IPredictState)[] = ['positions', 'error', 'model_name', 'generation'];
+const WATCHED: (keyof IPredictState)[] = [
+  'positions',
+  'error',
+  'model_name',
+  'generation'
+];
 
 function bar(p: number): HTMLElement {
   const track = span('tl-prob-track');
@@ -28,16 +33,30 @@ function bar(p: number): HTMLElement {
 }
 
 /** The top-k list of one position. */
-function detail(box: HTMLElement, positions: IPosition[], i: number, topK: number): void {
+function detail(
+  box: HTMLElement,
+  positions: IPosition[],
+  i: number,
+  topK: number
+): void {
   box.replaceChildren();
   const pos = positions[i];
   if (!pos) {
-    box.appendChild(span('tl-note', 'Point at a token to see what the model expected after it.'));
+    box.appendChild(
+      span(
+        'tl-note',
+        'Point at a token to see what the model expected after it.'
+      )
+    );
     return;
   }
   const next = positions[i + 1];
   const head = div('tl-detail-head');
-  head.append(span('tl-note', `After token ${i} `), chip(pos.id, pos.token), span('tl-note', ` the model expects (top ${topK}):`));
+  head.append(
+    span('tl-note', `After token ${i} `),
+    chip(pos.id, pos.token),
+    span('tl-note', ` the model expects (top ${topK}):`)
+  );
   box.appendChild(head);
   const table = document.createElement('table');
   table.className = 'tl-topk';
@@ -62,32 +81,50 @@ function detail(box: HTMLElement, positions: IPosition[], i: number, topK: numbe
   const foot = div('tl-detail-foot');
   foot.textContent = `These ${pos.top.length} candidates hold ${percent(shown)} of the probability; the rest is spread over the other tokens.`;
   box.appendChild(foot);
-  if (next !== undefined && pos.actual_next_prob !== null && !pos.top.some(c => c.id === next.id)) {
+  if (
+    next !== undefined &&
+    pos.actual_next_prob !== null &&
+    !pos.top.some(c => c.id === next.id)
+  ) {
     const miss = div('tl-detail-miss');
     miss.append(
       span('tl-note', 'What came next, '),
       chip(next.id, next.token),
-      span('tl-note', `, got ${percent(pos.actual_next_prob)} (rank ${pos.actual_next_rank ?? '?'}): the model did not expect it.`)
+      span(
+        'tl-note',
+        `, got ${percent(pos.actual_next_prob)} (rank ${pos.actual_next_rank ?? '?'}): the model did not expect it.`
+      )
     );
     box.appendChild(miss);
   } else if (next === undefined) {
-    box.appendChild(div('tl-note')).textContent = 'This is the last token: these are the model’s guesses for the continuation.';
+    box.appendChild(div('tl-note')).textContent =
+      'This is the last token: these are the model’s guesses for the continuation.';
   }
 }
 
 function drawGeneration(box: HTMLElement, gen: IGeneration | null): void {
   box.replaceChildren();
   if (!gen || !gen.steps.length) {
-    box.appendChild(span('tl-note', gen ? 'The model produced no token.' : 'No continuation yet: press Continue.'));
+    box.appendChild(
+      span(
+        'tl-note',
+        gen
+          ? 'The model produced no token.'
+          : 'No continuation yet: press Continue.'
+      )
+    );
     return;
   }
-  const how = gen.greedy ? 'greedy: the most likely token each time' : 'sampled from the probabilities';
+  const how = gen.greedy
+    ? 'greedy: the most likely token each time'
+    : 'sampled from the probabilities';
   const why: Record<string, string> = {
     length: 'stopped at the length asked for',
     eos: 'stopped at the model’s end token',
     context: 'stopped at the model’s context length'
   };
-  box.appendChild(div('tl-note')).textContent = `${gen.steps.length} tokens, ${how}; ${why[gen.stopped] ?? gen.stopped}.`;
+  box.appendChild(div('tl-note')).textContent =
+    `${gen.steps.length} tokens, ${how}; ${why[gen.stopped] ?? gen.stopped}.`;
   const line = div('tl-gen-line');
   const prompt = span('tl-gen-prompt');
   appendVisible(prompt, gen.prompt);
@@ -121,7 +158,8 @@ function drawGeneration(box: HTMLElement, gen: IGeneration | null): void {
     appendVisible(text, step.text);
     if (step.pending) {
       const part = span('tl-note tl-pending', ' + part of a character');
-      part.title = 'These bytes are not a whole character yet: the next tokens finish it.';
+      part.title =
+        'These bytes are not a whole character yet: the next tokens finish it.';
       text.appendChild(part);
     }
     const lit = (on: boolean) => (): void => {
@@ -133,14 +171,26 @@ function drawGeneration(box: HTMLElement, gen: IGeneration | null): void {
   box.appendChild(table);
 }
 
-export function render({ model, el }: { model: IModel<IPredictState>; el: HTMLElement }): () => void {
+export function render({
+  model,
+  el
+}: {
+  model: IModel<IPredictState>;
+  el: HTMLElement;
+}): () => void {
   el.classList.add('tl-widget', 'tl-learn', 'tl-predict');
   const header = div('tl-learn-header');
   const messages = div('tl-messages');
-  const [tokensBox, tokensBody] = section('tl-pred-tokens', 'tokens: the bar under each is the probability the model gave it before it came');
+  const [tokensBox, tokensBody] = section(
+    'tl-pred-tokens',
+    'tokens: the bar under each is the probability the model gave it before it came'
+  );
   tokensBody.setAttribute('role', 'listbox');
   const [detailBox, detailBody] = section('tl-pred-detail', 'what comes next');
-  const [genBox, genBody] = section('tl-pred-gen', 'continuation, decoded token by token');
+  const [genBox, genBody] = section(
+    'tl-pred-gen',
+    'continuation, decoded token by token'
+  );
   const controls = document.createElement('form');
   controls.className = 'tl-gen-controls';
   const count = document.createElement('input');
@@ -169,7 +219,10 @@ export function render({ model, el }: { model: IModel<IPredictState>; el: HTMLEl
     const pick = hovered >= 0 ? hovered : Number(model.get('selected') ?? -1);
     chips.forEach((c, k) => {
       c.classList.toggle('tl-picked', k === Number(model.get('selected')));
-      c.setAttribute('aria-selected', String(k === Number(model.get('selected'))));
+      c.setAttribute(
+        'aria-selected',
+        String(k === Number(model.get('selected')))
+      );
     });
     detail(detailBody, positions(), pick, Number(model.get('top_k') ?? 5));
   };
@@ -183,11 +236,15 @@ export function render({ model, el }: { model: IModel<IPredictState>; el: HTMLEl
     event.preventDefault();
     const n = Math.round(Number(count.value));
     if (!Number.isFinite(n) || n < 1 || n > 64) {
-      messages.replaceChildren(messageBox('Continue by 1 to 64 tokens.', 'error'));
+      messages.replaceChildren(
+        messageBox('Continue by 1 to 64 tokens.', 'error')
+      );
       return;
     }
     if (!hasKernel(model)) {
-      messages.replaceChildren(messageBox('This view has no kernel to continue the text.', 'error'));
+      messages.replaceChildren(
+        messageBox('This view has no kernel to continue the text.', 'error')
+      );
       return;
     }
     go.disabled = true;
@@ -201,7 +258,10 @@ export function render({ model, el }: { model: IModel<IPredictState>; el: HTMLEl
     const list = positions();
     header.replaceChildren(
       span('tl-name', String(model.get('model_name') ?? '')),
-      span('tl-learn-sub', `what comes next after each token · top ${model.get('top_k') ?? 5}`)
+      span(
+        'tl-learn-sub',
+        `what comes next after each token · top ${model.get('top_k') ?? 5}`
+      )
     );
     const error = String(model.get('error') ?? '');
     messages.replaceChildren(...(error ? [messageBox(error, 'error')] : []));
@@ -219,7 +279,10 @@ export function render({ model, el }: { model: IModel<IPredictState>; el: HTMLEl
       c.setAttribute('role', 'option');
       c.dataset.index = String(k);
       const before = k > 0 ? list[k - 1].actual_next_prob : null;
-      c.title = before === null ? `token ${k}: the first, nothing came before it` : `token ${k}: the model gave it ${percent(before)}`;
+      c.title =
+        before === null
+          ? `token ${k}: the first, nothing came before it`
+          : `token ${k}: the model gave it ${percent(before)}`;
       cell.appendChild(c);
       const b = bar(before ?? 0);
       if (before === null) {
@@ -239,7 +302,8 @@ export function render({ model, el }: { model: IModel<IPredictState>; el: HTMLEl
       );
       c.addEventListener('click', () => select(k));
       c.addEventListener('keydown', (event: KeyboardEvent) => {
-        const step = event.key === 'ArrowRight' ? 1 : event.key === 'ArrowLeft' ? -1 : 0;
+        const step =
+          event.key === 'ArrowRight' ? 1 : event.key === 'ArrowLeft' ? -1 : 0;
         if (event.key === 'Enter' || event.key === ' ') {
           event.preventDefault();
           select(k);
@@ -252,7 +316,10 @@ export function render({ model, el }: { model: IModel<IPredictState>; el: HTMLEl
       const sp = pos.span;
       const key = sp ? `${sp[0]}:${sp[1]}` : '';
       const shared =
-        !!sp && sp[1] > sp[0] && (list[k + 1]?.span?.join(':') === key || (group !== null && groupSpan === key));
+        !!sp &&
+        sp[1] > sp[0] &&
+        (list[k + 1]?.span?.join(':') === key ||
+          (group !== null && groupSpan === key));
       if (!shared) {
         group = null;
         tokensBody.appendChild(cell);

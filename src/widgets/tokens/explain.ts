@@ -37,7 +37,11 @@ export class MessageExplainer implements IExplainer {
       } catch (error) {
         window.clearTimeout(timer);
         this.waiting.delete(request);
-        reject(new Error('Token details need a running kernel: the view is not connected.'));
+        reject(
+          new Error(
+            'Token details need a running kernel: the view is not connected.'
+          )
+        );
       }
     });
   }

@@ -46,7 +46,12 @@ export interface IRenderProps {
 const REDRAW: (keyof ITokensState)[] = ['results', 'error', 'compare_layout'];
 /** Traits that only restyle (or, for the special-token toggle, wait for new results). */
 const RESTYLE: (keyof ITokensState)[] = [
-  'show_ids', 'show_whitespace', 'color_by', 'add_special_tokens', 'can_toggle_special'];
+  'show_ids',
+  'show_whitespace',
+  'color_by',
+  'add_special_tokens',
+  'can_toggle_special'
+];
 
 /** Render `model` into `el`; returns a cleanup function (anywidget calls it on removal). */
 export function render({ model, el, explainer }: IRenderProps): () => void {
@@ -116,15 +121,30 @@ class Toolbar {
     this.node.setAttribute('role', 'toolbar');
     this.node.setAttribute('aria-label', 'Token view options');
 
-    this.color = choice<ColorBy>('tl-opt-color', 'Colour by', [
-      ['id', 'id', 'The same token id has the same colour in every cell and view'],
-      ['position', 'position', 'Neighbouring tokens always differ']
-    ], value => this.write('color_by', value));
-    this.ws = toggle('tl-opt-ws', 'whitespace', 'Mark spaces (·), tabs (→) and newlines (↵)', on =>
-      this.write('show_whitespace', on)
+    this.color = choice<ColorBy>(
+      'tl-opt-color',
+      'Colour by',
+      [
+        [
+          'id',
+          'id',
+          'The same token id has the same colour in every cell and view'
+        ],
+        ['position', 'position', 'Neighbouring tokens always differ']
+      ],
+      value => this.write('color_by', value)
     );
-    this.ids = toggle('tl-opt-ids', 'ids', 'Show each token’s id under it', on =>
-      this.write('show_ids', on)
+    this.ws = toggle(
+      'tl-opt-ws',
+      'whitespace',
+      'Mark spaces (·), tabs (→) and newlines (↵)',
+      on => this.write('show_whitespace', on)
+    );
+    this.ids = toggle(
+      'tl-opt-ids',
+      'ids',
+      'Show each token’s id under it',
+      on => this.write('show_ids', on)
     );
     this.special = toggle(
       'tl-opt-special',
@@ -132,11 +152,26 @@ class Toolbar {
       'Add the special tokens the model sees ([CLS] … [SEP], <s>): tokenizes the text again',
       on => this.write('add_special_tokens', on)
     );
-    this.layout = choice<CompareLayout>('tl-opt-layout', 'Compare', [
-      ['aligned', 'aligned', 'Tokenizers under the same characters: cuts that differ stand out'],
-      ['stacked', 'stacked', 'Each tokenizer’s chips in its own block']
-    ], value => this.write('compare_layout', value));
-    this.node.append(this.color.node, this.ws.node, this.ids.node, this.special.node, this.layout.node);
+    this.layout = choice<CompareLayout>(
+      'tl-opt-layout',
+      'Compare',
+      [
+        [
+          'aligned',
+          'aligned',
+          'Tokenizers under the same characters: cuts that differ stand out'
+        ],
+        ['stacked', 'stacked', 'Each tokenizer’s chips in its own block']
+      ],
+      value => this.write('compare_layout', value)
+    );
+    this.node.append(
+      this.color.node,
+      this.ws.node,
+      this.ids.node,
+      this.special.node,
+      this.layout.node
+    );
     this.sync();
   }
 
@@ -152,15 +187,22 @@ class Toolbar {
 
   /** Reflect the model's values. */
   sync(): void {
-    this.color.set(this.model.get('color_by') === 'position' ? 'position' : 'id');
+    this.color.set(
+      this.model.get('color_by') === 'position' ? 'position' : 'id'
+    );
     this.ws.set(this.model.get('show_whitespace') ?? true);
     this.ids.set(this.model.get('show_ids') ?? true);
     this.special.set(this.model.get('add_special_tokens') ?? true);
     this.special.node.hidden = !this.model.get('can_toggle_special');
-    this.layout.set(this.model.get('compare_layout') === 'stacked' ? 'stacked' : 'aligned');
+    this.layout.set(
+      this.model.get('compare_layout') === 'stacked' ? 'stacked' : 'aligned'
+    );
   }
 
-  private write<K extends keyof ITokensState>(name: K, value: ITokensState[K]): void {
+  private write<K extends keyof ITokensState>(
+    name: K,
+    value: ITokensState[K]
+  ): void {
     this.model.set(name, value);
     this.model.save_changes();
   }

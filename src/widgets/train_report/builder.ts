@@ -54,7 +54,11 @@ export class WordBuilder {
   /** The kernel's answer: the word (unless someone is typing) and its rows. */
   drawBuilt(): void {
     const built = this.model.get('built') ?? {};
-    if (this.input && built.word !== undefined && document.activeElement !== this.input) {
+    if (
+      this.input &&
+      built.word !== undefined &&
+      document.activeElement !== this.input
+    ) {
       this.input.value = built.word;
     }
     this.builtBody.replaceChildren();
@@ -63,7 +67,11 @@ export class WordBuilder {
     }
     const rows = el('div', 'tl-train-rows');
     this.builtBody.appendChild(rows);
-    renderResults(rows, { results: built.rows ?? [] }, { showIds: true, layout: 'stacked' });
+    renderResults(
+      rows,
+      { results: built.rows ?? [] },
+      { showIds: true, layout: 'stacked' }
+    );
   }
 
   private send(word: string): void {

@@ -10,7 +10,10 @@ export const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 /** Make whitespace in a token visible, as the chips do (not the spaces of a byte run "<E0 AC>"). */
 export function visible(s: string): string {
   return s
-    .replace(/(<[0-9A-F]{2}(?: [0-9A-F]{2})*>)| /g, (_m: string, hex?: string) => hex ?? '·')
+    .replace(
+      /(<[0-9A-F]{2}(?: [0-9A-F]{2})*>)| /g,
+      (_m: string, hex?: string) => hex ?? '·'
+    )
     .replace(/\n/g, '↵')
     .replace(/\t/g, '→');
 }

@@ -9,7 +9,13 @@ import { ITrainReportState } from './types';
 import { ReportView } from './view';
 
 /** anywidget entry: draw the report; returns the cleanup anywidget calls on removal. */
-export function render({ model, el: root }: { model: IModel<ITrainReportState>; el: HTMLElement }): () => void {
+export function render({
+  model,
+  el: root
+}: {
+  model: IModel<ITrainReportState>;
+  el: HTMLElement;
+}): () => void {
   const view = new ReportView(model, root);
   const drawAll = (): void => view.drawAll();
   const drawBuilt = (): void => view.drawBuilt();

@@ -38,7 +38,13 @@ export class MergeTable {
     const merges = report.merges ?? [];
     if (!merges.length) {
       this.root.appendChild(
-        el('p', 'tl-muted', report.algorithm === 'unigram' ? 'Unigram learns no merges: it starts from many pieces and prunes the least useful.' : 'No merges were learnt.')
+        el(
+          'p',
+          'tl-muted',
+          report.algorithm === 'unigram'
+            ? 'Unigram learns no merges: it starts from many pieces and prunes the least useful.'
+            : 'No merges were learnt.'
+        )
       );
       return;
     }
@@ -62,7 +68,14 @@ export class MergeTable {
     const table = el('table', 'tl-train-table tl-merge-table');
     const body = el('tbody');
     const head = el('tr');
-    for (const h of ['rank', 'left + right', 'token', 'id', 'pair frequency', 'uses']) {
+    for (const h of [
+      'rank',
+      'left + right',
+      'token',
+      'id',
+      'pair frequency',
+      'uses'
+    ]) {
       head.appendChild(el('th', '', h));
     }
     table.append(el('thead'), body);
@@ -147,7 +160,11 @@ export class MergeTable {
       );
     }
     this.hooks.select(id, m);
-    const build = el('button', 'tl-chip-button', 'build this token') as HTMLButtonElement;
+    const build = el(
+      'button',
+      'tl-chip-button',
+      'build this token'
+    ) as HTMLButtonElement;
     build.type = 'button';
     build.addEventListener('click', () => this.hooks.build(text(id).trim()));
     this.detail.append(...lines, build);

@@ -37,7 +37,14 @@ export class ReportView {
       },
       build: word => this.builder.build(word)
     });
-    root.replaceChildren(this.messages, this.summary, this.fit, this.charts, builder, table);
+    root.replaceChildren(
+      this.messages,
+      this.summary,
+      this.fit,
+      this.charts,
+      builder,
+      table
+    );
   }
 
   drawAll(): void {
@@ -89,7 +96,9 @@ export class ReportView {
     );
     const lines: string[] = [];
     if (r.vocab_size < r.requested_vocab_size) {
-      lines.push('The corpus ran out of pairs to merge before the size asked for.');
+      lines.push(
+        'The corpus ran out of pairs to merge before the size asked for.'
+      );
     }
     const skipped = (c.files_skipped?.length ?? 0) + (c.items_skipped ?? 0);
     lines.push(
@@ -127,7 +136,15 @@ export class ReportView {
     }
     const table = el('table', 'tl-train-table');
     const head = el('tr');
-    for (const h of ['tokenizer', 'tokens', 'chars/token', 'fertility', 'continued words', 'byte pieces', 'unknown']) {
+    for (const h of [
+      'tokenizer',
+      'tokens',
+      'chars/token',
+      'fertility',
+      'continued words',
+      'byte pieces',
+      'unknown'
+    ]) {
       head.appendChild(el('th', '', h));
     }
     table.appendChild(head);
@@ -145,17 +162,27 @@ export class ReportView {
         pct(f.unknown)
       ];
       cells.forEach((text, k) => {
-        const td = el('td', k === 3 && f.fertility === best ? 'tl-best' : '', text);
+        const td = el(
+          'td',
+          k === 3 && f.fertility === best ? 'tl-best' : '',
+          text
+        );
         tr.appendChild(td);
       });
       table.appendChild(tr);
     }
     this.fit.appendChild(table);
     this.fit.appendChild(
-      el('p', 'tl-muted', 'Fertility: tokens per word (lower is better). Continued words: words split into two or more tokens.')
+      el(
+        'p',
+        'tl-muted',
+        'Fertility: tokens per word (lower is better). Continued words: words split into two or more tokens.'
+      )
     );
     if (this.report.sample?.length) {
-      this.fit.appendChild(el('div', 'tl-train-subtitle', 'A held-out line under each tokenizer'));
+      this.fit.appendChild(
+        el('div', 'tl-train-subtitle', 'A held-out line under each tokenizer')
+      );
       const sample = el('div', 'tl-train-sample');
       this.fit.appendChild(sample);
       renderResults(sample, { results: this.report.sample }, { showIds: true });
@@ -168,7 +195,11 @@ export class ReportView {
     if (!merges.length) {
       return;
     }
-    const caption = el('div', 'tl-train-caption', 'Hover the chart to see a merge.');
+    const caption = el(
+      'div',
+      'tl-train-caption',
+      'Hover the chart to see a merge.'
+    );
     const freq = chart(
       merges.map(m => [m[0], m[4]] as [number, number]),
       {
@@ -192,10 +223,21 @@ export class ReportView {
         pts.push([id, uses[id]]);
       }
     }
-    const idChart = chart(pts, { xLabel: 'token id', yLabel: 'uses', dots: true });
+    const idChart = chart(pts, {
+      xLabel: 'token id',
+      yLabel: 'uses',
+      dots: true
+    });
     this.markId = idChart.mark;
     const a = el('figure', 'tl-figure');
-    a.append(freq.root, el('figcaption', '', 'How often each pair occurred when it was merged: it falls with the rank.'));
+    a.append(
+      freq.root,
+      el(
+        'figcaption',
+        '',
+        'How often each pair occurred when it was merged: it falls with the rank.'
+      )
+    );
     const b = el('figure', 'tl-figure');
     b.append(
       idChart.root,
@@ -206,7 +248,12 @@ export class ReportView {
           'not frequency: an id is not a frequency.'
       )
     );
-    this.charts.append(el('h4', '', 'How the vocabulary was made'), caption, a, b);
+    this.charts.append(
+      el('h4', '', 'How the vocabulary was made'),
+      caption,
+      a,
+      b
+    );
   }
 
   private report: ITrainReport = {} as ITrainReport;
