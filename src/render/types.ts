@@ -1,6 +1,6 @@
 /**
  * TypeScript mirrors of the JSON the server (and the Python widget) sends.
- * One shape per concept; keep these in step with tokenlens/tokenized.py.
+ * One shape per concept; keep these in step with tokenlens/core/tokenized.py.
  */
 
 /** Which engine produced a result. */

@@ -11,7 +11,7 @@ import { ResultOrError } from '../../render/types';
 import { IModel, LocalModel } from '../model';
 import { ITokensState, render as renderTokens } from '../tokens/view';
 
-/** One of the longest rows, as tokenlens.metrics.DatasetView.longest() sends it. */
+/** One of the longest rows, as `DatasetView.longest()` (tokenlens/measure/dataset.py) sends it. */
 export interface ILongRow {
   row: number;
   tokens: number;
@@ -163,7 +163,7 @@ export function render({
       tr.insertCell().textContent = name;
       tr.insertCell().textContent = value;
     }
-    // The SVG is made by tokenlens.charts in the kernel: plain shapes and escaped text.
+    // The SVG is made by tokenlens/views/charts.py in the kernel: plain shapes and escaped text.
     chart.innerHTML = String(model.get('histogram_svg') ?? '');
     longest.replaceChildren();
     const rows = model.get('longest') ?? [];

@@ -1,7 +1,7 @@
 /**
  * Entry of the pipeline-view anywidget bundle (tokenlens/static/pipeline.js).
  *
- * Draws what tokenlens.pipeline_view computed, one stage per row: the normaliser's output with
+ * Draws what tokenlens.learn.pipeline computed, one stage per row: the normaliser's output with
  * its changes marked, the pre-tokeniser's pieces with their offsets, the model's tokens, the
  * post-processor's specials, the ids, and the decoder's round trip (what was lost, when lossy).
  * Pointing at a piece, token or id lights up what it came from; a new text typed in the view

@@ -4,7 +4,7 @@
  */
 import { ITokenizeResult } from '../../render/types';
 
-/** One row of the fit table: mirrors tokenlens.training.Fit. */
+/** One row of the fit table: mirrors `Fit` in tokenlens/vocab/train.py. */
 export interface IFit {
   tokenizer: string;
   tokens: number;
