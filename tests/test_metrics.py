@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import tokenlens
 from tokenlens.errors import InputError
-from tokenlens.measure import dataset
+from tokenlens.measure import dataset, fertility
 from tokenlens.measure import stats as metrics
 from tokenlens.measure.dataset import dataset_view
 from tokenlens.measure.stats import Stats, StatsTable, stats
@@ -366,8 +366,11 @@ def test_nothing_to_measure_is_refused(tmp_path):
         stats(tmp_path / "empty.txt", "gpt2")
     with pytest.raises(InputError, match="No file matches"):
         stats(tmp_path / "nothing-*.txt", "gpt2")
-    with pytest.raises(InputError, match="is a folder"):
-        stats(tmp_path, "gpt2")
+    with pytest.raises(InputError, match="holds no texts"):
+        stats(tmp_path, "gpt2")  # a folder whose one text file is empty
+    (tmp_path / "nothing").mkdir()
+    with pytest.raises(InputError, match="The folder .*nothing holds no text files"):
+        stats(tmp_path / "nothing", "gpt2")
     with pytest.raises(InputError, match="at least one tokenizer"):
         stats("a", [])
 
@@ -376,19 +379,24 @@ def test_wrong_kinds_of_input_say_what_to_pass(tmp_path):
     import datasets
     import pandas as pd
 
-    with pytest.raises(InputError, match=r"item 1 is float \(nan\).*dropna"):
+    with pytest.raises(InputError, match=r"item 1 is missing \(nan\).*dropna"):
         stats(pd.Series(["a", float("nan"), "b"]), "gpt2")
-    with pytest.raises(InputError, match=r"df\['text'\]"):
-        stats(pd.DataFrame({"text": ["a"]}), "gpt2")
-    with pytest.raises(InputError, match=r"ds\['text'\].*\['text'\]"):
-        stats(datasets.Dataset.from_dict({"text": ["a"]}), "gpt2")
+    with pytest.raises(InputError, match=r"item 0 is int \(3\), not text"):
+        stats([3, "a"], "gpt2")
+    # a table is read by its field column: "text" by default, else named
+    assert stats(pd.DataFrame({"text": ["a b"]}), "gpt2").n_words == 2
+    assert stats(datasets.Dataset.from_dict({"id": [1], "body": ["a b c"]}), "gpt2", field="body").n_words == 3
+    with pytest.raises(InputError, match=r"field='body'.*table\['body'\]. Its columns: id, body"):
+        stats(pd.DataFrame({"id": [1], "body": ["a"]}), "gpt2")
+    splits = datasets.DatasetDict({"train": datasets.Dataset.from_dict({"text": ["a b"]})})
+    assert stats(splits, "gpt2")["gpt2", "train"].n_words == 2  # a dict of splits: one row each
     with pytest.raises(InputError, match="decode them"):
         stats(b"bytes", "gpt2")
     for name in ALL:
         with pytest.raises(InputError, match="Text 1 holds an unpaired surrogate at character 1"):
             stats(["fine", "a\ud800b"], name)
     (tmp_path / "latin1.txt").write_bytes("ok\ncaf\xe9\n".encode("latin-1"))
-    with pytest.raises(InputError, match=r"latin1.txt, line 2: not UTF-8 \(byte 3 is 0xE9\)"):
+    with pytest.raises(InputError, match=r"latin1.txt is not UTF-8 text \(line 2, byte 4 is 0xE9\)"):
         stats(tmp_path / "latin1.txt", "gpt2")
     with pytest.raises(InputError, match="Unknown metric 'speed'"):
         StatsTable([stats("a", "gpt2")]).chart("speed")
@@ -670,17 +678,17 @@ def test_tokens_end_to_end_take_one_search_with_the_same_numbers(texts):
     # SentencePiece's pieces tile the joined batch: one search of the interleaved word edges
     # replaces two. Forcing the general two-search path must give the same numbers.
     fast = stats(texts, "llama-2", batch_chars=40)
-    original = metrics._tiled
+    original = fertility._tiled
     try:
-        metrics._tiled = lambda *args: False
+        fertility._tiled = lambda *args: False
         general = stats(texts, "llama-2", batch_chars=40)
     finally:
-        metrics._tiled = original
+        fertility._tiled = original
     assert fast.to_dict() == general.to_dict()
 
 
 def test_llama_batches_without_empty_texts_are_tiled():
-    from tokenlens.measure.stats import _tiled
+    from tokenlens.measure.fertility import _tiled
 
     enc = tokenlens.load("llama-2").encode_batch_spans(["I love NLP", "ଓଡ଼ିଆ  ଭାଷା", "🙂 x"])
     assert _tiled(enc.starts, enc.ends, 0, int(enc.ends[-1]) - 1)

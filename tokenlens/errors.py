@@ -52,6 +52,11 @@ class InputError(TokenlensError, ValueError):
     """Input the user gave (text, ids, options) that cannot be used as it is."""
 
 
+class SourceError(InputError):
+    """Texts cannot be read from where they were asked for: no such file, a pattern that matches
+    nothing, a binary or non-UTF-8 file, a value that is not text (``tokenlens.sources``)."""
+
+
 class ModelNotFound(_NameNotFound):
     """No causal LM answers to a name; carries the names that would."""
 

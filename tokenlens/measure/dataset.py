@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tokenlens.backends import Backend
-from tokenlens.core.texts import Texts, as_texts, shorten
 from tokenlens.errors import InputError
 from tokenlens.measure.stats import Stats, TokenizerLike, stats
-from tokenlens.views.display import widget_mimebundle
+from tokenlens.sources.texts import Texts, as_texts, shorten
+from tokenlens.views.display import ShownAsWidget
 
 if TYPE_CHECKING:  # pragma: no cover
     from tokenlens.core.api import Comparison
@@ -32,8 +32,10 @@ def _share(part: int, whole: int) -> float:
 
 
 @dataclass
-class DatasetView:
+class DatasetView(ShownAsWidget):
     """Token counts of every row of a dataset column under one tokenizer, for a context length."""
+
+    _widget_class = "tokenlens.views.dataset:DatasetWidget"
 
     stats: Stats
     context_length: int | None = None
@@ -187,18 +189,6 @@ class DatasetView:
 
         return dataset_html(self)
 
-    @property
-    def widget(self):
-        """The live view: histogram, truncation, cost, longest rows that open in the token view."""
-        if self._widget is None:
-            from tokenlens.views.dataset import DatasetWidget
-
-            self._widget = DatasetWidget(self)
-        return self._widget
-
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        return widget_mimebundle(self, include, exclude)
-
 
 def dataset_view(
     texts: Any,
@@ -209,6 +199,7 @@ def dataset_view(
     add_special_tokens: bool = True,
     longest: int = 10,
     whole_files: bool = False,
+    field: str | None = None,
     label: str | None = None,
     num_threads: int | None = None,
     progress: bool | None = None,
@@ -218,7 +209,7 @@ def dataset_view(
     Shows the histogram of tokens per row, the rows longer than ``context_length`` (truncated
     when a model reads them), the longest rows (click to open them in the token view), the
     total token count and its cost at ``price_per_million``. Special tokens are counted, as a
-    model receives them.
+    model receives them. ``texts`` are read as :func:`~tokenlens.measure.stats.stats` reads them.
     """
     if context_length is not None and (not isinstance(context_length, int) or context_length < 1):
         raise InputError(f"The context length must be a whole number of tokens ≥ 1, not {context_length!r}.")
@@ -226,7 +217,7 @@ def dataset_view(
         raise InputError("The dataset view takes one column of texts, not a dict of several.")
     if not isinstance(tokenizer, (str, Backend)):
         raise InputError("The dataset view takes one tokenizer; use stats() to compare several.")
-    source = as_texts(texts, label, whole_files)
+    source = as_texts(texts, label, whole_files, field)
     result = stats(source, tokenizer, add_special_tokens=add_special_tokens, num_threads=num_threads, progress=progress)
     view = DatasetView(result, context_length, price_per_million, longest, source)
     view.cost()  # refuse a bad price now, not when displayed

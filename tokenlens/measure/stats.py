@@ -6,8 +6,10 @@
   sees it), characters and bytes per token;
 - fertility: tokens per word. Whole texts are tokenized, as a model sees them, and each word
   is charged every token that overlaps it or the one space just before it (where GPT-2 and
-  Llama 2 put a word's space). The share of words charged two or more tokens is the split share;
-- unknown-token share (``[UNK]``; 0 for tokenizers that have none), byte-fallback share
+  Llama 2 put a word's space). The share of words charged two or more tokens is the split share.
+  The definition is :mod:`tokenlens.measure.fertility`, the one the training report uses too;
+- unknown-token share (``[UNK]``, as the backend's token table marks it; 0 for tokenizers that
+  have none), byte-fallback share
   (SentencePiece / Hugging Face ``<0xE0>`` pieces) and partial-character share (tokens that hold
   only part of a character, which is how byte-level BPE spells scripts it never learned);
 - premium: tokens for the text divided by tokens for a parallel reference, line i against
@@ -32,8 +34,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tokenlens.backends import Backend
-from tokenlens.core.texts import Joined, Texts, as_texts
 from tokenlens.errors import InputError, TokenlensError
+from tokenlens.measure.fertility import charge_words, joined_units, not_unicode, token_spans
+from tokenlens.sources.texts import Joined, Texts, as_texts
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -46,19 +49,6 @@ BATCH_CHARS = 250_000
 ENORMOUS_CHARS = 10_000_000
 #: jobs above this many characters show a progress bar unless told otherwise
 PROGRESS_CHARS = 4_000_000
-
-# Whitespace exactly as str.isspace / str.split see it.
-_ASCII_WS = np.zeros(256, dtype=bool)
-_ASCII_WS[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
-#: whitespace outside ASCII, in UTF-8: lead byte, then the continuation bytes that make a space
-_MULTIBYTE_WS = (
-    (0xC2, ((0x85,), (0xA0,))),  # U+0085, U+00A0
-    (0xE1, ((0x9A, 0x80),)),  # U+1680
-    (0xE2, tuple((0x80, b) for b in (*range(0x80, 0x8B), 0xA8, 0xA9, 0xAF)) + ((0x81, 0x9F),)),  # U+2000…
-    (0xE3, ((0x80, 0x80),)),  # U+3000
-)
-_UNI_WS_MAX = 0x3001
-_UNI_WS = np.array([chr(c).isspace() for c in range(_UNI_WS_MAX + 1)], dtype=bool)
 
 
 # -- results -----------------------------------------------------------------------------------
@@ -312,72 +302,6 @@ class _Tally:
     longest_row: int = 0
 
 
-def _buffer(
-    batch: list[str],
-    unit: str,
-    first_row: int,
-    sizes: np.ndarray | None = None,
-    raw: list[bytes] | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(units of all texts, each after one space and with one at the end; whitespace mask;
-    per-text sizes in units). ``raw``: the texts' UTF-8, where the backend has it."""
-    try:
-        if unit == "byte":
-            if raw is None and sizes is None:
-                raw = [t.encode("utf-8") for t in batch]
-            if raw is not None:  # each text's bytes (the backend's, or made here): joined
-                buf = b" " + b" ".join(raw) + b" "
-            else:  # the backend measured every text already: one encode of the whole batch
-                buf = (" " + " ".join(batch) + " ").encode("utf-8")
-            if sizes is None:
-                sizes = np.fromiter(map(len, raw), dtype=np.int64, count=len(raw))
-            u = np.frombuffer(buf, dtype=np.uint8)
-            ws = _byte_whitespace(u)
-        else:
-            u = np.frombuffer((" " + " ".join(batch) + " ").encode("utf-32-le"), dtype=np.uint32)
-            ws = _UNI_WS[np.minimum(u, _UNI_WS_MAX)]
-            sizes = np.fromiter(map(len, batch), dtype=np.int64, count=len(batch))
-    except UnicodeEncodeError:
-        raise (_not_unicode(batch, first_row) or InputError("The texts are not valid Unicode.")) from None
-    return u, ws, sizes
-
-
-def _not_unicode(batch: list[str], first_row: int) -> InputError | None:
-    """The error for a batch that cannot be encoded as UTF-8, naming the text and character."""
-    for i, t in enumerate(batch):
-        try:
-            t.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            return InputError(
-                f"Text {first_row + i} holds an unpaired surrogate at character {exc.start},"
-                " which is not valid Unicode; decode its source with errors='replace'."
-            )
-    return None
-
-
-def _byte_whitespace(u: np.ndarray) -> np.ndarray:
-    """Which bytes of UTF-8 text ``u`` belong to a whitespace character (as str.isspace says)."""
-    ws = u <= 0x20
-    low = np.flatnonzero(u < 0x20)  # control characters: only some are whitespace
-    ws[low] = _ASCII_WS[u[low]]
-    n = len(u)
-    for lead, tails in _MULTIBYTE_WS:
-        width = 1 + len(tails[0])
-        at = np.flatnonzero(u[: n - width + 1] == lead)
-        if not len(at):
-            continue
-        hit = np.zeros(len(at), dtype=bool)
-        for tail in tails:
-            match = np.ones(len(at), dtype=bool)
-            for k, byte in enumerate(tail, 1):
-                match &= u[at + k] == byte
-            hit |= match
-        at = at[hit]
-        for k in range(width):
-            ws[at + k] = True
-    return ws
-
-
 def _flag_bits(table) -> np.ndarray:
     """One small integer per id: 1 unknown, 2 byte fallback, 4 partial character."""
     bits = getattr(table, "_bits", None)
@@ -410,45 +334,12 @@ def _flag_counts(ids: np.ndarray, table) -> tuple[int, int, int]:
     return (int(np.count_nonzero(flags & 1)), int(np.count_nonzero(flags & 2)), int(np.count_nonzero(flags & 4)))
 
 
-def _tiled(starts: np.ndarray, ends: np.ndarray, first: int, last: int) -> bool:
-    """Whether the tokens lie end to end (each ends where the next starts) over ``first..last``."""
-    return len(starts) > 0 and starts[0] <= first and last < ends[-1] and bool(np.array_equal(ends[:-1], starts[1:]))
-
-
 def _measure_batch(batch: list[str], enc, table, tally: _Tally, first_row: int) -> None:
-    u, ws, sizes = _buffer(batch, enc.unit, first_row, enc.sizes, enc.raw)
+    u, ws, sizes = joined_units(batch, enc.unit, first_row, enc.sizes, enc.raw)
     n = len(batch)
     chars = sizes if enc.unit == "char" else np.fromiter(map(len, batch), dtype=np.int64, count=n)
-    if enc.joined:  # the backend laid the spans out in this buffer already
-        starts, ends = enc.starts, enc.ends
-    else:  # text i starts after its separating space; token spans move there
-        text_start = np.cumsum(sizes + 1) - sizes
-        offset = np.repeat(text_start, enc.counts)
-        starts = enc.starts + offset
-        ends = enc.ends + offset
-    if enc.unit == "char" and len(starts):
-        # Engine offsets: the running maximum makes any out-of-order offset harmless.
-        starts = np.maximum.accumulate(starts)
-        ends = np.maximum.accumulate(ends)
-
-    # The buffer starts and ends with whitespace, so its changes alternate: word start, word end.
-    change = np.flatnonzero(ws[:-1] != ws[1:]) + 1
-    word_start, word_end = change[0::2], change[1::2]
-    # A word is charged the tokens that overlap it or the one space before it: those that
-    # start before its end, less those that end before it (or its space) begins.
-    charge_from = word_start - (u[word_start - 1] == 0x20)
-    if starts.dtype != word_end.dtype:  # search with the spans' own type (int32 spans stay unconverted)
-        word_end, charge_from = word_end.astype(starts.dtype), charge_from.astype(starts.dtype)
-    if len(word_end) and _tiled(starts, ends, charge_from[0], charge_from[-1]):
-        # Tokens end to end (SentencePiece): the tokens ending at or before a point are those
-        # starting at or before it, less one, so one search of the interleaved word edges does.
-        edges = np.empty(2 * len(word_end), dtype=starts.dtype)
-        edges[0::2] = charge_from + 1
-        edges[1::2] = word_end
-        at = np.searchsorted(starts, edges, "left")
-        charged = at[1::2] - at[0::2] + 1
-    else:
-        charged = np.searchsorted(starts, word_end, "left") - np.searchsorted(ends, charge_from, "right")
+    starts, ends = token_spans(enc, sizes)
+    charged = charge_words(u, ws, starts, ends)
 
     if enc.unit == "byte":
         n_bytes = int(sizes.sum())
@@ -465,7 +356,7 @@ def _measure_batch(batch: list[str], enc, table, tally: _Tally, first_row: int) 
     tally.n_tokens += len(enc.ids)
     tally.n_chars += int(chars.sum())
     tally.n_bytes += n_bytes
-    tally.n_words += len(word_start)
+    tally.n_words += len(charged)
     tally.n_word_tokens += int(charged.sum())
     tally.n_split_words += int(np.count_nonzero(charged >= 2))
     tally.n_unknown += n_unknown
@@ -511,7 +402,7 @@ def measure(
                     enc = pending.result()
                 except (UnicodeEncodeError, TypeError):
                     # engines refuse unpaired surrogates in their own ways (HF: TypeError)
-                    bad = _not_unicode(batch, tally.n_texts)
+                    bad = not_unicode(batch, tally.n_texts)
                     if bad is None:
                         raise
                     raise bad from None
@@ -528,7 +419,7 @@ def measure(
             raise
     specials = backend.special_tokens_added() if add_special_tokens else 0
     token_counts = (np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)) + specials
-    notes = []
+    notes = list(source.notes)
     if tally.n_texts and tally.n_empty == tally.n_texts:
         notes.append(f"all {tally.n_texts:,} texts are empty: the ratios are undefined (NaN)")
     elif tally.n_empty:
@@ -571,12 +462,12 @@ def _check_parallel(text: Texts, reference: Texts) -> None:
         )
 
 
-def _sources(texts: Any, label: str | None, whole_files: bool) -> list[Texts]:
+def _sources(texts: Any, label: str | None, whole_files: bool, field: str | None) -> list[Texts]:
     if isinstance(texts, Mapping):
         if not texts:
             raise InputError("No texts to measure: the mapping is empty.")
-        return [as_texts(v, str(k), whole_files) for k, v in texts.items()]
-    return [as_texts(texts, label, whole_files)]
+        return [as_texts(v, str(k), whole_files, field) for k, v in texts.items()]
+    return [as_texts(texts, label, whole_files, field)]
 
 
 def stats(
@@ -587,6 +478,7 @@ def stats(
     join: str | None = None,
     add_special_tokens: bool = False,
     whole_files: bool = False,
+    field: str | None = None,
     label: str | None = None,
     num_threads: int | None = None,
     batch_chars: int = BATCH_CHARS,
@@ -594,9 +486,12 @@ def stats(
 ) -> Stats | StatsTable:
     """Measure ``tokenizer`` on ``texts``; see the module docstring for what is measured.
 
-    ``texts``: a string (one text), a list of strings, a :class:`~pathlib.Path` or glob
-    (``Path("data/*.txt")``: one text per line), a pandas Series, a ``datasets`` column, or a
-    dict ``{label: any of these}`` for several languages. ``tokenizer``: a name, path or loaded
+    ``texts``: a string (one text), a list of strings, a :class:`~pathlib.Path` to a file,
+    folder or glob (``Path("data/*.txt")``: one text per line, or per file with
+    ``whole_files``; JSON lines give their ``field``, ``text`` by default; ``.gz`` is read too;
+    a folder is its text files, see :mod:`tokenlens.sources`), a pandas Series or a ``datasets``
+    column (a DataFrame or Dataset by its ``field`` column), or a dict ``{label: any of these}``
+    for several languages. ``tokenizer``: a name, path or loaded
     tokenizer, or a list of them. ``reference``: parallel text for the premium (same number of
     texts, in the same order), or the key of ``texts`` that holds it (e.g. ``"eng_Latn"``).
     ``join``: tokenize all texts of a set as one text joined by this separator, as Petrov et al.
@@ -608,14 +503,14 @@ def stats(
     """
     from tokenlens.core.api import load
 
-    sources = _sources(texts, label, whole_files)
+    sources = _sources(texts, label, whole_files, field)
     ref_source: Texts | None = None
     ref_key: str | None = None
     if isinstance(reference, str) and isinstance(texts, Mapping) and reference in texts:
         ref_key = reference
         ref_source = next(s for s in sources if s.label == reference)
     elif reference is not None:
-        ref_source = as_texts(reference, None, whole_files)  # files keep their name (eng_Latn)
+        ref_source = as_texts(reference, None, whole_files, field)  # files keep their name (eng_Latn)
         if ref_source.label == "text":
             ref_source.label = "reference"
     for s in sources + ([ref_source] if ref_source is not None else []):

@@ -1,0 +1,247 @@
+"""One file of texts: plain text or JSON lines, gzip or not, checked before it is read.
+
+- A name ending in ``.gz`` is decompressed as it is read.
+- ``.jsonl``, ``.ndjson`` and ``.json`` (before an optional ``.gz``) are JSON lines: one object a
+  line, blank lines skipped. The text is a field of each object: ``text`` unless another is
+  named, and dots reach into nested objects (``meta.body``).
+- Any other file is UTF-8 text, read a line at a time (split on ``\\n`` only, as the
+  ``tokenizers`` trainers read files) or whole.
+
+:func:`check` reads a file once, in blocks of 1 MB, before any work is done with it: a binary file
+(a NUL byte in its first 8 KB, as git decides) or one that is not UTF-8 is then refused or
+skipped whole, with the line and byte where it goes wrong, and is never half used.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import io
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from tokenlens.errors import SourceError
+
+#: file name endings read as one JSON object a line (before an optional ``.gz``)
+JSON_LINES = (".jsonl", ".ndjson", ".json")
+#: bytes looked at for a NUL byte, the sign of a binary file (git's rule)
+SNIFF_BYTES = 8192
+_BLOCK = 1 << 20
+#: texts read between two reports of the bytes read
+_PROGRESS_EVERY = 256
+
+_HINTS = {
+    "binary": "Leave it out of the files you name (a folder's binary files are left out by themselves).",
+    "utf8": "Convert it to UTF-8 (e.g. iconv -f latin1 -t utf-8), or read it with its own encoding"
+    " (open(path, encoding=...)) and pass the text.",
+    "gzip": "It may be cut short: download or compress it again.",
+    "open": "Check that it exists and that you may read it.",
+}
+
+
+def is_gzip(path: Path) -> bool:
+    return path.name.lower().endswith(".gz")
+
+
+def is_json_lines(path: Path) -> bool:
+    name = path.name.lower()
+    return (name[:-3] if name.endswith(".gz") else name).endswith(JSON_LINES)
+
+
+def where(path: Path | str, line: int) -> str:
+    """How a message names a place in a file: ``data.jsonl, line 3``."""
+    return f"{path}, line {line}"
+
+
+@contextmanager
+def open_bytes(path: Path) -> Iterator[tuple[IO[bytes], IO[bytes]]]:
+    """(the file's bytes, decompressed if gzip; the file on disk, whose ``tell()`` is progress)."""
+    with open(path, "rb") as raw:
+        yield (gzip.GzipFile(fileobj=raw) if is_gzip(path) else raw), raw
+
+
+def looks_binary(path: Path) -> bool:
+    """Whether the file's first 8 KB (decompressed, for gzip) hold a NUL byte."""
+    try:
+        with open_bytes(path) as (stream, _):
+            return b"\0" in stream.read(SNIFF_BYTES)
+    except (OSError, EOFError):
+        return False  # unreadable: check() says why
+
+
+@dataclass
+class FileCheck:
+    """What one pass over a file found: its size, its lines, and why it cannot be used (if so)."""
+
+    path: Path
+    #: bytes on disk (compressed, for gzip: what progress counts)
+    size: int = 0
+    #: lines of text (a last line without a newline counts)
+    lines: int = 0
+    #: why the file cannot be used, worded to follow its path ("is binary (…)"); None when it can
+    problem: str | None = None
+    #: what the person can do about ``problem``
+    hint: str = ""
+
+    def message(self) -> str:
+        return f"{self.path} {self.problem}. {self.hint}"
+
+    def error(self, also: str = "") -> SourceError:
+        return SourceError(self.message() + (f" {also}" if also else ""))
+
+
+def check(path: Path) -> FileCheck:
+    """Read ``path`` once in 1 MB blocks (bounded memory): its lines, or why it is not UTF-8 text."""
+    found = FileCheck(path)
+    try:
+        found.size = path.stat().st_size
+        with open_bytes(path) as (stream, _):
+            return _scan(found, stream)
+    except OSError as exc:
+        return _bad(found, f"cannot be opened ({exc.strerror or exc})", "open")
+
+
+def _scan(found: FileCheck, stream: IO[bytes]) -> FileCheck:
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    newlines = 0  # in the blocks before this one
+    since_newline = 0  # bytes of the current line in the blocks before this one
+    first, last = True, b""
+    while True:
+        try:
+            block = stream.read(_BLOCK)
+        except (OSError, EOFError) as exc:
+            return _bad(found, f"is not a readable gzip file ({exc})", "gzip")
+        if first and b"\0" in block[:SNIFF_BYTES]:
+            return _bad(found, "is binary (it holds NUL bytes)", "binary")
+        first = False
+        pending = decoder.getstate()[0]  # the start of a character the last block cut
+        try:
+            decoder.decode(block, final=not block)
+        except UnicodeDecodeError as exc:
+            if not block:
+                return _bad(found, "is not UTF-8 text (it ends inside a character)", "utf8")
+            at = exc.start - len(pending)  # in this block; negative: in the last one
+            before = max(at, 0)
+            cut = block.rfind(b"\n", 0, before)
+            line = newlines + block.count(b"\n", 0, before) + 1
+            column = before - cut if cut >= 0 else since_newline + at + 1
+            byte = (pending + block)[exc.start]
+            return _bad(found, f"is not UTF-8 text (line {line}, byte {column} is 0x{byte:02X})", "utf8")
+        if not block:
+            found.lines = newlines + (1 if last and not last.endswith(b"\n") else 0)
+            return found
+        count = block.count(b"\n")
+        newlines += count
+        since_newline = len(block) - block.rfind(b"\n") - 1 if count else since_newline + len(block)
+        last = block
+
+
+def _bad(found: FileCheck, problem: str, kind: str) -> FileCheck:
+    found.problem, found.hint = problem, _HINTS[kind]
+    return found
+
+
+def field_of(record: Any, dotted: str) -> Any:
+    """``record["meta"]["body"]`` for ``"meta.body"``; None where a key is missing."""
+    for key in dotted.split("."):
+        if not isinstance(record, dict) or key not in record:
+            return None
+        record = record[key]
+    return record
+
+
+def field_problem(value: Any, field: str) -> str | None:
+    """Why a record's field gives no text (None when it is a string)."""
+    if isinstance(value, str):
+        return None
+    return f"no field {field!r}" if value is None else f"field {field!r} holds a {type(value).__name__}, not text"
+
+
+def read_records(path: Path, progress: Callable[[int], None] | None = None) -> Iterator[tuple[int, Any, str | None]]:
+    """(line number, object, None) for each JSON line of ``path``, or (line number, None, why)
+    for a line that is not JSON; blank lines are skipped."""
+    with open_bytes(path) as (stream, raw):
+        text = io.TextIOWrapper(stream, encoding="utf-8", newline="\n")
+        for number, line in enumerate(text, 1):
+            if progress is not None and number % _PROGRESS_EVERY == 0:
+                progress(raw.tell())
+            if not line.strip():
+                continue
+            try:
+                yield number, json.loads(line), None
+            except ValueError as exc:
+                yield number, None, f"not JSON ({getattr(exc, 'msg', exc)})"
+
+
+def count_records(path: Path) -> int:
+    """The non-blank lines of a JSON lines file: the texts it holds."""
+    with open_bytes(path) as (stream, _):
+        return sum(1 for line in io.TextIOWrapper(stream, encoding="utf-8", newline="\n") if line.strip())
+
+
+def read_texts(
+    path: Path,
+    *,
+    field: str | None = None,
+    keep_ends: bool = True,
+    whole: bool = False,
+    bad: Callable[[str], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[str]:
+    """The texts of one checked file: each line (with its ``\\n`` when ``keep_ends``), the whole
+    file (``whole``), or for JSON lines the ``field`` of each object.
+
+    A JSON line that gives no text is told to ``bad`` (as "FILE, line N: why") and skipped;
+    without ``bad`` it raises :class:`SourceError`. ``progress`` is told the bytes of the file
+    read so far, every 256 texts.
+    """
+    if is_json_lines(path):
+        yield from _field_texts(path, field or "text", bad, progress)
+        return
+    with open_bytes(path) as (stream, raw):
+        text = io.TextIOWrapper(stream, encoding="utf-8", newline="\n")
+        if whole:
+            yield text.read()
+            return
+        for number, line in enumerate(text, 1):
+            if not keep_ends and line.endswith("\n"):
+                line = line[:-2] if line.endswith("\r\n") else line[:-1]
+            yield line
+            if progress is not None and number % _PROGRESS_EVERY == 0:
+                progress(raw.tell())
+
+
+def _field_texts(path: Path, field: str, bad, progress) -> Iterator[str]:
+    for number, record, problem in read_records(path, progress):
+        value = field_of(record, field) if problem is None else None
+        problem = problem or field_problem(value, field)
+        if problem is None:
+            yield value
+            continue
+        message = f"{where(path, number)}: {problem}"
+        if bad is None:
+            raise SourceError(
+                f"{message}. Fix the line, or name the field that holds the text (field='...';"
+                " dots reach into nested objects: 'meta.body')."
+            )
+        bad(message)
+
+
+__all__ = [
+    "JSON_LINES",
+    "FileCheck",
+    "check",
+    "count_records",
+    "field_of",
+    "field_problem",
+    "is_gzip",
+    "is_json_lines",
+    "looks_binary",
+    "read_records",
+    "read_texts",
+    "where",
+]
