@@ -44,10 +44,12 @@ browser:
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	jlpm run lint:check
 
 format: setup
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+	jlpm run lint
 
 test: setup lint
 	$(PY) -m pytest

@@ -446,7 +446,7 @@ COUNTED = (
 
 
 async def test_counts_made_in_the_page_paint_before_the_answer_and_are_checked(lab, files):
-    """GPT-2's count is made in the page (src/bpe.ts) while the server's answer is still held
+    """GPT-2's count is made in the page (src/lab/bpe.ts) while the server's answer is still held
     back; the answer then draws the tokens and checks the count."""
     (lab["root"] / "count.ipynb").write_text(json.dumps(_cells([("code", "hello")])))
     async with chromium_page(viewport={"width": 1400, "height": 850}) as page:
