@@ -190,11 +190,11 @@ async def test_explain_route_needs_auth(jp_fetch):
 
 
 async def test_identical_requests_are_answered_from_the_cache(jp_fetch, monkeypatch):
-    import jupyterlab_tokenlens.routes as routes
+    import jupyterlab_tokenlens.service as service
 
     calls = []
-    real = routes._tokenize_all
-    monkeypatch.setattr(routes, "_tokenize_all", lambda *a: calls.append(a) or real(*a))
+    real = service.tokenize_all
+    monkeypatch.setattr(service, "tokenize_all", lambda *a: calls.append(a) or real(*a))
     body = {"text": "cache me, ଓଡ଼ିଆ", "tokenizers": ["gpt2", "llama-2"]}
     first = json.loads((await post(jp_fetch, body)).body)
     second = json.loads((await post(jp_fetch, body)).body)

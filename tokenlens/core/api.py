@@ -19,14 +19,37 @@ TokenizerLike = str | Backend
 DEFAULT_TOKENIZER = "gpt2"
 
 
-def load(name_or_path: TokenizerLike) -> Backend:
+@dataclass(frozen=True)
+class Sandbox:
+    """Where a tokenizer name may be looked up; every call that loads by name takes one.
+
+    Names of folders on ``TOKENLENS_PATH``, in the registry and in the Ollama store, and hub ids
+    already in the local Hugging Face cache, always resolve. ``allow_paths``: a file or folder
+    path may be named. ``allow_downloads``: a name found nowhere on this machine may be fetched
+    (a Hugging Face hub id, a tiktoken encoding's rank file), each file at most
+    ``tokenlens.core.limits.LIMITS.hub_download_bytes``. The Jupyter server's routes use
+    :data:`SERVER_SANDBOX` (downloads only where its ``TokenLens.allow_hub_downloads`` allows).
+    """
+
+    allow_paths: bool = True
+    allow_downloads: bool = True
+
+
+#: what a person's own calls in a kernel may name: anything
+NO_SANDBOX = Sandbox()
+#: what a request from a browser may name: what is already on this machine, never a path
+SERVER_SANDBOX = Sandbox(allow_paths=False, allow_downloads=False)
+
+
+def load(name_or_path: TokenizerLike, *, sandbox: Sandbox = NO_SANDBOX) -> Backend:
     """Load a tokenizer by name (``TOKENLENS_PATH``, registry, hub id) or by path; cached."""
     if isinstance(name_or_path, Backend):
         return name_or_path
-    return resolve(str(name_or_path))
+    return resolve(str(name_or_path), allow_paths=sandbox.allow_paths, allow_download=sandbox.allow_downloads)
 
 
-def _check_text(text: Any) -> str:
+def check_text(text: Any) -> str:
+    """``text`` itself when it is a string of valid Unicode; else an InputError saying what to do."""
     if not isinstance(text, str):
         raise InputError(f"Text must be a string, not {type(text).__name__}.")
     try:
@@ -39,18 +62,26 @@ def _check_text(text: Any) -> str:
     return text
 
 
-def tokenize(text: str, tokenizer: TokenizerLike = DEFAULT_TOKENIZER, add_special_tokens: bool = True) -> Tokenized:
+def tokenize(
+    text: str,
+    tokenizer: TokenizerLike = DEFAULT_TOKENIZER,
+    add_special_tokens: bool = True,
+    *,
+    sandbox: Sandbox = NO_SANDBOX,
+) -> Tokenized:
     """Tokenize ``text``: ids, display tokens and character spans.
 
     >>> tokenize("I love NLP", "gpt2").ids  # doctest: +SKIP
     [40, 1842, 399, 19930]
     """
-    return load(tokenizer).encode(_check_text(text), add_special_tokens=add_special_tokens)
+    return load(tokenizer, sandbox=sandbox).encode(check_text(text), add_special_tokens=add_special_tokens)
 
 
-def decode(ids: Sequence[int] | str, tokenizer: TokenizerLike = DEFAULT_TOKENIZER) -> str:
+def decode(
+    ids: Sequence[int] | str, tokenizer: TokenizerLike = DEFAULT_TOKENIZER, *, sandbox: Sandbox = NO_SANDBOX
+) -> str:
     """Text for ``ids`` under ``tokenizer``; out-of-range ids are refused with the valid range."""
-    return load(tokenizer).decode(parse_ids(ids, allow_empty=True))
+    return load(tokenizer, sandbox=sandbox).decode(parse_ids(ids, allow_empty=True))
 
 
 @dataclass
@@ -140,22 +171,32 @@ def _names(tokenizers) -> list:
 
 
 def compare(
-    text: str, tokenizers: Sequence[TokenizerLike], add_special_tokens: bool = True, **options: Any
+    text: str,
+    tokenizers: Sequence[TokenizerLike],
+    add_special_tokens: bool = True,
+    *,
+    sandbox: Sandbox = NO_SANDBOX,
+    **options: Any,
 ) -> Comparison:
     """Tokenize ``text`` with each of ``tokenizers`` (names, paths or loaded tokenizers).
 
     ``options`` set how the widget draws it: ``color_by="position"``, ``show_ids=False``,
     ``show_whitespace=False``.
     """
-    text = _check_text(text)
-    results = [tokenize(text, t, add_special_tokens) for t in _names(tokenizers)]
+    text = check_text(text)
+    # every name is loaded before any text is encoded, so a bad name costs no work
+    backends = [load(t, sandbox=sandbox) for t in _names(tokenizers)]
+    results = [b.encode(text, add_special_tokens=add_special_tokens) for b in backends]
     return Comparison(text, results, {**options, "add_special_tokens": add_special_tokens})
 
 
-def decode_view(ids: Sequence[int], tokenizers: Sequence[TokenizerLike], **options: Any) -> Comparison:
+def decode_view(
+    ids: Sequence[int], tokenizers: Sequence[TokenizerLike], *, sandbox: Sandbox = NO_SANDBOX, **options: Any
+) -> Comparison:
     """Ids back to text under each tokenizer, with the tokens laid over the decoded text."""
     ids = parse_ids(ids)
-    return Comparison(" ".join(map(str, ids)), [load(t).from_ids(ids) for t in _names(tokenizers)], options)
+    results = [load(t, sandbox=sandbox).from_ids(ids) for t in _names(tokenizers)]
+    return Comparison(" ".join(map(str, ids)), results, options)
 
 
 def parse_ids(ids: Sequence[int] | str, allow_empty: bool = False) -> list[int]:
@@ -176,12 +217,17 @@ def parse_ids(ids: Sequence[int] | str, allow_empty: bool = False) -> list[int]:
 
 
 def chat(
-    messages: list[dict] | str, tokenizer: TokenizerLike, add_generation_prompt: bool = True, **options: Any
+    messages: list[dict] | str,
+    tokenizer: TokenizerLike,
+    add_generation_prompt: bool = True,
+    *,
+    sandbox: Sandbox = NO_SANDBOX,
+    **options: Any,
 ) -> Comparison:
     """The tokens of chat ``messages`` rendered with the tokenizer's own chat template."""
     from tokenlens.core.chat_template import parse_messages
 
-    backend = load(tokenizer)
+    backend = load(tokenizer, sandbox=sandbox)
     if isinstance(messages, str):
         messages = parse_messages(messages)
     text = backend.apply_chat_template(messages, add_generation_prompt)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tokenlens.backends import Backend, find_tokenizer_file, open_path
-from tokenlens.errors import TokenizerNotFound, TokenlensError
+from tokenlens.errors import TokenizerFileError, TokenizerNotFound, TokenlensError
 
 #: a tokenizer name that may be looked up as a folder under an allowed root
 _PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
@@ -99,6 +99,8 @@ def available(include_hub_cache: bool = True) -> list[Entry]:
         for folder in sorted(p for p in root.iterdir() if p.is_dir()):
             if folder.name in seen or not _PLAIN_NAME.match(folder.name):
                 continue
+            if _find_in_roots(folder.name) != folder:
+                continue  # a link out of its root: resolve() refuses it, so it is not offered
             found = find_tokenizer_file(folder)
             if found is not None:
                 seen[folder.name] = Entry(folder.name, _kind_of(found), label, str(folder))
@@ -197,11 +199,13 @@ def fingerprint(name: str) -> tuple:
     return _stamp(folder) if folder is not None else (name,)
 
 
-def resolve(name: str, *, allow_paths: bool = True, allow_hub: bool = True) -> Backend:
+def resolve(name: str, *, allow_paths: bool = True, allow_hub: bool = True, allow_download: bool = True) -> Backend:
     """Load the tokenizer called ``name``.
 
     ``allow_paths=False`` (the server's setting) limits lookups to the allowed roots, the
     tiktoken names and the hub, so a request can never name a file elsewhere on disk.
+    ``allow_download=False`` fetches nothing: hub ids resolve from the local cache only, and a
+    tiktoken encoding only from a folder of its name in the roots.
     """
     if not isinstance(name, str) or not name.strip():
         raise TokenizerNotFound(str(name), _names(), detail="The name is empty.")
@@ -221,9 +225,16 @@ def resolve(name: str, *, allow_paths: bool = True, allow_hub: bool = True) -> B
     from tokenlens.backends.tiktoken_backend import KNOWN_ENCODINGS
 
     if name in KNOWN_ENCODINGS:
+        if not allow_download:
+            raise TokenizerNotFound(
+                name,
+                _names(),
+                detail=f"Downloads are off here, and fetching the {name} rank file is one; put"
+                f" {name}.tiktoken in a folder named {name} on TOKENLENS_PATH.",
+            )
         return _cache.get(("tiktoken", name), lambda: _tiktoken_by_name(name))
     if allow_hub:
-        return _cache.get(("hub", name), lambda: _from_hub(name))
+        return _cache.get(("hub", name), lambda: _from_hub(name, allow_download))
     raise TokenizerNotFound(name, _names())
 
 
@@ -248,9 +259,9 @@ def _tiktoken_by_name(name: str) -> Backend:
         ) from exc
 
 
-def _from_hub(repo_id: str) -> Backend:
+def _from_hub(repo_id: str, allow_download: bool = True) -> Backend:
     try:
-        from huggingface_hub import hf_hub_download, try_to_load_from_cache
+        from huggingface_hub import try_to_load_from_cache
         from huggingface_hub.utils import HFValidationError, validate_repo_id
     except ImportError:  # pragma: no cover - huggingface_hub is a dependency
         raise TokenizerNotFound(repo_id, _names()) from None
@@ -271,14 +282,15 @@ def _from_hub(repo_id: str) -> Backend:
         if all(paths):
             return open_path(repo_id, paths[0])
     offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}
-    if offline:
-        raise TokenizerNotFound(
-            repo_id, _names(), detail="It is not in the local Hugging Face cache and HF_HUB_OFFLINE is set."
-        )
+    if offline or not allow_download:
+        why = "HF_HUB_OFFLINE is set" if offline else "downloads are off here"
+        raise TokenizerNotFound(repo_id, _names(), detail=f"It is not in the local Hugging Face cache and {why}.")
     last_error: Exception | None = None
     for group in _HUB_CANDIDATES:
         try:
-            paths = [Path(hf_hub_download(repo_id, f, cache_dir=cache_dir)) for f in group]
+            paths = [_hub_download(repo_id, f, cache_dir) for f in group]
+        except TokenizerFileError:
+            raise  # larger than the download limit: a reason, not a missing file
         except Exception as exc:
             last_error = exc
             if type(exc).__name__ in {"RepositoryNotFoundError", "GatedRepoError", "LocalEntryNotFoundError"}:
@@ -286,12 +298,30 @@ def _from_hub(repo_id: str) -> Backend:
             continue
         for optional in ("tokenizer_config.json", "chat_template.jinja"):
             try:  # lower-casing for WordPiece, the chat template: useful, not required
-                hf_hub_download(repo_id, optional, cache_dir=cache_dir)
+                _hub_download(repo_id, optional, cache_dir)
             except Exception:
                 pass
         return open_path(repo_id, paths[0])
     detail = f"The Hugging Face hub gave no tokenizer file for it ({type(last_error).__name__})."
     raise TokenizerNotFound(repo_id, _names(), detail=detail)
+
+
+def _hub_download(repo_id: str, filename: str, cache_dir: str | None) -> Path:
+    """One file of a hub repository, refused before it is fetched when it is larger than
+    ``LIMITS.hub_download_bytes`` (a name alone must not fill the disk)."""
+    from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
+
+    from tokenlens.core.limits import LIMITS
+
+    size = get_hf_file_metadata(hf_hub_url(repo_id, filename)).size
+    if size is None or size > LIMITS.hub_download_bytes:
+        shown = "of unknown size" if size is None else f"{size:,} bytes"
+        raise TokenizerFileError(
+            f"{repo_id}: {filename} is {shown}; downloads are capped at {LIMITS.hub_download_bytes:,} bytes."
+            " Raise hub_download_bytes (tokenlens.core.limits.configure in a kernel, TokenLens.hub_download_bytes"
+            " on the Jupyter server), or put the tokenizer in a folder on TOKENLENS_PATH."
+        )
+    return Path(hf_hub_download(repo_id, filename, cache_dir=cache_dir))
 
 
 def clear_cache() -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
-from tokenlens.core.api import TokenizerLike, _check_text, load
+from tokenlens.core.api import NO_SANDBOX, Sandbox, TokenizerLike, check_text, load
 from tokenlens.views.display import widget_mimebundle
 
 
@@ -111,14 +111,14 @@ def diff_segments(before: str, after: str) -> list[dict[str, str]]:
     return out
 
 
-def pipeline(text: str, tokenizer: TokenizerLike = "gpt2") -> Pipeline:
-    """The text through each stage of ``tokenizer``'s pipeline."""
+def pipeline(text: str, tokenizer: TokenizerLike = "gpt2", *, sandbox: Sandbox = NO_SANDBOX) -> Pipeline:
+    """The text through each stage of ``tokenizer``'s pipeline (loaded by name within ``sandbox``)."""
     from tokenlens.errors import InputError
 
-    text = _check_text(text)
+    text = check_text(text)
     if not text:
         raise InputError("The text is empty: write a few words to follow through the pipeline.")
-    backend = load(tokenizer)
+    backend = load(tokenizer, sandbox=sandbox)
     result = Pipeline(text, backend.name, backend=backend)
     if backend.kind == "hf":
         tok = backend.tokenizer
@@ -319,7 +319,7 @@ def ngrams(text: str, n: int = 2, tokenizer: TokenizerLike | None = None) -> NGr
     if tokenizer is not None:
         backend = load(tokenizer)
         name = backend.name
-        encoded = backend.encode(_check_text(text), add_special_tokens=False)
+        encoded = backend.encode(check_text(text), add_special_tokens=False)
         counts = Counter(encoded.ids)
         shown = dict(zip(encoded.ids, encoded.tokens))
         tokens = [(shown[i], i, c) for i, c in counts.most_common()]

@@ -11,6 +11,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from tokenlens.core.api import NO_SANDBOX, Sandbox
 from tokenlens.errors import InputError, MissingExtra, ModelFileError, ModelNotFound
 from tokenlens.views.display import widget_mimebundle
 
@@ -281,15 +282,16 @@ def _context_limit(lm) -> int | None:
     return getattr(lm.config, "n_positions", None) or getattr(lm.config, "max_position_embeddings", None)
 
 
-def next_tokens(text: str, model: str, top_k: int = 5, *, allow_paths: bool = True) -> Predictions:
-    """After each token of ``text``, the model's ``top_k`` next tokens with probabilities."""
-    from tokenlens.core.api import _check_text
+def next_tokens(text: str, model: str, top_k: int = 5, *, sandbox: Sandbox = NO_SANDBOX) -> Predictions:
+    """After each token of ``text``, the model's ``top_k`` next tokens with probabilities
+    (``sandbox.allow_paths=False``: the model by name only, never a path)."""
+    from tokenlens.core.api import check_text
 
-    text = _check_text(text)
+    text = check_text(text)
     top_k = _check_top_k(top_k)
     if not text:
         raise InputError("The text is empty: write a few words for the model to continue.")
-    lm, tok = load_lm(model, allow_paths=allow_paths)
+    lm, tok = load_lm(model, allow_paths=sandbox.allow_paths)
     import torch
 
     # One encode: the ids, and (fast tokenizers) each token's characters for the view's grouping.
@@ -384,15 +386,15 @@ def generate(
     temperature: float = 1.0,
     seed: int | None = None,
     *,
-    allow_paths: bool = True,
+    sandbox: Sandbox = NO_SANDBOX,
 ) -> Generation:
     """Continue ``prompt`` one token at a time (greedy or sampled), keeping each choice: its id,
     how it reads, its probability, and the continuation decoded so far."""
-    from tokenlens.core.api import _check_text
+    from tokenlens.core.api import check_text
 
-    prompt = _check_text(prompt)
+    prompt = check_text(prompt)
     max_new_tokens = _check_new_tokens(max_new_tokens)
-    lm, tok = load_lm(model, allow_paths=allow_paths)
+    lm, tok = load_lm(model, allow_paths=sandbox.allow_paths)
     import torch
 
     ids = tok(prompt, return_tensors="pt", add_special_tokens=False)["input_ids"]
