@@ -1,10 +1,11 @@
 /**
  * The panel's settings (schema/plugin.json) as the panel wants them: typed, with defaults for
- * anything missing or malformed.
+ * anything missing or malformed; and which of them the token view's own toolbar switches.
  */
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
 import { ColorBy, CompareLayout } from '../render/types';
+import { ITokensState } from '../widgets/tokens/view';
 
 /** What the settings (or their defaults) say. */
 export interface IPanelConfig {
@@ -54,5 +55,26 @@ export function readConfig(settings: ISettingRegistry.ISettings): IPanelConfig {
         ? maxChars
         : DEFAULT_CONFIG.maxChars,
     addSpecialTokens: bool('addSpecialTokens', DEFAULT_CONFIG.addSpecialTokens)
+  };
+}
+
+/** The token view's traits that its toolbar writes, and the settings they are kept in. */
+export const VIEW_TRAITS: [keyof IPanelConfig, keyof ITokensState][] = [
+  ['showIds', 'show_ids'],
+  ['showWhitespace', 'show_whitespace'],
+  ['colorBy', 'color_by'],
+  ['layout', 'compare_layout'],
+  ['addSpecialTokens', 'add_special_tokens']
+];
+
+/** The token view's state as the settings say it; the panel's view may toggle special tokens. */
+export function viewTraits(config: IPanelConfig): Partial<ITokensState> {
+  return {
+    show_ids: config.showIds,
+    show_whitespace: config.showWhitespace,
+    color_by: config.colorBy,
+    compare_layout: config.layout,
+    add_special_tokens: config.addSpecialTokens,
+    can_toggle_special: true
   };
 }

@@ -1,13 +1,14 @@
 /**
  * The Tokens side panel: follows the text that has focus (a notebook cell, a file, a selection)
  * and shows how the chosen tokenizers split it, through the same view as the notebook widget.
+ * This is its life cycle (when to ask, which answer still counts); `panel_view.ts` draws.
  */
 import { ServerConnection } from '@jupyterlab/services';
 import { Message } from '@lumino/messaging';
 import { ISignal, Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
-import { codePointCount, codePointIndex } from '../render/offsets';
+import { codePointIndex } from '../render/offsets';
 import {
   isError,
   ITokenCounts,
@@ -15,13 +16,19 @@ import {
   ResultOrError
 } from '../render/types';
 import { LocalModel } from '../widgets/model';
-import { ITokensState, render } from '../widgets/tokens/view';
+import { ITokensState } from '../widgets/tokens/view';
 import { TokenizerChooser } from './chooser';
-import { DEFAULT_CONFIG, IPanelConfig } from './config';
+import {
+  DEFAULT_CONFIG,
+  IPanelConfig,
+  VIEW_TRAITS,
+  viewTraits
+} from './config';
 import { PageCounter } from './counting';
 import { FocusFollower, IFocusedText } from './follow';
 import { tokenLensIcon } from './icon';
 import { Pacer } from './pace';
+import { cutNote, PanelView, summary } from './panel_view';
 import { RestExplainer, SERVER_MISSING_MESSAGE } from './request';
 import { IServerProblem, TokenServer, versionNotice } from './server';
 
@@ -31,18 +38,6 @@ import { IServerProblem, TokenServer, versionNotice } from './server';
  * text) are still on their way.
  */
 const COUNTS_FIRST_CHARS = 20_000;
-
-/** An answer taking longer than this dims the view, so it does not pass for the new text's. */
-const SLOW_MS = 500;
-
-/** The model traits the view's toolbar writes, and the settings they are kept in. */
-const TRAITS: [keyof IPanelConfig, keyof ITokensState][] = [
-  ['showIds', 'show_ids'],
-  ['showWhitespace', 'show_whitespace'],
-  ['colorBy', 'color_by'],
-  ['layout', 'compare_layout'],
-  ['addSpecialTokens', 'add_special_tokens']
-];
 
 /** The count the status bar shows: the first tokenizer on the focused text. */
 export interface ICount {
@@ -69,27 +64,17 @@ export class TokenLensPanel extends Widget {
       serverSettings,
       onProbed: reply => this._onProbed(reply),
       onLost: problem => {
-        this._model.set({ results: [], error: '' });
+        this._view.clearTokens();
         this._showServerProblem(problem);
       }
     });
     this._counter = new PageCounter({
       serverSettings,
-      // Which tokenizers are counted in the browser: a hook for tests and benchmarks.
-      onChange: () => {
-        this.node.dataset.browserCounts = this._counter.names.join(' ');
-      },
-      onMismatch: tokenizer => {
-        this.node.dataset.countMismatch = tokenizer;
-      }
+      onChange: () => this._view.markBrowserCounts(this._counter.names),
+      onMismatch: tokenizer => this._view.markMismatch(tokenizer)
     });
     this._config = { ...DEFAULT_CONFIG };
     this._pacer = new Pacer(() => this._refresh(), this._config.debounceMs);
-
-    this._notice = document.createElement('div');
-    this._notice.className = 'tl-notice';
-    this._notice.setAttribute('role', 'alert');
-    this._notice.hidden = true;
 
     this._chooser = new TokenizerChooser({
       onChange: names => {
@@ -100,28 +85,9 @@ export class TokenLensPanel extends Widget {
     });
     this._chooser.setChosen(this._config.tokenizers);
 
-    this._source = document.createElement('div');
-    this._source.className = 'tl-source';
-
-    this._status = document.createElement('div');
-    this._status.className = 'tl-status';
-    this._status.setAttribute('role', 'status');
-    this._status.setAttribute('aria-live', 'polite');
-
-    const view = document.createElement('div');
-    view.className = 'tl-view';
-    view.addEventListener('click', event => this._onViewClick(event));
-    this.node.append(
-      this._notice,
-      this._chooser.node,
-      this._source,
-      this._status,
-      view
-    );
-
-    this._model = new LocalModel<ITokensState>(this._traits());
+    this._model = new LocalModel<ITokensState>(viewTraits(this._config));
     // The view's own toolbar switches ids, whitespace, colours, layout: kept in the settings.
-    for (const [key, trait] of TRAITS) {
+    for (const [key, trait] of VIEW_TRAITS) {
       this._model.on(`change:${trait}`, () => {
         const value = this._model.get(trait);
         if (value !== this._config[key]) {
@@ -133,14 +99,15 @@ export class TokenLensPanel extends Widget {
         }
       });
     }
-    this._disposeView = render({
+    this._view = new PanelView(this.node, {
+      chooser: this._chooser,
       model: this._model,
-      el: view,
-      explainer: new RestExplainer(serverSettings)
+      explainer: new RestExplainer(serverSettings),
+      onTokenClick: (row, index) => this._selectToken(row, index)
     });
 
     this._follower.changed.connect(this._schedule, this);
-    this._setStatus('Loading tokenizers…');
+    this._view.showStatus('Loading tokenizers…');
     void this._server.probe();
   }
 
@@ -167,7 +134,7 @@ export class TokenLensPanel extends Widget {
       next.maxChars !== this._config.maxChars ||
       next.addSpecialTokens !== this._config.addSpecialTokens;
     this._config = next;
-    this._model.set(this._traits());
+    this._model.set(viewTraits(next));
     if (retokenize) {
       this._chooser.setChosen(next.tokenizers);
       this._schedule();
@@ -211,7 +178,7 @@ export class TokenLensPanel extends Widget {
     this._follower.changed.disconnect(this._schedule, this);
     this._pacer.dispose();
     this._counter.dispose();
-    this._disposeView();
+    this._view.dispose();
     Signal.clearData(this);
     super.dispose();
   }
@@ -221,18 +188,6 @@ export class TokenLensPanel extends Widget {
     if (this._stale) {
       this._schedule();
     }
-  }
-
-  private _traits(): Partial<ITokensState> {
-    const c = this._config;
-    return {
-      show_ids: c.showIds,
-      show_whitespace: c.showWhitespace,
-      color_by: c.colorBy,
-      compare_layout: c.layout,
-      add_special_tokens: c.addSpecialTokens,
-      can_toggle_special: true
-    };
   }
 
   private _schedule(): void {
@@ -269,12 +224,12 @@ export class TokenLensPanel extends Widget {
     if (!counts) {
       return;
     }
-    this._showSource(focus);
+    this._view.showSource(focus);
     this._showCounts(
-      { ...focus, text },
+      focus,
+      text,
       names,
       counts.map(n => ({ n_tokens: n })),
-      this._cutNote(text, focus),
       'browser'
     );
   }
@@ -292,27 +247,20 @@ export class TokenLensPanel extends Widget {
     return text.slice(0, cut);
   }
 
-  private _cutNote(text: string, focus: IFocusedText): string {
-    const n = (k: number) => k.toLocaleString('en-US');
-    return text.length < focus.text.length
-      ? ` (first ${n(text.length)} of ${n(focus.text.length)} characters; see Max characters in the settings)`
-      : '';
-  }
-
   /** The server's list came: offer its tokenizers, and say so if its version is not ours. */
   private _onProbed(reply: ITokenizersReply): void {
     this._chooser.setAvailable(this._server.available ?? []);
     this._chooser.setChosen(this.selected);
     const notice = versionNotice(String(reply.version ?? ''));
-    this._setNotice(notice === null ? null : 'version', notice ?? '');
+    this._view.showNotice(notice === null ? null : 'version', notice ?? '');
     this._schedule();
   }
 
   private _showServerProblem(problem: IServerProblem): void {
     if (problem.missing) {
-      this._setNotice('missing', SERVER_MISSING_MESSAGE);
+      this._view.showNotice('missing', SERVER_MISSING_MESSAGE);
     }
-    this._setStatus(problem.status, 'error');
+    this._view.showStatus(problem.status, 'error');
     // The status bar says so too, instead of a count that is not coming.
     this._counted.emit({
       tokenizer: this.selected[0] ?? 'tokens',
@@ -340,7 +288,7 @@ export class TokenLensPanel extends Widget {
       }
     }
     const focus = this._follower.current();
-    this._showSource(focus);
+    this._view.showSource(focus);
     if (!focus) {
       this._show(
         null,
@@ -359,10 +307,9 @@ export class TokenLensPanel extends Widget {
       this._show(null, [], focus.kind === 'file' ? 'Empty file' : 'Empty cell');
       return;
     }
-    this._setBusy(true);
+    this._view.setBusy(true);
     // Marks for profiling (the Performance panel of the browser's devtools; bench_panel.py).
     performance.mark('tokenlens:request');
-    const cutNote = this._cutNote(text, focus);
     const special = this._config.addSpecialTokens;
     // Counts shown after this one are for a newer text: this answer then draws only its tokens.
     const countedHereSeq = this._counter.seq;
@@ -373,18 +320,8 @@ export class TokenLensPanel extends Widget {
       const shownText = text;
       void this._server.counts(shownText, names, special).then(counts => {
         // Only while the full answer for this text has not been shown yet.
-        if (
-          seq === this._seq &&
-          !this.isDisposed &&
-          this.node.dataset.busy === 'true'
-        ) {
-          this._showCounts(
-            { ...focus, text: shownText },
-            names,
-            counts,
-            cutNote,
-            'server'
-          );
+        if (seq === this._seq && !this.isDisposed && this._view.busy) {
+          this._showCounts(focus, shownText, names, counts, 'server');
         }
       });
     }
@@ -393,55 +330,41 @@ export class TokenLensPanel extends Widget {
       return; // The user moved on; a newer request owns the view.
     }
     performance.mark('tokenlens:answer');
-    this._setBusy(false);
+    this._view.setBusy(false);
     if (down !== null) {
       this._server.lost(down);
       return;
     }
     if (this._server.answered()) {
-      this._setNotice(null);
+      this._view.showNotice(null);
     }
     const confirmed = this._counter.check(text, special, results);
     const overtaken = this._counter.seq !== countedHereSeq;
     this._show(
       { ...focus, text },
       results,
-      summary(results) + cutNote,
+      summary(results) + cutNote(text.length, focus.text.length),
       overtaken,
       confirmed
     );
   }
 
   /**
-   * Counts shown before the tokens: made here in the browser, or asked of the server for a
-   * long text while its tokens are on their way.
+   * Counts shown before the tokens, for `text` (the focused text, perhaps cut): made here in
+   * the browser, or asked of the server for a long text while its tokens are on their way.
    */
   private _showCounts(
     focus: IFocusedText,
+    text: string,
     names: string[],
     counts: (Pick<ITokenCounts, 'n_tokens'> | null)[],
-    cutNote: string,
     by: 'browser' | 'server'
   ): void {
-    const map = new Map<string, number | string>();
-    counts.forEach((c, k) => {
-      if (c) {
-        map.set(names[k], c.n_tokens);
-      }
-    });
-    if (map.size === 0) {
+    if (!counts.some(Boolean)) {
       return;
     }
-    this._chooser.setCounts(map);
-    const parts = names.map((name, k) => {
-      const n = counts[k]?.n_tokens;
-      return n === undefined ? `${name}: …` : tokensOf(name, n);
-    });
-    // Counted here, they are the final counts: the status reads as it will once the tokens come.
-    const pending = by === 'server' ? ' · drawing tokens…' : '';
-    this._setStatus(`${parts.join(' | ')}${cutNote}${pending}`);
-    this.node.dataset.chars = String(focus.text.length);
-    this.node.dataset.countedBy = by;
+    const note = cutNote(text.length, focus.text.length);
+    this._view.showCounts(text.length, names, counts, note, by);
     const first = counts[0];
     this._counted.emit({
       tokenizer: names[0] ?? '',
@@ -470,26 +393,14 @@ export class TokenLensPanel extends Widget {
       if (seq !== this._seq || this.isDisposed) {
         return;
       }
-      this._model.set({ results, error: '' });
-      // Which text the token view is drawn for: a hook for tests and benchmarks.
-      this.node.dataset.drawnChars = drawnChars;
+      this._view.drawTokens(results, drawnChars);
     };
     if (overtaken) {
-      this._setBusy(false);
+      this._view.setBusy(false);
       draw();
       return;
     }
-    const failed = results.length > 0 && results.every(isError);
-    this._setStatus(status, failed ? 'error' : 'ok');
-    const counts = new Map<string, number | string>();
-    for (const r of results) {
-      counts.set(r.tokenizer, isError(r) ? r.error : r.n_tokens);
-    }
-    this._chooser.setCounts(counts);
-    this._setBusy(false);
-    // Which text the counts are for (its length in UTF-16 units): a hook for tests and benchmarks.
-    this.node.dataset.chars = drawnChars;
-    this.node.dataset.countedBy = 'server';
+    this._view.showAnswer(results, status, drawnChars);
     const first = results[0];
     this._counted.emit({
       tokenizer: first?.tokenizer ?? this.selected[0] ?? '',
@@ -507,64 +418,14 @@ export class TokenLensPanel extends Widget {
     }
   }
 
-  /**
-   * Waiting for the server. The view is dimmed only when an answer is slow to come: dimming
-   * it for every keystroke would repaint the whole view twice per keystroke.
-   */
-  private _setBusy(busy: boolean): void {
-    this.node.dataset.busy = String(busy);
-    window.clearTimeout(this._slowTimer);
-    if (busy) {
-      this._slowTimer = window.setTimeout(() => {
-        this.node.dataset.slow = 'true';
-      }, SLOW_MS);
-    } else if (this.node.dataset.slow) {
-      delete this.node.dataset.slow;
-    }
-  }
-
-  private _showSource(focus: IFocusedText | null): void {
-    const n = (k: number) => k.toLocaleString('en-US');
-    let text = '';
-    if (focus?.selection) {
-      text = `Selection in ${focus.label}: ${n(codePointCount(focus.text))} of ${n(focus.sourceChars)} characters`;
-    } else if (focus) {
-      // A file name keeps its own spelling; "code cell 2" starts the line with a capital.
-      const label = focus.kind === 'file' ? focus.label : capital(focus.label);
-      text = `${label}: ${n(focus.sourceChars)} characters`;
-    }
-    this._source.textContent = text;
-    this.node.dataset.sourceKind = focus?.kind ?? 'none';
-    this.node.dataset.selection = String(!!focus?.selection);
-  }
-
-  private _setStatus(text: string, kind: 'ok' | 'error' = 'ok'): void {
-    this._status.textContent = text;
-    this._status.dataset.kind = kind;
-  }
-
-  private _setNotice(kind: 'missing' | 'version' | null, text = ''): void {
-    this._notice.hidden = kind === null;
-    this._notice.dataset.kind = kind ?? '';
-    this._notice.textContent = text;
-  }
-
-  /** A click on a token selects its characters in the editor it came from. */
-  private _onViewClick(event: MouseEvent): void {
+  /** A clicked token (`index` in the row of result `row`) selects its characters in the editor. */
+  private _selectToken(row: number, index: number): void {
     const shown = this._shown;
-    const target = event.target as HTMLElement | null;
-    const token = target?.closest<HTMLElement>(
-      '.tl-token[data-index], .tl-bar[data-index]'
-    );
-    const row = token?.closest<HTMLElement>('[data-r]');
-    if (!shown || !token || !row) {
+    if (!shown) {
       return;
     }
-    const result = shown.results[Number(row.dataset.r)];
-    const span =
-      result && !isError(result)
-        ? result.spans[Number(token.dataset.index)]
-        : null;
+    const result = shown.results[row];
+    const span = result && !isError(result) ? result.spans[index] : null;
     if (!span || span[1] <= span[0]) {
       return; // special tokens cover no characters
     }
@@ -582,7 +443,7 @@ export class TokenLensPanel extends Widget {
     const start = shown.index[Math.min(span[0], last)] + shown.focus.offset;
     const end = shown.index[Math.min(span[1], last)] + shown.focus.offset;
     if (this._follower.select(start, end)) {
-      this.node.dataset.selected = `${start}:${end}`;
+      this._view.markSelected(start, end);
     }
   }
 
@@ -592,18 +453,14 @@ export class TokenLensPanel extends Widget {
   private _config: IPanelConfig;
   private _pacer: Pacer;
   private _chooser: TokenizerChooser;
-  private _notice: HTMLElement;
-  private _source: HTMLElement;
-  private _status: HTMLElement;
   private _model: LocalModel<ITokensState>;
-  private _disposeView: () => void;
+  private _view: PanelView;
   private _shown: {
     focus: IFocusedText;
     results: ResultOrError[];
     index: Uint32Array | null;
   } | null = null;
   private _seq = 0;
-  private _slowTimer = 0;
   private _stale = true;
   private _configChanged = new Signal<this, Partial<IPanelConfig>>(this);
   private _counted = new Signal<this, ICount>(this);
@@ -614,27 +471,6 @@ export namespace TokenLensPanel {
     follower: FocusFollower;
     serverSettings?: ServerConnection.ISettings;
   }
-}
-
-/** "42 tokens · gpt2", one part per tokenizer. */
-function summary(results: ResultOrError[]): string {
-  if (results.length === 0) {
-    return 'No results';
-  }
-  return results
-    .map(r =>
-      isError(r) ? `${r.tokenizer}: error` : tokensOf(r.tokenizer, r.n_tokens)
-    )
-    .join(' | ');
-}
-
-/** "42 tokens · gpt2" */
-function tokensOf(tokenizer: string, n: number): string {
-  return `${n.toLocaleString('en-US')} ${n === 1 ? 'token' : 'tokens'} · ${tokenizer}`;
-}
-
-function capital(s: string): string {
-  return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
 function sameList(a: string[], b: string[]): boolean {
