@@ -259,7 +259,7 @@ def test_bad_models_and_names_are_refused(workdir, runs, small_model, tmp_path):
         ft.finetune(data, "b2", model=str(small_model), tokenizer="bert-base-uncased")
     with pytest.raises(InputError, match="--qlora needs a CUDA GPU"):
         ft.finetune(data, "q", model=str(small_model), qlora=True, device="cpu")
-    with pytest.raises(InputError, match="No data file matches"):
+    with pytest.raises(InputError, match="No file matches"):
         ft.finetune(str(tmp_path / "missing-*.txt"), "b3", model=str(small_model))
     with pytest.raises(InputError, match="not a usable run name"):
         ft.finetune(data, "../escape", model=str(small_model))
@@ -298,7 +298,7 @@ def test_magic_dry_run_and_print_command(shell, workdir, runs, capsys):
 
 def test_magic_errors(shell, capsys):
     r = shell.run_cell("%finetune --data nothing-here.txt --model x --name a")
-    assert not r.success and "No data file matches" in str(r.error_in_exec)
+    assert not r.success and "No such file or folder: 'nothing-here.txt'" in str(r.error_in_exec)
     r = shell.run_cell("%finetune --attach never-ran")
     assert not r.success and "No run named 'never-ran'" in str(r.error_in_exec)
     capsys.readouterr()

@@ -324,7 +324,7 @@ def test_skipped_input_is_counted(tmp_path):
     assert "not UTF-8" in skipped[str(tmp_path / "latin1.txt")] and "0xE9" in skipped[str(tmp_path / "latin1.txt")]
     with pytest.raises(CorpusError, match="image.txt is binary"):
         train_tokenizer(files=str(tmp_path / "*.txt"), name="skip2", vocab_size=500, on_bad="stop", progress=None)
-    with pytest.raises(CorpusError, match="latin1.txt is not UTF-8 text \\(byte 3 is 0xE9\\)"):
+    with pytest.raises(CorpusError, match="latin1.txt is not UTF-8 text \\(line 1, byte 4 is 0xE9\\)"):
         train_tokenizer(
             files=[tmp_path / "good.txt", tmp_path / "latin1.txt"],
             name="skip2",
@@ -337,7 +337,7 @@ def test_skipped_input_is_counted(tmp_path):
         train_tokenizer(SMALL[:50] + [3] + SMALL[50:], name="skip5", vocab_size=500, progress=None).corpus[
             "items_skipped_reason"
         ]
-        == "item 50 is int, not text"
+        == "item 50 is int (3), not text"
     )
     result = train_tokenizer(series, name="skip3", vocab_size=500, progress=None)
     assert result.corpus["items_skipped"] == 2 and "item 50 is missing" in result.corpus["items_skipped_reason"]
@@ -352,8 +352,8 @@ def test_skipped_input_is_counted(tmp_path):
         (dict(corpus=""), CorpusError, "The corpus is empty"),
         (dict(corpus=[]), CorpusError, "The corpus is empty"),
         (dict(files="/no/such/file.txt"), CorpusError, "No such file or folder: '/no/such/file.txt'"),
-        (dict(files="/tmp/*.no-such-ending-xyz"), CorpusError, "matches no file"),
-        (dict(corpus=b"bytes"), CorpusError, "decode it to text first"),
+        (dict(files="/tmp/*.no-such-ending-xyz"), CorpusError, "No file matches '/tmp/*.no-such-ending-xyz'"),
+        (dict(corpus=b"bytes"), CorpusError, "decode them to text first"),
         (dict(corpus={"train": []}), CorpusError, "DatasetDict"),
         (dict(corpus=SMALL, vocab_size=200), TrainingError, "Ask for at least 258"),
         (dict(corpus=SMALL, algorithm="char-bpe", vocab_size=50), TrainingError, "smaller than this corpus's alphabet"),
@@ -505,16 +505,45 @@ def test_lazy_public_name():
 
 
 def test_fit_numbers_on_a_known_text():
-    from tokenlens.vocab.train import fit_of, word_spans
+    from tokenlens.measure.fit import measure_fit
 
-    tok = tokenlens.tokenize("I love NLP", "gpt2")
-    fit = fit_of(tok)
-    assert word_spans("I love NLP") == [(0, 1), (2, 6), (7, 10)]
+    (fit,) = measure_fit("I love NLP", ["gpt2"])
     assert fit.tokens == 4 and fit.words == 3 and fit.fertility == pytest.approx(4 / 3)
     assert fit.continued_words == pytest.approx(1 / 3)  # NLP = " N" + "LP"
     assert fit.byte_pieces == 0 and fit.unknown == 0
-    odia = fit_of(tokenlens.tokenize("ଓଡ଼ିଆ", "gpt2"))
+    (odia,) = measure_fit("ଓଡ଼ିଆ", ["gpt2"])
     assert odia.words == 1 and odia.byte_pieces > 0.5 and odia.continued_words == 1
+
+
+def test_fit_charges_words_as_stats_does_by_hand():
+    """GPT-2: I | ␣love | \\n | \\n | N LP | ␣ E0 AC 93. The newlines are charged to no word and
+    the space before ଓ to ଓ: (1 + 1 + 2 + 4) tokens / 4 words = 2.0 (not 10 tokens / 4 words)."""
+    result = small("by-hand", heldout="I love\n\nNLP ଓ", compare=["gpt2", "bert-base-uncased"])
+    _, gpt2, bert = result.fit
+    assert (gpt2.tokens, gpt2.words, gpt2.fertility, gpt2.continued_words) == (10, 4, 2.0, 0.5)
+    assert gpt2.byte_pieces == pytest.approx(3 / 10) and gpt2.unknown == 0
+    # BERT: i | love | nl ##p | [UNK]: the unknown token is the one the token table marks
+    assert (bert.tokens, bert.fertility, bert.continued_words, bert.unknown) == (5, 1.25, 0.25, 0.2)
+
+
+def test_training_fit_and_stats_agree_exactly():
+    from tokenlens.measure.fit import Fit
+
+    held = "\n".join(flores("ory_Orya", "devtest")[:40] + flores("eng_Latn", "devtest")[:40]) + "\n\n  end \n"
+    names = ["gpt2", "llama-2", "bert-base-uncased"]
+    result = small("agree", heldout=held, compare=names)
+    table = tokenlens.stats(held, ["agree", *names])
+    assert [f.tokenizer for f in result.fit] == ["agree", *names]
+    for fit, row in zip(result.fit, table):
+        assert fit == Fit.of(row)
+        assert (fit.tokens, fit.words, fit.fertility, fit.continued_words, fit.unknown, fit.byte_pieces) == (
+            row.n_tokens,
+            row.n_words,
+            row.fertility,
+            row.split_share,
+            row.unknown_share,
+            row.partial_char_share,
+        ), row.tokenizer
 
 
 # -- the magic --------------------------------------------------------------------------------------
@@ -571,7 +600,7 @@ def test_magic_cell_body_and_variables(shell):
         ("%train_tokenizer --name x", "Give the training text one way"),
         ("%train_tokenizer /no/such.txt --var lines --name x", "not more than one"),
         ("%train_tokenizer /no/such.txt --name x", "No such file or folder: '/no/such.txt'"),
-        ("%train_tokenizer /no/*.txt --name x", "matches no file"),
+        ("%train_tokenizer /no/*.txt --name x", "No file matches '/no/*.txt'"),
         ("%train_tokenizer --var nothing_here --name x", "No variable named 'nothing_here'"),
         ("%train_tokenizer --var lines --name 'bad name'", "letters, digits and . _ + -"),
         ("%train_tokenizer --var lines --name x --vocab-size 100", "Ask for at least 258"),
@@ -617,6 +646,20 @@ def test_magic_result_displays_as_the_report(shell):
     assert rows[-1]["ids"] == tokenlens.tokenize("tokenizer", "shown", add_special_tokens=False).ids
     for row in rows:  # the renderer's shape: spans cover the word
         assert len(row["spans"]) == len(row["ids"]) and row["spans"][-1][1] == len("tokenizer")
+
+
+def test_magic_fit_agrees_with_tokenizer_stats(shell, tmp_path):
+    from tokenlens.measure.fit import Fit
+
+    held = tmp_path / "held.txt"
+    held.write_text(
+        "\n".join(flores("ory_Orya", "devtest")[:30] + flores("eng_Latn", "devtest")[:30]), encoding="utf-8"
+    )
+    shell.user_ns["lines"] = SMALL
+    result = run_ok(shell, f"%train_tokenizer --var lines --name agree-magic -v 500 --eval {held} --compare gpt2")
+    table = run_ok(shell, f"%tokenizer_stats -t agree-magic -t gpt2 --whole-files --no-progress {held}")
+    assert [Fit.of(row) for row in table] == result.fit
+    assert result.fit[1].fertility == table["gpt2", "held"].fertility > result.fit[0].fertility
 
 
 # -- the replay against the textbook loop, on awkward words -------------------------------------------

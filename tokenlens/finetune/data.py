@@ -7,9 +7,6 @@ in a process of its own and reads files only.
 
 from __future__ import annotations
 
-import glob
-import gzip
-import io
 import json
 import math
 from collections.abc import Iterable, Iterator
@@ -18,16 +15,25 @@ from pathlib import Path
 from typing import Any
 
 from tokenlens.errors import InputError
+from tokenlens.sources.files import check, is_json_lines, read_records, read_texts, where
+from tokenlens.sources.objects import kind_of
+from tokenlens.sources.paths import expand
+
+#: the source of rows given as a Python object; their ``line`` is the item's index
+PYTHON = "<python>"
 
 
 @dataclass
 class BadRow:
     source: str
+    #: line of a file (from 1), index of a Python item (from 0), or 0 for a whole file
     line: int
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.source}:{self.line}: {self.reason}"
+        if self.source == PYTHON:
+            return f"item {self.line}: {self.reason}"
+        return f"{where(self.source, self.line)}: {self.reason}" if self.line else f"{self.source} {self.reason}"
 
 
 @dataclass
@@ -35,6 +41,8 @@ class Rows:
     rows: list[dict] = field(default_factory=list)
     bad: list[BadRow] = field(default_factory=list)
     kind: str = ""  # text | prompt_completion | messages
+    #: what the named folders held that is not data (binary files, hidden names), in words
+    left_out: str = ""
 
     def check(self, bad_rows: str) -> Rows:
         if self.bad and bad_rows == "fatal":
@@ -46,30 +54,9 @@ class Rows:
             )
         if not self.rows:
             reasons = f" ({self.bad[0]})" if self.bad else ""
-            raise InputError(f"The training data has no usable rows{reasons}.")
+            left_out = f"; {self.left_out}" if self.left_out else ""
+            raise InputError(f"The training data has no usable rows{reasons}{left_out}.")
         return self
-
-
-def expand(sources: Iterable[str]) -> list[Path]:
-    paths: list[Path] = []
-    for source in sources:
-        hits = sorted(glob.glob(str(Path(source).expanduser()), recursive=True))
-        if not hits:
-            raise InputError(f"No data file matches {source!r}. Check the path (relative to the notebook's folder).")
-        paths.extend(Path(h) for h in hits if Path(h).is_file())
-    if not paths:
-        raise InputError(f"{list(sources)} names folders, not files; point --data at .txt or .jsonl files.")
-    return paths
-
-
-def _open_text(path: Path) -> io.TextIOBase:
-    raw = gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
-    return io.TextIOWrapper(raw, encoding="utf-8", errors="strict")
-
-
-def _is_jsonl(path: Path) -> bool:
-    name = path.name[:-3] if path.name.endswith(".gz") else path.name
-    return name.endswith((".jsonl", ".json"))
 
 
 def row_kind(row: dict, text_field: str = "text") -> str | None:
@@ -104,58 +91,56 @@ def _validate(row: Any, text_field: str) -> tuple[dict | None, str]:
 
 
 def read_rows(sources: Iterable[str], text_field: str = "text") -> Rows:
-    """Rows from .txt (a file is one document), .jsonl/.json lines, and their .gz forms."""
-    out = Rows()
-    for path in expand(sources):
-        try:
-            with _open_text(path) as f:
-                if not _is_jsonl(path):
-                    text = f.read()
-                    if text.strip():
-                        out.rows.append({"text": text})
-                    else:
-                        out.bad.append(BadRow(str(path), 1, "the file is empty"))
-                    continue
-                for number, line in enumerate(f, 1):
-                    if not line.strip():
-                        continue
-                    try:
-                        row, reason = _validate(json.loads(line), text_field)
-                    except ValueError as exc:
-                        row, reason = None, f"not JSON ({exc.msg})"
-                    if row is None:
-                        out.bad.append(BadRow(str(path), number, reason))
-                    else:
-                        out.rows.append(row)
-        except UnicodeDecodeError:
-            out.bad.append(BadRow(str(path), 0, "not UTF-8 text (a binary file?)"))
-        except (OSError, EOFError) as exc:
-            out.bad.append(BadRow(str(path), 0, f"unreadable ({exc})"))
+    """Rows from files, folders and globs (the rules of :mod:`tokenlens.sources`): a text file
+    is one document, a JSON lines file a row a line; gzip too. A file that is binary or not
+    UTF-8 is one bad row, named with the line and byte where it goes wrong."""
+    found = expand(list(sources))
+    out = Rows(left_out=found.note())
+    for path in found.files:
+        checked = check(path)
+        if checked.problem is not None:
+            out.bad.append(BadRow(str(path), 0, checked.problem))
+        elif not is_json_lines(path):
+            text = next(read_texts(path, whole=True))
+            if text.strip():
+                out.rows.append({"text": text})
+            else:
+                out.bad.append(BadRow(str(path), 0, "is empty"))
+        else:
+            for number, record, problem in read_records(path):
+                row, reason = (None, problem) if problem else _validate(record, text_field)
+                if row is None:
+                    out.bad.append(BadRow(str(path), number, reason))
+                else:
+                    out.rows.append(row)
     _set_kind(out, text_field)
     return out
 
 
 def rows_from_object(obj: Any, text_field: str = "text") -> Rows:
     """Rows from a str, a list of str or dicts, a pandas Series/DataFrame or a datasets Dataset."""
+    kind = kind_of(obj)
     if isinstance(obj, str):
         items: Iterable[Any] = [obj]
-    elif hasattr(obj, "to_dict") and hasattr(obj, "columns"):  # DataFrame
+    elif kind == "dataframe":
         items = obj.to_dict("records")
-    elif hasattr(obj, "tolist") and hasattr(obj, "dtype"):  # Series
+    elif kind == "series":
         items = obj.tolist()
-    elif hasattr(obj, "column_names") and hasattr(obj, "__iter__"):  # datasets.Dataset
+    elif kind == "dataset":
         items = iter(obj)
-    elif isinstance(obj, Iterable):
+    elif kind == "datasetdict":
+        raise InputError(f"Got a {type(obj).__name__}; pick a split first, e.g. ds['train'] (its splits: {list(obj)}).")
+    elif isinstance(obj, Iterable) and not isinstance(obj, (bytes, bytearray, dict)):
         items = obj
     else:
         raise InputError(
             f"Cannot train on a {type(obj).__name__}: give text, a list of texts or rows, a pandas column or a datasets Dataset."
         )
     out = Rows()
-    for number, item in enumerate(items, 1):
+    for number, item in enumerate(items):
         row, reason = _validate({text_field: item} if isinstance(item, str) else item, text_field)
         if row is None:
-            out.bad.append(BadRow("<python>", number, reason))
+            out.bad.append(BadRow(PYTHON, number, reason))
         else:
             out.rows.append(row)
     _set_kind(out, text_field)

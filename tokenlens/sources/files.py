@@ -33,6 +33,10 @@ SNIFF_BYTES = 8192
 _BLOCK = 1 << 20
 #: texts read between two reports of the bytes read
 _PROGRESS_EVERY = 256
+#: what to do about a JSON line that gives no text
+RECORD_HINT = (
+    "Fix the line, or name the field that holds the text (field='...'; dots reach into nested objects: 'meta.body')."
+)
 
 _HINTS = {
     "binary": "Leave it out of the files you name (a folder's binary files are left out by themselves).",
@@ -224,15 +228,13 @@ def _field_texts(path: Path, field: str, bad, progress) -> Iterator[str]:
             continue
         message = f"{where(path, number)}: {problem}"
         if bad is None:
-            raise SourceError(
-                f"{message}. Fix the line, or name the field that holds the text (field='...';"
-                " dots reach into nested objects: 'meta.body')."
-            )
+            raise SourceError(f"{message}. {RECORD_HINT}")
         bad(message)
 
 
 __all__ = [
     "JSON_LINES",
+    "RECORD_HINT",
     "FileCheck",
     "check",
     "count_records",

@@ -66,7 +66,10 @@ def items_of(obj: Any, field: str | None = None) -> Items:
         return _column(obj, field)
     if isinstance(obj, dict):
         keys = ", ".join(map(str, list(obj)[:5]))
-        raise SourceError(f"Got a dict (keys: {keys}); pick the part that holds text, e.g. a list of strings.")
+        raise SourceError(
+            f"Got a dict (keys: {keys}); pick the part that holds text: a split of a DatasetDict"
+            " (ds['train']), a list of strings."
+        )
     if getattr(obj, "ndim", 1) != 1 and hasattr(obj, "shape"):
         raise SourceError(f"Got a table of shape {obj.shape}; pass one column of text.")
     if kind == "series":

@@ -116,7 +116,8 @@ def _nearby(path: Path) -> str:
         near = sorted(p.name for p in parent.iterdir() if not p.name.startswith("."))[:8]
     except OSError:
         return ""
-    return f" {parent} holds: {', '.join(near) or 'nothing'}."
+    shown = Path.cwd() if str(parent) == "." else parent  # say which folder "." is
+    return f" {shown} holds: {', '.join(near) or 'nothing'}."
 
 
 __all__ = ["Found", "expand"]

@@ -1,47 +1,41 @@
-"""Training text as a stream: files and globs (text, JSON lines, gzip), text in memory, Python
-iterables, pandas Series and ``datasets`` columns.
+"""Training text as a stream of line batches, read through :mod:`tokenlens.sources`.
 
 A :class:`Corpus` yields batches of lines and never holds the whole text, so a corpus larger
 than memory can be trained on. It counts what it read (bytes, lines, files) for the progress
-display, and it deals with input it cannot use (binary or non-UTF-8 files, JSON lines that do not
-parse, items that are not text) by skipping it with a count or by stopping, as the caller chooses.
+display, can be stopped between lines, keeps a seeded share of lines out for measuring the fit,
+and deals with input it cannot use (binary or non-UTF-8 files, JSON lines without text, items
+that are not text) by skipping it with a count or by stopping, as the caller chooses. Which files
+a path, folder or glob names, and how a file is read, are the rules of :mod:`tokenlens.sources`.
 """
 
 from __future__ import annotations
 
-import codecs
-import glob
-import gzip
 import io
 import itertools
-import json
-import os
 import random
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tokenlens.errors import InputError, TokenlensError
+from tokenlens.errors import InputError, SourceError, TokenlensError
+from tokenlens.sources.files import RECORD_HINT, check, read_texts
+from tokenlens.sources.objects import ITEM_HINT, item_problem, items_of
+from tokenlens.sources.paths import expand
 
 #: what to do with input that is not usable text
 ON_BAD = ("skip", "stop")
-
-#: file name endings read as one JSON object a line (before an optional ``.gz``)
-JSON_LINES = (".jsonl", ".ndjson", ".json")
 
 #: lines handed to the trainer at once: enough that the Python side costs little, few enough that
 #: the trainer's read-ahead (256 items, here batches) stays small (about 16k lines)
 BATCH_LINES = 64
 
-#: bytes looked at for a NUL byte, the sign of a binary file (git uses the same rule)
-_SNIFF = 8192
-_BLOCK = 1 << 20
+#: the training text cannot be read as asked (missing file, empty corpus, bad file): the loader's
+#: error, under the name training code has always caught
+CorpusError = SourceError
 
-
-class CorpusError(InputError):
-    """The training text cannot be read as asked (missing file, empty corpus, bad file)."""
+_SKIP_HINT = "Or let tokenlens skip such input (on_bad='skip', the default; --on-bad-file skip in the magic)."
 
 
 class TrainingInterrupted(TokenlensError):
@@ -57,6 +51,8 @@ class CorpusStats:
     lines: int = 0
     files: int = 0
     files_skipped: list[tuple[str, str]] = field(default_factory=list)
+    #: entries of the named folders left out for their hidden names (starting with ".")
+    files_hidden: int = 0
     items_skipped: int = 0
     items_skipped_reason: str = ""
     heldout_lines: int = 0
@@ -69,126 +65,25 @@ class CorpusStats:
             "lines": self.lines,
             "files": self.files,
             "files_skipped": [list(x) for x in self.files_skipped],
+            "files_hidden": self.files_hidden,
             "items_skipped": self.items_skipped,
             "items_skipped_reason": self.items_skipped_reason,
             "heldout_lines": self.heldout_lines,
         }
 
 
-def _utf8_len(s: str) -> int:
+def utf8_len(s: str) -> int:
     # isascii() is O(1) for str, so the common case costs nothing.
     return len(s) if s.isascii() else len(s.encode("utf-8", errors="surrogatepass"))
-
-
-def expand_files(patterns: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Path]:
-    """Paths named by ``patterns`` (files, folders, globs with ``*``, ``?``, ``[`` or ``**``).
-
-    A folder stands for every file under it. A missing file or a glob that matches nothing is an
-    error that names it, never silently an empty corpus.
-    """
-    if isinstance(patterns, (str, os.PathLike)):
-        patterns = [patterns]
-    out: list[Path] = []
-    for raw in patterns:
-        text = os.path.expanduser(os.fspath(raw))
-        if glob.has_magic(text):
-            hits = sorted(glob.glob(text, recursive=True))
-            files = [Path(h) for h in hits if Path(h).is_file()]
-            if not files:
-                raise CorpusError(
-                    f"The pattern {os.fspath(raw)!r} matches no file (looked in {Path.cwd()})."
-                    " Check the folder and the file ending, e.g. 'corpus/*.txt' or 'data/**/*.jsonl'."
-                )
-            out.extend(files)
-            continue
-        path = Path(text)
-        if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
-            if not files:
-                raise CorpusError(f"The folder {path} holds no files to train on.")
-            out.extend(files)
-        elif path.is_file():
-            out.append(path)
-        else:
-            hint = ""
-            parent = path.parent if str(path.parent) else Path(".")
-            if parent.is_dir():
-                near = sorted(p.name for p in parent.iterdir())[:8]
-                hint = f" {parent} holds: {', '.join(near) or 'nothing'}."
-            raise CorpusError(f"No such file or folder: {os.fspath(raw)!r}.{hint}")
-    # the same file named twice (a glob and its path) is read once
-    seen: set[Path] = set()
-    unique = []
-    for p in out:
-        key = p.resolve()
-        if key not in seen:
-            seen.add(key)
-            unique.append(p)
-    return unique
-
-
-def _is_gzip(path: Path) -> bool:
-    return path.name.lower().endswith(".gz")
-
-
-def _is_json_lines(path: Path) -> bool:
-    name = path.name.lower()
-    if name.endswith(".gz"):
-        name = name[:-3]
-    return name.endswith(JSON_LINES)
-
-
-def check_file(path: Path) -> str | None:
-    """Why ``path`` cannot be read as UTF-8 text, or None when it can.
-
-    One pass in blocks of 1 MB (bounded memory): a NUL byte near the start marks a binary file;
-    then every byte must be valid UTF-8. Checking first means a file is used whole or not at all.
-    """
-    try:
-        raw = open(path, "rb")
-    except OSError as exc:
-        return f"cannot be opened ({exc.strerror or exc})"
-    try:
-        stream = gzip.GzipFile(fileobj=raw) if _is_gzip(path) else raw
-        decoder = codecs.getincrementaldecoder("utf-8")("strict")
-        offset = 0
-        first = True
-        while True:
-            try:
-                block = stream.read(_BLOCK)
-            except (OSError, EOFError) as exc:
-                return f"is not a readable gzip file ({exc})"
-            if first and b"\0" in block[:_SNIFF]:
-                return "is binary (it holds NUL bytes)"
-            first = False
-            try:
-                decoder.decode(block, final=not block)
-            except UnicodeDecodeError as exc:
-                if exc.start >= len(block):
-                    return "is not UTF-8 text (it ends inside a character)"
-                return f"is not UTF-8 text (byte {offset + exc.start} is 0x{block[exc.start]:02X})"
-            if not block:
-                return None
-            offset += len(block)
-    finally:
-        raw.close()
-
-
-def _field_of(record: Any, path: list[str]) -> Any:
-    for key in path:
-        if not isinstance(record, dict) or key not in record:
-            return None
-        record = record[key]
-    return record
 
 
 class Corpus:
     """A source of training text, read as batches of lines.
 
-    ``files`` are paths or globs; ``data`` is text in memory: a ``str`` (split into lines), an
-    iterable of ``str`` (lists, generators, pandas Series; each item is one sequence), or a
-    ``datasets`` dataset (the ``field`` column). ``field`` also names the text field of JSON
-    lines files (dots reach into nested objects: ``meta.text``).
+    ``files`` are paths, folders or globs; ``data`` is text in memory: a ``str`` (split into
+    lines), an iterable of ``str`` (lists, generators, pandas Series; each item is one sequence),
+    or a table (DataFrame, ``datasets`` Dataset) by its ``field`` column. ``field`` also names
+    the text field of JSON lines files (dots reach into nested objects: ``meta.text``).
 
     ``holdout`` keeps that fraction of lines out of training, drawn with ``seed``, for measuring
     the fit on text the tokenizer did not see (at most ``holdout_max_bytes`` are kept).
@@ -210,8 +105,8 @@ class Corpus:
             raise InputError(f"on_bad must be one of {', '.join(ON_BAD)}, not {on_bad!r}.")
         if (data is None) == (files is None):
             raise CorpusError(
-                "Give the training text one way: files (paths or globs) or data (text, a list or"
-                " iterator of strings, a pandas Series or a datasets column)."
+                "Give the training text one way: files (paths, folders or globs) or data (text, a"
+                " list or iterator of strings, a pandas Series or a datasets column)."
             )
         if not 0.0 <= float(holdout) < 1.0:
             raise InputError(f"holdout is a fraction of the lines, from 0 up to (not including) 1; got {holdout}.")
@@ -226,20 +121,22 @@ class Corpus:
         self._stop = threading.Event()
         self.files: list[Path] = []
         self.data = None
-        self.description = ""
         if files is not None:
-            if isinstance(files, (list, tuple)) and not files:
-                raise CorpusError("No files were named; give at least one path or glob.")
-            self.files = expand_files(files)
+            found = expand(files)
+            self.files = found.files
+            self.stats.files_skipped = [(str(p), "is binary (it holds NUL bytes)") for p in found.binary]
+            self.stats.files_hidden = found.hidden
             self.description = f"{len(self.files)} file(s)"
+        elif isinstance(data, str):
+            self.data = data
+            self.description = f"str of {len(data):,} characters"
+            self.stats.bytes_total = utf8_len(data)
+        elif isinstance(data, Path):
+            raise CorpusError(f"{data} is a path: pass it as files=, not as text.")
         else:
-            self.data = _check_data(data, field)
-            self.description = _describe_data(data)
-            try:
-                if isinstance(data, str):
-                    self.stats.bytes_total = _utf8_len(data)
-            except Exception:
-                pass
+            items = items_of(data, field)
+            self.data = items.items
+            self.description = items.description
 
     # -- control --------------------------------------------------------------------------------
     def stop(self) -> None:
@@ -252,17 +149,14 @@ class Corpus:
         good = []
         total = 0
         for path in self.files:
-            reason = check_file(path)
-            if reason is None:
+            checked = check(path)
+            if checked.problem is None:
                 good.append(path)
-                total += path.stat().st_size
+                total += checked.size
                 continue
             if self.on_bad == "stop":
-                raise CorpusError(
-                    f"{path} {reason}. Remove it from the corpus, or let tokenlens skip such files"
-                    " (on_bad='skip', the default; --on-bad-file skip in the magic)."
-                )
-            self.stats.files_skipped.append((str(path), reason))
+                raise checked.error(_SKIP_HINT)
+            self.stats.files_skipped.append((str(path), checked.problem))
         if not good:
             detail = "; ".join(f"{p} {r}" for p, r in self.stats.files_skipped[:5])
             raise CorpusError(f"No file of the corpus is usable text: {detail}.")
@@ -285,7 +179,7 @@ class Corpus:
                 for line in batch:
                     if held_bytes < self.holdout_max_bytes and rng.random() < self.holdout:
                         self.heldout.append(line)
-                        held_bytes += _utf8_len(line)
+                        held_bytes += utf8_len(line)
                     else:
                         keep.append(line)
                 self.stats.heldout_lines = len(self.heldout)
@@ -308,114 +202,36 @@ class Corpus:
         done_bytes = 0
         for path in self.files:
             self.stats.files += 1
-            size = path.stat().st_size
-            with open(path, "rb") as raw:
-                stream = gzip.GzipFile(fileobj=raw) if _is_gzip(path) else raw
-                # newline="\n": split on LF only and keep it, exactly as the Rust trainer reads files
-                text = io.TextIOWrapper(stream, encoding="utf-8", newline="\n")
-                lines: Iterable[str] = text
-                if _is_json_lines(path):
-                    lines = self._json_texts(text, path)
-                for n, line in enumerate(lines, 1):
-                    yield line
-                    if n % 256 == 0:
-                        self.stats.bytes_read = done_bytes + raw.tell()
-            done_bytes += size
-            self.stats.bytes_read = done_bytes
 
-    def _json_texts(self, lines: Iterable[str], path: Path) -> Iterator[str]:
-        key = (self.field or "text").split(".")
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                value = _field_of(json.loads(line), key)
-            except ValueError:
-                self._bad_item(f"line {number} of {path} is not JSON")
-                continue
-            if isinstance(value, str):
-                yield value
-            else:
-                what = "has no field" if value is None else f"has a {type(value).__name__} in field"
-                self._bad_item(f"line {number} of {path} {what} {'.'.join(key)!r}")
+            def progress(read: int, done: int = done_bytes) -> None:
+                self.stats.bytes_read = done + read
+
+            yield from read_texts(path, field=self.field, keep_ends=True, bad=self._bad_item, progress=progress)
+            done_bytes += path.stat().st_size
+            self.stats.bytes_read = done_bytes
 
     def _data_lines(self) -> Iterator[str]:
         data = self.data
         if isinstance(data, str):
             for line in io.StringIO(data, newline="\n"):
-                self.stats.bytes_read += _utf8_len(line)
+                self.stats.bytes_read += utf8_len(line)
                 yield line
             return
         for number, item in enumerate(data):
-            if isinstance(item, str):
-                self.stats.bytes_read += _utf8_len(item)
+            problem = item_problem(number, item)
+            if problem is None:
+                self.stats.bytes_read += utf8_len(item)
                 yield item
-            elif item is None or (isinstance(item, float) and item != item):
-                self._bad_item(f"item {number} is missing (None or NaN)")
             else:
-                self._bad_item(f"item {number} is {type(item).__name__}, not text")
+                self._bad_item(problem)
 
     def _bad_item(self, why: str) -> None:
         if self.on_bad == "stop":
-            raise CorpusError(
-                f"The corpus holds input that is not text: {why}. Clean it, or let tokenlens"
-                " skip such items (on_bad='skip'; --on-bad-file skip in the magic)."
-            )
+            hint = ITEM_HINT if why.startswith("item ") else RECORD_HINT
+            raise CorpusError(f"The corpus holds input that is not text: {why}. {hint} {_SKIP_HINT}")
         self.stats.items_skipped += 1
         if not self.stats.items_skipped_reason:
             self.stats.items_skipped_reason = why
 
 
-def _is_dataset(obj: Any) -> bool:
-    return hasattr(obj, "column_names") and hasattr(obj, "iter") and not isinstance(obj, dict)
-
-
-def _check_data(data: Any, field: str | None) -> Any:
-    if isinstance(data, (bytes, bytearray)):
-        raise CorpusError("The corpus is bytes; decode it to text first (data.decode('utf-8')).")
-    if isinstance(data, Path):
-        raise CorpusError(f"{data} is a path: pass it as files=, not as text.")
-    if isinstance(data, str):
-        return data
-    if isinstance(data, dict):
-        keys = ", ".join(map(str, list(data)[:5]))
-        raise CorpusError(
-            f"The corpus is a dict (keys: {keys}); pick the part that holds text, e.g."
-            " dataset['train'] for a DatasetDict, or a list of strings."
-        )
-    if _is_dataset(data):
-        columns = list(data.column_names or [])
-        name = field or ("text" if "text" in columns or not columns else None)
-        if name is None or (columns and name not in columns):
-            raise CorpusError(
-                f"Name the dataset column that holds the text (field=...; --field in the magic)."
-                f" Its columns: {', '.join(columns)}."
-            )
-        return _dataset_texts(data, name)
-    if hasattr(data, "dtype") and hasattr(data, "to_numpy") and getattr(data, "ndim", 1) != 1:
-        raise CorpusError("The corpus is a table; pass one column of text (df['text']).")
-    try:
-        return iter(data)
-    except TypeError:
-        raise CorpusError(
-            f"A corpus of type {type(data).__name__} cannot be read: give text, a list or iterator"
-            " of strings, a pandas Series, a datasets column, or files."
-        ) from None
-
-
-def _dataset_texts(dataset: Any, column: str) -> Iterator[Any]:
-    for batch in dataset.iter(batch_size=1000):
-        yield from batch[column]
-
-
-def _describe_data(data: Any) -> str:
-    kind = type(data).__name__
-    try:
-        n = len(data)
-    except TypeError:
-        return kind
-    unit = "characters" if isinstance(data, str) else "items"
-    return f"{kind} of {n:,} {unit}"
-
-
-__all__ = ["Corpus", "CorpusError", "CorpusStats", "TrainingInterrupted", "check_file", "expand_files"]
+__all__ = ["BATCH_LINES", "Corpus", "CorpusError", "CorpusStats", "TrainingInterrupted", "utf8_len"]

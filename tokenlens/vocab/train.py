@@ -2,25 +2,29 @@
 what is needed to show how it was made.
 
 :func:`train_tokenizer` builds the pipeline (:mod:`tokenlens.vocab.options`), streams the corpus
-(:mod:`tokenlens.vocab.corpus`) into the ``tokenizers`` trainer in a worker thread so that the cell can
-be stopped, counts the frequency of every merge (:mod:`tokenlens.vocab.merges`), measures the fit
-on held-out text (below), and saves the folder atomically into the registry
-(:mod:`tokenlens.vocab.registry`). It returns a :class:`~tokenlens.vocab.result.TrainingResult`.
+(:mod:`tokenlens.vocab.corpus`) into the ``tokenizers`` trainer in a worker thread so that the
+cell can be stopped, counts the frequency of every merge (:mod:`tokenlens.vocab.merges`),
+measures the fit on held-out text (:mod:`tokenlens.measure.fit`: the numbers ``stats`` gives),
+and saves the folder atomically into the registry (:mod:`tokenlens.vocab.registry`). It returns
+a :class:`~tokenlens.vocab.result.TrainingResult`. Each step is a short function below.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from tokenlens.errors import InputError, TokenlensError
-from tokenlens.vocab.corpus import Corpus, CorpusError, TrainingInterrupted, expand_files
+from tokenlens.measure.fit import Fit, measure_fit
+from tokenlens.sources.files import check, is_json_lines, read_texts
+from tokenlens.sources.paths import expand
+from tokenlens.vocab.corpus import Corpus, CorpusError, TrainingInterrupted
 from tokenlens.vocab.merges import replay_merges, replay_wordpiece
 from tokenlens.vocab.options import (
     ALGORITHMS,
@@ -177,125 +181,26 @@ def _train_in_thread(tok, trainer, corpus: Corpus, watch: _Watch) -> None:
     raise TrainingError(f"The {type(trainer).__name__} failed: {message}") from error
 
 
-# -- fit on held-out text -----------------------------------------------------------------------
-_WORD = re.compile(r"\S+")
-_HEX_RUN = re.compile(r"<[0-9A-F]{2}(?: [0-9A-F]{2})*>")
+# -- held-out text -----------------------------------------------------------------------------
+def _ended(text: str) -> str:
+    return text if text.endswith("\n") else text + "\n"
 
 
-@dataclass
-class Fit:
-    """How well a tokenizer fits a text (special tokens left out)."""
-
-    tokenizer: str
-    tokens: int
-    chars: int
-    words: int
-    #: characters per token: higher is a better compression
-    chars_per_token: float
-    #: tokens per whitespace-separated word: lower is better (1.0 = every word is one token)
-    fertility: float
-    #: share of words split into two or more tokens
-    continued_words: float
-    #: share of tokens that are raw bytes of a character (byte fallback or byte-level splits)
-    byte_pieces: float
-    #: share of tokens that are the unknown token
-    unknown: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def word_spans(text: str) -> list[tuple[int, int]]:
-    """Character spans of the whitespace-separated words of ``text``."""
-    return [m.span() for m in _WORD.finditer(text)]
-
-
-def tokens_per_word(
-    spans: Sequence[tuple[int, int]], special: Sequence[bool], words: Sequence[tuple[int, int]]
-) -> list[int]:
-    """How many tokens fall in each word.
-
-    A token belongs to the first word its span overlaps (" love" belongs to "love"); a token with
-    an empty span (the later bytes of a split character) belongs to the word holding the
-    character before it. Tokens of spaces alone belong to no word.
-    """
-    import bisect
-
-    ends = [w[1] for w in words]
-    counts = [0] * len(words)
-    for (s, e), sp in zip(spans, special):
-        if sp:
-            continue
-        if e <= s:  # continuation bytes: the character before
-            s, e = s - 1, s
-            if s < 0:
-                continue
-        k = bisect.bisect_right(ends, s)  # the first word that ends after s
-        if k < len(words) and words[k][0] < e:
-            counts[k] += 1
-    return counts
-
-
-def unknown_ids(backend) -> set[int]:
-    """Ids of the unknown token(s) of a loaded tokenizer (empty when it has none)."""
-    kind = getattr(backend, "kind", "")
-    if kind == "sentencepiece":
-        try:
-            return {backend.sp.unk_id()}
-        except Exception:
-            return set()
-    if kind == "hf":
-        spec = json.loads(backend.tokenizer.to_str()).get("model") or {}
-        if spec.get("type") == "Unigram" and spec.get("unk_id") is not None:
-            return {int(spec["unk_id"])}
-        unk = spec.get("unk_token")
-        if unk:
-            i = backend.tokenizer.token_to_id(unk)
-            return {i} if i is not None else set()
-    return set()
-
-
-def fit_of(tokenized, unk: set[int] = frozenset()) -> Fit:
-    """Tokens, characters per token, fertility and the shares of continued words, byte pieces
-    and unknown tokens for one tokenized text."""
-    text = tokenized.text
-    words = word_spans(text)
-    keep = [not s for s in tokenized.special]
-    n = sum(keep)
-    per_word = tokens_per_word(tokenized.spans, tokenized.special, words)
-    byte_pieces = sum(1 for t, k in zip(tokenized.tokens, keep) if k and _HEX_RUN.search(t))
-    unknown = sum(1 for i, k in zip(tokenized.ids, keep) if k and i in unk)
-    return Fit(
-        tokenizer=tokenized.tokenizer,
-        tokens=n,
-        chars=len(text),
-        words=len(words),
-        chars_per_token=len(text) / n if n else 0.0,
-        fertility=n / len(words) if words else 0.0,
-        continued_words=sum(1 for c in per_word if c > 1) / len(words) if words else 0.0,
-        byte_pieces=byte_pieces / n if n else 0.0,
-        unknown=unknown / n if n else 0.0,
-    )
-
-
-def measure_fit(text: str, backends: Iterable) -> list[Fit]:
-    """:func:`fit_of` for each tokenizer on ``text`` (no special tokens added)."""
-    return [fit_of(b.encode(text, add_special_tokens=False), unknown_ids(b)) for b in backends]
-
-
-def _read_heldout(text: Any, files: Any) -> str:
+def _read_heldout(text: Any, files: Any, field: str | None) -> str:
+    """The held-out text: plain files whole, JSON lines a record a line, then ``text``."""
     parts: list[str] = []
     if files:
-        for path in expand_files(files):
-            try:
-                parts.append(path.read_text(encoding="utf-8"))
-            except UnicodeDecodeError:
-                raise CorpusError(f"The held-out file {path} is not UTF-8 text.") from None
+        for path in expand(files).files:
+            checked = check(path)
+            if checked.problem is not None:
+                raise checked.error()
+            texts = read_texts(path, field=field, whole=True)
+            parts.extend(map(_ended, texts) if is_json_lines(path) else texts)
     if text is not None:
         if isinstance(text, str):
             parts.append(text)
         else:
-            parts.append("".join(t if t.endswith("\n") else t + "\n" for t in text if isinstance(t, str)))
+            parts.extend(_ended(t) for t in text if isinstance(t, str))
     return "".join(parts)
 
 
@@ -342,15 +247,16 @@ def train_tokenizer(
 ) -> TrainingResult:
     """Train a tokenizer and register it under ``name``.
 
-    The text comes from ``files`` (paths, folders or globs; plain text, JSON lines with ``field``,
-    gzip) or from ``corpus`` (a string, a list or iterator of strings, a pandas Series, a
-    ``datasets`` dataset with ``field``). It is streamed, so it need not fit in memory. Files that
-    are binary or not UTF-8, and items that are not text, are skipped and counted
-    (``on_bad="skip"``) or stop the training (``on_bad="stop"``).
+    The text comes from ``files`` (paths, folders or globs; plain text, JSON lines with
+    ``field``, gzip; a folder is its text files, see :mod:`tokenlens.sources`) or from ``corpus``
+    (a string, a list or iterator of strings, a pandas Series, a ``datasets`` dataset with
+    ``field``). It is streamed, so it need not fit in memory. Files that are binary or not UTF-8,
+    and items that are not text, are skipped and counted (``on_bad="skip"``) or stop the training
+    (``on_bad="stop"``).
 
     The fit is measured on held-out text — ``heldout`` (text), ``heldout_files``, or a ``holdout``
     fraction of the corpus lines drawn with ``seed`` — for the trained tokenizer and each name in
-    ``compare``.
+    ``compare``, as one text with :func:`tokenlens.stats` (the same numbers ``stats`` gives).
 
     The folder (``tokenizer.json``, ``tokenizer_config.json``, ``special_tokens_map.json`` and
     ``tokenlens_training.json``) is written atomically into the registry, so ``tokenlens.load(name)``,
@@ -366,7 +272,6 @@ def train_tokenizer(
     Stopping the cell (Ctrl-C) raises :class:`TrainingInterrupted` and saves nothing.
     """
     from tokenlens.backends.hf import HFBackend
-    from tokenlens.core.api import load
 
     if isinstance(pre_tokenizer, str):
         pre_tokenizer = [pre_tokenizer]
@@ -386,121 +291,47 @@ def train_tokenizer(
     ).checked()
     # Everything that can be refused is refused before any work.
     target = check_name(name, overwrite)
+    baselines, heldout_text = _baselines_and_heldout(compare, heldout, heldout_files, field, holdout)
+    source = Corpus(corpus, files=files, field=field, on_bad=on_bad, holdout=holdout, seed=opts.seed)
+    callback = _auto_progress() if progress in ("auto", True) else (progress or None)
+    watch = _Watch(callback, source)
+    with _nothing_saved_when_stopped(watch, callback):
+        tok, words = _read_and_train(opts, source, watch)
+        tok, vocab = _finished_vocabulary(tok, opts)
+        watch.phase("counting merge frequencies", key="count")
+        merges, uses, alphabet = _count_merges(tok, words, vocab, opts)
+        held = "".join(map(_ended, source.heldout))
+        measured = (heldout_text or held)[:FIT_MAX_CHARS]
+        fit, sample = _fit_and_sample(HFBackend(name, tok, source=target), baselines, measured, watch)
+        result = _result(name, target, tok, opts, source, words, merges, uses, alphabet, fit, sample, word)
+        _save(result, tok, opts, watch, overwrite)
+        return result
+
+
+def _baselines_and_heldout(
+    compare: str | Sequence[str], heldout: Any, heldout_files: Any, field: str | None, holdout: float
+) -> tuple[list, str]:
+    """The tokenizers to compare with, loaded, and the held-out text read: refused before any work."""
+    from tokenlens.core.api import load
+
     if isinstance(compare, str):
         compare = [compare]
     baselines = [load(n) for n in compare]
-    heldout_text = _read_heldout(heldout, heldout_files)
+    heldout_text = _read_heldout(heldout, heldout_files, field)
     if compare and not heldout_text and not holdout:
         raise InputError(
             "Comparing needs held-out text to measure on: give heldout= or heldout_files="
             " (--eval FILE in the magic), or hold back a share of the corpus with holdout=0.05."
         )
-    source = Corpus(corpus, files=files, field=field, on_bad=on_bad, holdout=holdout, seed=opts.seed)
-    callback = _auto_progress() if progress in ("auto", True) else (progress or None)
-    watch = _Watch(callback, source)
+    return baselines, heldout_text
+
+
+@contextmanager
+def _nothing_saved_when_stopped(watch: _Watch, callback) -> Iterator[None]:
+    """Ctrl-C anywhere in training ends in :class:`TrainingInterrupted` saying nothing was saved
+    (the save is atomic), and the progress display shows that it stopped."""
     try:
-        if source.files:
-            watch.phase("checking the files", key="check")
-            source.check_files()
-            if not source.stats.bytes_total:
-                raise CorpusError(f"The corpus is empty: its {len(source.files)} file(s) hold no text.")
-        tok, trainer = build_pipeline(opts)
-        watch.phase("reading the corpus and counting words", key="train")
-        _train_in_thread(tok, trainer, source, watch)
-        words = trainer_words(trainer)
-        if not words:
-            skipped = ""
-            if source.stats.files_skipped or source.stats.items_skipped:
-                skipped = (
-                    f" ({len(source.stats.files_skipped)} file(s) and {source.stats.items_skipped}"
-                    " item(s) were skipped as not text)"
-                )
-            raise CorpusError(
-                f"The corpus is empty: {source.stats.lines:,} line(s) were read and none held a"
-                f" word to learn from{skipped}."
-            )
-        trained_size = tok.get_vocab_size(with_added_tokens=True)
-        if opts.byte_fallback:
-            tok = with_byte_fallback(tok, opts)
-        spec = json.loads(tok.to_str())
-        model = spec["model"]
-        n_special = len(opts.special_tokens or [])
-        train_size = opts.vocab_size - (256 if opts.byte_fallback else 0)
-        if opts.algorithm in ("char-bpe", "wordpiece") and trained_size > train_size:
-            alphabet = trained_size - n_special
-            raise TrainingError(
-                f"A vocabulary of {opts.vocab_size} is smaller than this corpus's alphabet:"
-                f" {alphabet} distinct symbols plus {n_special} special token(s)"
-                + (" and 256 byte tokens" if opts.byte_fallback else "")
-                + f". Ask for at least {trained_size + (256 if opts.byte_fallback else 0) + 1}, or"
-                " keep only the most frequent characters with --limit-alphabet."
-            )
-        vocab = tok.get_vocab(with_added_tokens=False)
-        size = max(vocab.values()) + 1 if vocab else 0
-
-        watch.phase("counting merge frequencies", key="count")
-        if model["type"] == "BPE":
-            pairs = [tuple(m.split(" ", 1)) if isinstance(m, str) else tuple(m) for m in model.get("merges") or []]
-            prefix, suffix = model.get("continuing_subword_prefix"), model.get("end_of_word_suffix")
-            replay = replay_merges(words, pairs, vocab, prefix, suffix, model=tok.model)
-        elif model["type"] == "WordPiece":
-            first = _first_merged_id(vocab, n_special, opts.continuing_subword_prefix or "##")
-            replay = replay_wordpiece(words, vocab, first, opts.continuing_subword_prefix or "##")
-        else:
-            replay = None
-        merges = replay.merges if replay else []
-        uses = replay.uses[:size] if replay else _unigram_uses(tok, words, size)
-        made = {m.token for m in merges}
-        alphabet = _alphabet_size(vocab, n_special, made) if model["type"] != "Unigram" else 0
-
-        backend = HFBackend(name, tok, source=target)
-        fit: list[Fit] = []
-        sample: list[dict] = []
-        held = "".join(ln if ln.endswith("\n") else ln + "\n" for ln in source.heldout)
-        measured = (heldout_text or held)[:FIT_MAX_CHARS]
-        if measured:
-            watch.phase("measuring the fit on held-out text", key="fit")
-            fit = measure_fit(measured, [backend, *baselines])
-            first_line = next((ln.strip() for ln in measured.splitlines() if ln.strip()), "")[:300]
-            if first_line:
-                sample = [b.encode(first_line, add_special_tokens=False).to_dict() for b in (backend, *baselines)]
-
-        import tokenizers
-
-        result = TrainingResult(
-            name=name,
-            path=target,
-            algorithm=opts.algorithm,
-            options=opts.to_dict(),
-            requested_vocab_size=opts.vocab_size,
-            vocab_size=tok.get_vocab_size(with_added_tokens=True),
-            alphabet_size=alphabet,
-            special_tokens=list(opts.special_tokens or []),
-            merges=merges,
-            uses=uses,
-            corpus={
-                "description": source.description,
-                **source.stats.to_dict(),
-                "distinct_words": len(words),
-                "word_occurrences": sum(words.values()),
-            },
-            fit=fit,
-            sample=sample,
-            versions={"tokenizers": tokenizers.__version__, "tokenlens": _package_version()},
-            _tok=tok,
-        )
-        result.example_words = example_words(result, words)
-        result.word = word if word is not None else (result.example_words[0] if result.example_words else "")
-
-        watch.phase("saving", key="save")
-        files_out = config_files(tok, opts, name)
-        result.memory = {"rss_start": watch.rss_start, "peak_rss": max(watch.rss_peak, _rss())}
-        result.seconds = dict(watch.seconds)
-        files_out[TRAINING_FILE] = json.dumps(result.training_data(), ensure_ascii=False)
-        save_atomically(name, files_out, overwrite=overwrite)
-        watch.close()
-        result.seconds = dict(watch.seconds)
-        return result
+        yield
     except KeyboardInterrupt:
         raise TrainingInterrupted("Training was stopped. Nothing was saved.") from None
     except TrainingInterrupted as exc:
@@ -512,6 +343,131 @@ def train_tokenizer(
                 watch.phase("stopped", key="_stopped")
             except Exception:
                 pass
+
+
+def _read_and_train(opts: TrainingOptions, source: Corpus, watch: _Watch) -> tuple[Any, dict[str, int]]:
+    """Check the files, then stream the corpus into the trainer: the trained tokenizer and the
+    word counts the trainer kept."""
+    if source.files:
+        watch.phase("checking the files", key="check")
+        source.check_files()
+        if not source.stats.bytes_total:
+            raise CorpusError(f"The corpus is empty: its {len(source.files)} file(s) hold no text.")
+    tok, trainer = build_pipeline(opts)
+    watch.phase("reading the corpus and counting words", key="train")
+    _train_in_thread(tok, trainer, source, watch)
+    words = trainer_words(trainer)
+    if not words:
+        skipped = ""
+        if source.stats.files_skipped or source.stats.items_skipped:
+            skipped = (
+                f" ({len(source.stats.files_skipped)} file(s) and {source.stats.items_skipped}"
+                " item(s) were skipped as not text)"
+            )
+        raise CorpusError(
+            f"The corpus is empty: {source.stats.lines:,} line(s) were read and none held a"
+            f" word to learn from{skipped}."
+        )
+    return tok, words
+
+
+def _finished_vocabulary(tok, opts: TrainingOptions) -> tuple[Any, dict[str, int]]:
+    """The tokenizer with its byte-fallback tokens added where asked, and its vocabulary; a
+    vocabulary the alphabet alone overfilled is refused."""
+    trained_size = tok.get_vocab_size(with_added_tokens=True)
+    if opts.byte_fallback:
+        tok = with_byte_fallback(tok, opts)
+    n_special = len(opts.special_tokens or [])
+    train_size = opts.vocab_size - (256 if opts.byte_fallback else 0)
+    if opts.algorithm in ("char-bpe", "wordpiece") and trained_size > train_size:
+        alphabet = trained_size - n_special
+        raise TrainingError(
+            f"A vocabulary of {opts.vocab_size} is smaller than this corpus's alphabet:"
+            f" {alphabet} distinct symbols plus {n_special} special token(s)"
+            + (" and 256 byte tokens" if opts.byte_fallback else "")
+            + f". Ask for at least {trained_size + (256 if opts.byte_fallback else 0) + 1}, or"
+            " keep only the most frequent characters with --limit-alphabet."
+        )
+    return tok, tok.get_vocab(with_added_tokens=False)
+
+
+def _count_merges(tok, words: dict[str, int], vocab: dict[str, int], opts: TrainingOptions):
+    """(merges with their frequencies, uses of each id, alphabet size), counted on the words."""
+    model = json.loads(tok.to_str())["model"]
+    n_special = len(opts.special_tokens or [])
+    size = max(vocab.values()) + 1 if vocab else 0
+    if model["type"] == "BPE":
+        pairs = [tuple(m.split(" ", 1)) if isinstance(m, str) else tuple(m) for m in model.get("merges") or []]
+        prefix, suffix = model.get("continuing_subword_prefix"), model.get("end_of_word_suffix")
+        replay = replay_merges(words, pairs, vocab, prefix, suffix, model=tok.model)
+    elif model["type"] == "WordPiece":
+        first = _first_merged_id(vocab, n_special, opts.continuing_subword_prefix or "##")
+        replay = replay_wordpiece(words, vocab, first, opts.continuing_subword_prefix or "##")
+    else:
+        replay = None
+    merges = replay.merges if replay else []
+    uses = replay.uses[:size] if replay else _unigram_uses(tok, words, size)
+    made = {m.token for m in merges}
+    alphabet = _alphabet_size(vocab, n_special, made) if model["type"] != "Unigram" else 0
+    return merges, uses, alphabet
+
+
+def _fit_and_sample(backend, baselines: list, measured: str, watch: _Watch) -> tuple[list[Fit], list[dict]]:
+    """The fit of the new tokenizer and the baselines on the held-out text, and its first line
+    tokenized by each (nothing without held-out text)."""
+    if not measured:
+        return [], []
+    watch.phase("measuring the fit on held-out text", key="fit")
+    fit = measure_fit(measured, [backend, *baselines])
+    first_line = next((ln.strip() for ln in measured.splitlines() if ln.strip()), "")[:300]
+    sample = (
+        [b.encode(first_line, add_special_tokens=False).to_dict() for b in (backend, *baselines)] if first_line else []
+    )
+    return fit, sample
+
+
+def _result(
+    name, target, tok, opts, source: Corpus, words, merges, uses, alphabet, fit, sample, word
+) -> TrainingResult:
+    import tokenizers
+
+    result = TrainingResult(
+        name=name,
+        path=target,
+        algorithm=opts.algorithm,
+        options=opts.to_dict(),
+        requested_vocab_size=opts.vocab_size,
+        vocab_size=tok.get_vocab_size(with_added_tokens=True),
+        alphabet_size=alphabet,
+        special_tokens=list(opts.special_tokens or []),
+        merges=merges,
+        uses=uses,
+        corpus={
+            "description": source.description,
+            **source.stats.to_dict(),
+            "distinct_words": len(words),
+            "word_occurrences": sum(words.values()),
+        },
+        fit=fit,
+        sample=sample,
+        versions={"tokenizers": tokenizers.__version__, "tokenlens": _package_version()},
+        _tok=tok,
+    )
+    result.example_words = example_words(result, words)
+    result.word = word if word is not None else (result.example_words[0] if result.example_words else "")
+    return result
+
+
+def _save(result: TrainingResult, tok, opts: TrainingOptions, watch: _Watch, overwrite: bool) -> None:
+    """Write the folder into the registry atomically, with the record of how it was made."""
+    watch.phase("saving", key="save")
+    files_out = config_files(tok, opts, result.name)
+    result.memory = {"rss_start": watch.rss_start, "peak_rss": max(watch.rss_peak, _rss())}
+    result.seconds = dict(watch.seconds)
+    files_out[TRAINING_FILE] = json.dumps(result.training_data(), ensure_ascii=False)
+    save_atomically(result.name, files_out, overwrite=overwrite)
+    watch.close()
+    result.seconds = dict(watch.seconds)
 
 
 def _first_merged_id(vocab: dict[str, int], n_special: int, prefix: str) -> int:
@@ -551,10 +507,8 @@ __all__ = [
     "TrainingResult",
     "build_pipeline",
     "check_name",
-    "fit_of",
     "load_training",
     "measure_fit",
     "save_atomically",
     "train_tokenizer",
-    "word_spans",
 ]
