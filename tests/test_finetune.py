@@ -196,7 +196,7 @@ def test_prompt_completion_rows_train_with_trl(workdir, runs, tmp_path):
     data = tmp_path / "qa.jsonl"
     data.write_text("\n".join(json.dumps(r) for r in rows) + "\n{broken\n", encoding="utf-8")
     tok_dir = workdir / "odia-bpe"
-    with pytest.raises(InputError, match=r"qa.jsonl:65: not JSON"):
+    with pytest.raises(InputError, match=r"qa.jsonl, line 65: not JSON"):
         ft.finetune(str(data), "qa", tokenizer=str(tok_dir), bad_rows="fatal", max_steps=3, **TINY)
     assert not (runs / "qa").exists()  # a refused run leaves nothing behind
     run = ft.finetune(str(data), "qa", tokenizer=str(tok_dir), max_steps=4, eval_steps=1000, save_steps=1000, **TINY)
