@@ -11,7 +11,7 @@ from tokenlens.backends import Backend
 from tokenlens.core.resolve import resolve
 from tokenlens.core.tokenized import Tokenized
 from tokenlens.errors import InputError
-from tokenlens.views.display import widget_mimebundle
+from tokenlens.views.display import ShownAsWidget
 
 TokenizerLike = str | Backend
 
@@ -85,8 +85,10 @@ def decode(
 
 
 @dataclass
-class Comparison:
+class Comparison(ShownAsWidget):
     """The same text under several tokenizers; displays as the token widget."""
+
+    _widget_class = "tokenlens.views.tokens:TokensWidget"
 
     text: str
     results: list[Tokenized] = field(default_factory=list)
@@ -148,18 +150,6 @@ class Comparison:
         from tokenlens.views.html import tokenized_html
 
         return tokenized_html(self.results)
-
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        return widget_mimebundle(self, include, exclude)
-
-    @property
-    def widget(self):
-        """The live token view of this comparison (made once, then reused)."""
-        if self._widget is None:
-            from tokenlens.views import TokensWidget
-
-            self._widget = TokensWidget.from_results(self.text, self.results, **self.options)
-        return self._widget
 
 
 def _names(tokenizers) -> list:

@@ -14,6 +14,7 @@ from pathlib import Path
 from tokenlens.errors import InputError
 from tokenlens.finetune.events import RunState, fold, process_alive, read_events
 from tokenlens.finetune.spec import RunDir, RunSpec
+from tokenlens.views.display import ShownAsWidget
 
 TRAIN_MODULE = "tokenlens.finetune.trainer"
 
@@ -66,8 +67,10 @@ def build_command(spec: RunSpec, run: RunDir, resume: bool = False, python: str 
     return [py] + tail
 
 
-class Run:
+class Run(ShownAsWidget):
     """A handle on a run folder: its state, and Stop / Resume / wait."""
+
+    _widget_class = "tokenlens.views.finetune:FinetuneWidget"
 
     def __init__(self, run: RunDir):
         self.dir = run
@@ -153,10 +156,10 @@ class Run:
         s = self.poll()
         return f"<Run {self.name!r} {s.status} step {s.step}/{s.max_steps or '?'} at {self.dir.path}>"
 
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        from tokenlens.views.finetune import FinetuneWidget
+    def _repr_html_(self) -> str:
+        from tokenlens.views.finetune import run_html
 
-        return FinetuneWidget.for_run(self)._repr_mimebundle_(include, exclude)
+        return run_html(self)
 
 
 _children: dict[int, subprocess.Popen] = {}

@@ -11,11 +11,13 @@ from html import escape
 from typing import Any
 
 from tokenlens.core.api import NO_SANDBOX, Sandbox, TokenizerLike, check_text, load
-from tokenlens.views.display import widget_mimebundle
+from tokenlens.views.display import ShownAsWidget
 
 
 @dataclass
-class Pipeline:
+class Pipeline(ShownAsWidget):
+    _widget_class = "tokenlens.views.learning:PipelineWidget"
+
     text: str
     tokenizer: str
     #: one dict per stage: {"stage", "what", ...stage data}
@@ -32,18 +34,6 @@ class Pipeline:
 
     def to_dict(self) -> dict[str, Any]:
         return {"text": self.text, "tokenizer": self.tokenizer, "stages": self.stages}
-
-    @property
-    def widget(self):
-        """The live pipeline view (made once, then reused)."""
-        if getattr(self, "_widget", None) is None:
-            from tokenlens.views.learning import PipelineWidget
-
-            self._widget = PipelineWidget(self)
-        return self._widget
-
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        return widget_mimebundle(self, include, exclude)
 
     def __repr__(self) -> str:
         lines = [f"Pipeline of {self.tokenizer!r} on {len(self.text)} characters:"]

@@ -13,7 +13,7 @@ from typing import Any
 
 from tokenlens.core.api import NO_SANDBOX, Sandbox
 from tokenlens.errors import InputError, MissingExtra, ModelFileError, ModelNotFound
-from tokenlens.views.display import widget_mimebundle
+from tokenlens.views.display import ShownAsWidget
 
 _models: dict[str, tuple[Any, Any]] = {}
 _lock = threading.Lock()
@@ -198,8 +198,10 @@ def _chip(token_id: int, text: str, extra: str = "", title: str = "") -> str:
 
 
 @dataclass
-class Predictions:
+class Predictions(ShownAsWidget):
     """Next-token predictions after every position of a text (and, optionally, a continuation)."""
+
+    _widget_class = "tokenlens.views.learning:PredictWidget"
 
     text: str
     model: str
@@ -250,18 +252,6 @@ class Predictions:
         if self.generation is not None:
             out += self.generation._repr_html_()
         return out
-
-    @property
-    def widget(self):
-        """The live predictions view (made once, then reused)."""
-        if getattr(self, "_widget", None) is None:
-            from tokenlens.views.learning import PredictWidget
-
-            self._widget = PredictWidget(self)
-        return self._widget
-
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        return widget_mimebundle(self, include, exclude)
 
 
 def _check_top_k(top_k: Any) -> int:
@@ -331,8 +321,10 @@ def next_tokens(text: str, model: str, top_k: int = 5, *, sandbox: Sandbox = NO_
 
 
 @dataclass
-class Generation:
+class Generation(ShownAsWidget):
     """A continuation decoded token by token."""
+
+    _widget_class = "tokenlens.views.learning:PredictWidget"
 
     prompt: str
     text: str
@@ -365,17 +357,6 @@ class Generation:
             f"<div><b>continuation</b> ({how}, {len(self.steps)} tokens)</div>"
             f"<div>{escape(self.prompt)}{chips}</div><div><small>{escape(self.text)!r}</small></div>"
         )
-
-    @property
-    def widget(self):
-        if getattr(self, "_widget", None) is None:
-            from tokenlens.views.learning import PredictWidget
-
-            self._widget = PredictWidget(Predictions(self.prompt, self.model, generation=self))
-        return self._widget
-
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        return widget_mimebundle(self, include, exclude)
 
 
 def generate(

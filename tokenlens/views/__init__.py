@@ -1,6 +1,7 @@
-"""anywidget views; their front ends are ESM bundles built from ``src/widget.ts`` (token view)
-``src/dataset_widget.ts`` (dataset view), ``src/finetune_widget.ts`` (run view),
-``src/pipeline_widget.ts`` (pipeline stages) and ``src/predict_widget.ts`` (next-token predictions)."""
+"""Widgets and their static copies. Every widget is a ``BundledWidget`` (``base.py``) drawn by an
+ESM bundle built from ``src/widgets/<view>/``: ``widget`` (the token view), ``dataset``,
+``finetune`` (run view), ``pipeline``, ``predict`` and ``train_report``; every result object
+shows as its widget through ``ShownAsWidget`` (``display.py``)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,14 @@ from typing import Any
 
 
 def __getattr__(name: str) -> Any:
-    if name in {"TokensWidget", "bundle_path"}:
-        from tokenlens.views import tokens
+    if name in {"BundledWidget", "bundle_path"}:
+        from tokenlens.views import base
 
-        return getattr(tokens, name)
+        return getattr(base, name)
+    if name == "TokensWidget":
+        from tokenlens.views.tokens import TokensWidget
+
+        return TokensWidget
     if name == "FinetuneWidget":
         from tokenlens.views.finetune import FinetuneWidget
 
@@ -32,6 +37,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "BundledWidget",
     "DatasetWidget",
     "FinetuneWidget",
     "PipelineWidget",

@@ -6,11 +6,10 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-import anywidget
 import traitlets
 
 from tokenlens.errors import TokenlensError
-from tokenlens.views.tokens import bundle_path
+from tokenlens.views.base import BundledWidget
 
 if TYPE_CHECKING:  # pragma: no cover
     from tokenlens.measure.dataset import DatasetView
@@ -24,12 +23,9 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-class DatasetWidget(anywidget.AnyWidget):
+class DatasetWidget(BundledWidget, bundle="dataset"):
     """Live view of a :class:`~tokenlens.measure.dataset.DatasetView`; the front end may change
     ``context_length`` and ``price`` and pick a row (``selected``)."""
-
-    _esm = bundle_path("dataset.js")
-    _css = bundle_path("dataset.css")
 
     title = traitlets.Unicode("").tag(sync=True)
     summary = traitlets.Dict().tag(sync=True)
@@ -47,10 +43,10 @@ class DatasetWidget(anywidget.AnyWidget):
     error = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, view: DatasetView, **kwargs):
-        self._view = view
         from tokenlens.views.charts import special_note
 
         super().__init__(
+            source=view,
             title=f"{view.tokenizer} · {view.label}{special_note(view)}",
             context_length=view.context_length,
             price=view.price_per_million,
@@ -61,16 +57,16 @@ class DatasetWidget(anywidget.AnyWidget):
 
     @property
     def view(self) -> DatasetView:
-        return self._view
+        return self._source
 
     def _refresh(self) -> None:
         from tokenlens.views.charts import dataset_summary_rows, histogram_svg
 
-        counts, edges = self._view.histogram()
-        self.summary = _json_safe(self._view.summary())
-        self.summary_rows = [list(r) for r in dataset_summary_rows(self._view)]
-        self.histogram_svg = histogram_svg(counts.tolist(), edges.tolist(), self._view.context_length)
-        self.longest = self._view.longest()
+        counts, edges = self._source.histogram()
+        self.summary = _json_safe(self._source.summary())
+        self.summary_rows = [list(r) for r in dataset_summary_rows(self._source)]
+        self.histogram_svg = histogram_svg(counts.tolist(), edges.tolist(), self._source.context_length)
+        self.longest = self._source.longest()
 
     @traitlets.observe("context_length")
     def _on_context(self, change) -> None:
@@ -79,7 +75,7 @@ class DatasetWidget(anywidget.AnyWidget):
             self.error = f"The context length must be at least 1 token, not {value}."
             return
         self.error = ""
-        self._view.context_length = value
+        self._source.context_length = value
         self._refresh()
 
     @traitlets.observe("price")
@@ -89,7 +85,7 @@ class DatasetWidget(anywidget.AnyWidget):
             self.error = f"The price per million tokens must be a number ≥ 0, not {value}."
             return
         self.error = ""
-        self._view.price_per_million = value
+        self._source.price_per_million = value
         self._refresh()
 
     @traitlets.observe("selected")
@@ -99,23 +95,14 @@ class DatasetWidget(anywidget.AnyWidget):
             self.row_results, self.row_text, self.row_note = [], "", ""
             return
         try:
-            comparison = self._view.open(row)
-            self.row_note = self._view.open_note(row)
+            comparison = self._source.open(row)
+            self.row_note = self._source.open_note(row)
         except TokenlensError as exc:
             self.error = str(exc)
             return
         self.error = ""
         self.row_text = comparison.text
         self.row_results = [r.to_dict() for r in comparison.results]
-
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        bundle = super()._repr_mimebundle_(include=include, exclude=exclude)
-        data = bundle[0] if isinstance(bundle, tuple) else bundle
-        if isinstance(data, dict):
-            # Shown where the widget cannot be (nbviewer, GitHub, a lab without the extension).
-            data["text/html"] = self._view._repr_html_()
-            data["text/plain"] = repr(self._view)
-        return bundle
 
 
 __all__ = ["DatasetWidget"]

@@ -13,11 +13,10 @@ import threading
 import time
 from typing import Any
 
-import anywidget
 import traitlets
 
 from tokenlens.errors import TokenlensError
-from tokenlens.views.tokens import bundle_path
+from tokenlens.views.base import BundledWidget
 
 #: statuses after which the trainer writes nothing more
 FINISHED = frozenset({"completed", "stopped", "failed"})
@@ -25,11 +24,8 @@ FINISHED = frozenset({"completed", "stopped", "failed"})
 MAX_HISTORY = 800
 
 
-class FinetuneWidget(anywidget.AnyWidget):
+class FinetuneWidget(BundledWidget, bundle="finetune"):
     """Status, losses, samples and Stop/Resume of one fine-tuning run."""
-
-    _esm = bundle_path("finetune.js")
-    _css = bundle_path("finetune.css")
 
     name = traitlets.Unicode("").tag(sync=True)
     run_dir = traitlets.Unicode("").tag(sync=True)
@@ -44,10 +40,11 @@ class FinetuneWidget(anywidget.AnyWidget):
     poll_interval = 1.0
 
     def __init__(self, *args, run: Any = None, **kwargs):
+        # before the widget is made: ipywidgets calls close() even on one whose making failed
+        self._closed = threading.Event()
         super().__init__(*args, **kwargs)
         self._run = run
         self._lock = threading.Lock()  # run.poll() keeps a file offset: one reader at a time
-        self._closed = threading.Event()
         self._thread: threading.Thread | None = None
         self._silent_polls = 0
         self.on_msg(self._on_custom_msg)
@@ -64,6 +61,8 @@ class FinetuneWidget(anywidget.AnyWidget):
         widget.refresh()
         widget._ensure_polling()
         return widget
+
+    of = for_run
 
     @property
     def run(self) -> Any:
@@ -171,15 +170,17 @@ class FinetuneWidget(anywidget.AnyWidget):
 
     # -- saved-notebook copy ---------------------------------------------------------------
 
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        bundle = super()._repr_mimebundle_(include=include, exclude=exclude)
-        data = bundle[0] if isinstance(bundle, tuple) else bundle
-        if isinstance(data, dict):
-            state = self.refresh() if self._run is not None else dict(self.state)
-            data["text/plain"] = summary_text(self.name, state)
-            # Shown where the widget cannot be (nbviewer, GitHub, a lab without the extension).
-            data["text/html"] = summary_html(self.name, state, command=self.command, error=self.error)
-        return bundle
+    def static_copy(self) -> dict[str, str]:
+        state = self.refresh() if self._run is not None else dict(self.state)
+        return {
+            "text/plain": summary_text(self.name, state),
+            "text/html": summary_html(self.name, state, command=self.command, error=self.error),
+        }
+
+
+def run_html(run: Any) -> str:
+    """The static summary of ``run`` (a ``Run``), shown where its widget cannot be made."""
+    return summary_html(run.name, _snapshot(run, run.poll()), command=run.command())
 
 
 def _snapshot(run: Any, state: Any) -> dict:

@@ -1,47 +1,28 @@
 """The learning views: the tokenization pipeline stage by stage, and a causal LM's next-token
 predictions with a continuation. Thin shells: the work is done by ``tokenlens.learn.pipeline``
-and ``tokenlens.learn.predict``; each widget keeps the object's static HTML for saved notebooks."""
+and ``tokenlens.learn.predict``; the static copy for saved notebooks is the object's own HTML."""
 
 from __future__ import annotations
 
 import threading
 from typing import TYPE_CHECKING, Any
 
-import anywidget
 import traitlets
 
 from tokenlens.errors import TokenlensError
-from tokenlens.views.tokens import bundle_path
+from tokenlens.views.base import BundledWidget
 
 if TYPE_CHECKING:  # pragma: no cover
     from tokenlens.learn.pipeline import Pipeline
-    from tokenlens.learn.predict import Predictions
+    from tokenlens.learn.predict import Generation, Predictions
 
 #: longest text the pipeline view runs when the learner types one in the view
 MAX_VIEW_TEXT = 20_000
 
 
-class _StaticFallback:
-    """Put the domain object's own static HTML and repr in the widget's bundle, shown where the
-    widget cannot be (nbviewer, GitHub, a lab without the front end)."""
-
-    _source: Any
-
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        bundle = super()._repr_mimebundle_(include=include, exclude=exclude)  # type: ignore[misc]
-        data = bundle[0] if isinstance(bundle, tuple) else bundle
-        if isinstance(data, dict):
-            data["text/html"] = self._source._repr_html_()
-            data["text/plain"] = repr(self._source)
-        return bundle
-
-
-class PipelineWidget(_StaticFallback, anywidget.AnyWidget):
+class PipelineWidget(BundledWidget, bundle="pipeline"):
     """Every stage of one tokenizer's pipeline; the learner may type another text into the view
     (``text``), which the kernel runs through the same tokenizer."""
-
-    _esm = bundle_path("pipeline.js")
-    _css = bundle_path("pipeline.css")
 
     text = traitlets.Unicode("").tag(sync=True)
     #: the text the stages are of (``text`` may be a newer one that failed)
@@ -52,9 +33,13 @@ class PipelineWidget(_StaticFallback, anywidget.AnyWidget):
     error = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, pipeline: Pipeline, **kwargs):
-        self._source = pipeline
         super().__init__(
-            text=pipeline.text, shown_text=pipeline.text, tokenizer=pipeline.tokenizer, stages=pipeline.stages, **kwargs
+            source=pipeline,
+            text=pipeline.text,
+            shown_text=pipeline.text,
+            tokenizer=pipeline.tokenizer,
+            stages=pipeline.stages,
+            **kwargs,
         )
 
     @property
@@ -84,12 +69,9 @@ class PipelineWidget(_StaticFallback, anywidget.AnyWidget):
             self.stages = result.stages
 
 
-class PredictWidget(_StaticFallback, anywidget.AnyWidget):
+class PredictWidget(BundledWidget, bundle="predict"):
     """Per position the model's top-k next tokens; a picked position (``selected``) is shown in
     full; the learner may ask the kernel for a continuation (a ``generate`` message)."""
-
-    _esm = bundle_path("predict.js")
-    _css = bundle_path("predict.css")
 
     model_name = traitlets.Unicode("").tag(sync=True)
     text = traitlets.Unicode("").tag(sync=True)
@@ -103,9 +85,9 @@ class PredictWidget(_StaticFallback, anywidget.AnyWidget):
     error = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, predictions: Predictions, **kwargs):
-        self._source = predictions
         gen = predictions.generation.to_dict() if predictions.generation is not None else None
         super().__init__(
+            source=predictions,
             model_name=predictions.model,
             text=predictions.text,
             top_k=predictions.top_k,
@@ -116,6 +98,15 @@ class PredictWidget(_StaticFallback, anywidget.AnyWidget):
         )
         self._worker: threading.Thread | None = None
         self.on_msg(self._on_custom_msg)
+
+    @classmethod
+    def of(cls, obj: Predictions | Generation) -> PredictWidget:
+        """The view of predictions, or of a continuation alone (as predictions with no positions)."""
+        from tokenlens.learn.predict import Generation, Predictions
+
+        if isinstance(obj, Generation):
+            obj = Predictions(obj.prompt, obj.model, generation=obj)
+        return cls(obj)
 
     @property
     def predictions(self) -> Predictions:

@@ -3,34 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-import anywidget
 import traitlets
 
 from tokenlens.core.tokenized import Tokenized
 from tokenlens.errors import TokenlensError
+from tokenlens.views.base import BundledWidget
 
-STATIC = Path(__file__).resolve().parent.parent / "static"
-
-
-def bundle_path(name: str = "widget.js") -> Path:
-    """The built front-end file; a clear error when the package was installed without it."""
-    path = STATIC / name
-    if not path.is_file():
-        raise TokenlensError(
-            f"The tokenlens widget bundle ({path}) is missing: this copy of tokenlens was installed"
-            " without its front end. Reinstall the wheel (pip install --force-reinstall"
-            " jupyterlab-tokenlens) or, in a source checkout, run `jlpm build:widget`."
-        )
-    return path
+if TYPE_CHECKING:  # pragma: no cover
+    from tokenlens.core.api import Comparison
 
 
-class TokensWidget(anywidget.AnyWidget):
+class TokensWidget(BundledWidget, bundle="widget"):
     """Tokens of one text under one or more tokenizers, coloured by id."""
-
-    _esm = bundle_path("widget.js")
-    _css = bundle_path("widget.css")
 
     text = traitlets.Unicode("").tag(sync=True)
     #: one dict per tokenizer, the JSON shape of ``POST /tokenlens/tokenize``
@@ -98,12 +84,12 @@ class TokensWidget(anywidget.AnyWidget):
     def from_results(cls, text: str, results: Sequence[Tokenized], **options) -> TokensWidget:
         return cls(text=text, results=[r.to_dict() for r in results], tokenized=results, **options)
 
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        bundle = super()._repr_mimebundle_(include=include, exclude=exclude)
-        data = bundle[0] if isinstance(bundle, tuple) else bundle
-        if self._tokenized and isinstance(data, dict):
-            from tokenlens.views.html import tokenized_html
+    @classmethod
+    def of(cls, comparison: Comparison) -> TokensWidget:
+        return cls.from_results(comparison.text, comparison.results, **comparison.options)
 
-            # Shown where the widget cannot be (nbviewer, GitHub, a lab without the extension).
-            data["text/html"] = tokenized_html(self._tokenized, limit=self.html_token_limit)
-        return bundle
+    def static_copy(self) -> dict[str, str]:
+        from tokenlens.views.html import tokenized_html
+
+        # the tokens shown now (the special-token toggle may have tokenized again)
+        return {"text/html": tokenized_html(self._tokenized, limit=self.html_token_limit)} if self._tokenized else {}

@@ -1,4 +1,4 @@
-"""The training report: a live widget (``src/train_report.ts``), its static HTML copy for saved
+"""The training report: a live widget (``src/widgets/train_report/``), its static HTML copy for saved
 notebooks, and the progress line shown while a tokenizer trains."""
 
 from __future__ import annotations
@@ -8,12 +8,11 @@ from collections.abc import Sequence
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-import anywidget
 import numpy as np
 import traitlets
 
 from tokenlens.errors import TokenlensError
-from tokenlens.views.tokens import bundle_path
+from tokenlens.views.base import BundledWidget
 
 if TYPE_CHECKING:  # pragma: no cover
     from tokenlens.vocab.result import TrainingResult
@@ -21,12 +20,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 # -- the live report ----------------------------------------------------------------------------
-class TrainReportWidget(anywidget.AnyWidget):
+class TrainReportWidget(BundledWidget, bundle="train_report"):
     """Vocabulary size, the merges (searchable), merge frequency against rank, a word built merge
     by merge, and the fit on held-out text against the baselines."""
-
-    _esm = bundle_path("train_report.js")
-    _css = bundle_path("train_report.css")
 
     #: ``TrainingResult.to_report()``
     report = traitlets.Dict().tag(sync=True)
@@ -37,8 +33,7 @@ class TrainReportWidget(anywidget.AnyWidget):
     error = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, result: TrainingResult, **kwargs: Any):
-        self._result = result
-        super().__init__(report=result.to_report(), **kwargs)
+        super().__init__(source=result, report=result.to_report(), **kwargs)
         self.observe(self._on_word, names="word")
         self.word = result.word or ""
         if not self.built:
@@ -46,17 +41,10 @@ class TrainReportWidget(anywidget.AnyWidget):
 
     def _on_word(self, change: dict) -> None:
         try:
-            self.built = built_rows(self._result, change["new"])
+            self.built = built_rows(self._source, change["new"])
             self.error = ""
         except TokenlensError as exc:
             self.error = str(exc)
-
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        bundle = super()._repr_mimebundle_(include=include, exclude=exclude)
-        data = bundle[0] if isinstance(bundle, tuple) else bundle
-        if isinstance(data, dict):
-            data["text/html"] = report_html(self._result)
-        return bundle
 
 
 def _row(result: TrainingResult, label: str, text: str, ids: Sequence[int]) -> dict[str, Any]:

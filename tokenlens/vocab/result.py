@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tokenlens.errors import InputError
-from tokenlens.views.display import widget_mimebundle
+from tokenlens.views.display import ShownAsWidget
 from tokenlens.vocab.merges import Merge, build_steps, initial_symbols
 from tokenlens.vocab.options import _UNK, ALGORITHMS
 from tokenlens.vocab.registry import TRAINING_FILE
@@ -34,7 +34,7 @@ def _package_version() -> str:
 
 
 @dataclass
-class TrainingResult:
+class TrainingResult(ShownAsWidget):
     """A trained tokenizer and how it was made; displays as the training report.
 
     ``merges`` lists every merge in order with the pair's frequency at the moment it was merged;
@@ -42,6 +42,8 @@ class TrainingResult:
     The two differ on purpose: a token's id follows the order it was made in, not how often it
     ends up being used.
     """
+
+    _widget_class = "tokenlens.views.train_report:TrainReportWidget"
 
     name: str
     path: Path
@@ -279,18 +281,6 @@ class TrainingResult:
         from tokenlens.views.train_report import report_html
 
         return report_html(self)
-
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        return widget_mimebundle(self, include, exclude)
-
-    @property
-    def widget(self):
-        """The live training report (made once, then reused)."""
-        if self._widget is None:
-            from tokenlens.views.train_report import TrainReportWidget
-
-            self._widget = TrainReportWidget(self)
-        return self._widget
 
     # -- storage -------------------------------------------------------------------------------
     def training_data(self) -> dict[str, Any]:
