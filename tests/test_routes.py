@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 
 import pytest
 from tornado.httpclient import HTTPClientError
@@ -288,3 +289,317 @@ async def test_ranks_need_auth(jp_fetch):
     with pytest.raises(HTTPClientError) as info:
         await ranks(jp_fetch, "gpt2", headers={"Authorization": ""})
     assert info.value.code == 403
+
+
+# -- the sandbox: what a request may make the server read or fetch (issue #15, 3 and 10) --------
+
+
+def config_with(**tokenlens) -> dict:
+    """The server's configuration with these ``TokenLens`` options."""
+    return {"ServerApp": {"jpserver_extensions": {"jupyterlab_tokenlens": True}}, "TokenLens": tokenlens}
+
+
+class FakeHub:
+    """A Hugging Face hub on localhost that records every request: the real huggingface_hub
+    client talks to it, and nothing leaves the machine. ``files``: repo id -> {file name: bytes};
+    ``declared``: sizes its HEAD answers claim, for files too large to make."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        self.requests: list[tuple[str, str]] = []
+        self.files: dict[str, dict[str, bytes]] = {}
+        self.declared: dict[tuple[str, str], int] = {}
+        hub = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _file(self):
+                hub.requests.append((self.command, self.path))
+                repo, _, rest = self.path.lstrip("/").partition("/resolve/")
+                filename = rest.partition("/")[2].split("?")[0]
+                return repo, filename, hub.files.get(repo, {}).get(filename)
+
+            def _head(self, repo, filename, data):
+                if data is None:
+                    self.send_response(404)
+                    self.send_header("X-Error-Code", "EntryNotFound")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return False
+                self.send_response(200)
+                self.send_header("X-Repo-Commit", "a" * 40)
+                self.send_header("ETag", f'"{hash(data) & 0xFFFFFFFF:08x}"')
+                self.send_header("Content-Length", str(hub.declared.get((repo, filename), len(data))))
+                self.end_headers()
+                return True
+
+            def do_HEAD(self):
+                self._head(*self._file())
+
+            def do_GET(self):
+                repo, filename, data = self._file()
+                if self._head(repo, filename, data):
+                    self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def fake_hub(monkeypatch, tmp_path):
+    from huggingface_hub import constants
+
+    hub = FakeHub()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "ENDPOINT", hub.endpoint)
+    monkeypatch.setattr(
+        constants, "HUGGINGFACE_CO_URL_TEMPLATE", hub.endpoint + "/{repo_id}/resolve/{revision}/{filename}"
+    )
+    yield hub
+    hub.close()
+
+
+def word_level_json(words: list[str]) -> bytes:
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(["[UNK]", *words])}, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    return tok.to_str().encode()
+
+
+async def test_by_default_the_server_fetches_nothing_and_says_how_to_allow_it(jp_fetch, fake_hub):
+    fake_hub.files["someone/words"] = {"tokenizer.json": word_level_json(["hello"])}
+    code, payload = await error_of(post(jp_fetch, {"text": "hello", "tokenizers": ["someone/words"]}))
+    assert code == 404 and "--TokenLens.allow_hub_downloads=True" in payload["message"]
+    code, payload = await error_of(ranks(jp_fetch, "someone/words"))
+    assert code == 404 and "GET routes read only tokenizers already on this machine" in payload["message"]
+    code, payload = await error_of(post(jp_fetch, {"text": "x", "tokenizers": ["r50k_base"]}))
+    assert code == 404 and "r50k_base.tiktoken" in payload["message"]
+    assert fake_hub.requests == []
+
+
+@pytest.mark.parametrize("jp_server_config", [config_with(allow_hub_downloads=True)])
+async def test_get_routes_never_download_even_where_downloads_are_allowed(jp_fetch, fake_hub):
+    """A page on any site can make a browser send a GET (no XSRF check): it must fetch nothing."""
+    fake_hub.files["someone/words"] = {"tokenizer.json": word_level_json(["hello"])}
+    code, payload = await error_of(ranks(jp_fetch, "someone/words"))
+    assert code == 404 and "GET routes read only" in payload["message"]
+    assert fake_hub.requests == []
+    # a POST may fetch it (authenticated, XSRF-checked); then GET finds it on this machine
+    answer = json.loads((await post(jp_fetch, {"text": "hello there", "tokenizers": ["someone/words"]})).body)
+    assert answer["results"][0]["ids"] == [1, 0]
+    assert ("GET", "/someone/words/resolve/main/tokenizer.json") in fake_hub.requests
+    code, payload = await error_of(ranks(jp_fetch, "someone/words"))
+    assert code == 422 and "only tiktoken encodings" in payload["message"]
+
+
+@pytest.mark.parametrize("jp_server_config", [config_with(allow_hub_downloads=True, hub_download_bytes=100_000)])
+async def test_downloads_larger_than_the_limit_are_refused_before_fetching(jp_fetch, fake_hub):
+    from tokenlens.core.limits import LIMITS
+
+    assert LIMITS.hub_download_bytes == 100_000  # the server set the library's limit from its option
+    fake_hub.files["someone/huge"] = {"tokenizer.json": word_level_json(["hello"])}
+    fake_hub.declared["someone/huge", "tokenizer.json"] = 3_000_000_000
+    code, payload = await error_of(post(jp_fetch, {"text": "hello", "tokenizers": ["someone/huge"]}))
+    assert code == 422
+    assert "3,000,000,000 bytes" in payload["message"] and "TokenLens.hub_download_bytes" in payload["message"]
+    assert [method for method, _ in fake_hub.requests] == ["HEAD"]
+
+
+@pytest.fixture
+def restore_limits():
+    import dataclasses
+
+    from tokenlens.core.limits import LIMITS
+
+    saved = dataclasses.asdict(LIMITS)
+    yield LIMITS
+    for name, value in saved.items():
+        setattr(LIMITS, name, value)
+
+
+@pytest.mark.parametrize("jp_server_config", [config_with(tokenizer_cache_bytes=12_345, hub_download_bytes=6_789)])
+async def test_every_library_limit_is_an_option_applied_when_the_server_starts(jp_fetch, restore_limits):
+    import dataclasses
+
+    from jupyterlab_tokenlens.config import TokenLens
+    from tokenlens.core.limits import Limits
+
+    await jp_fetch("tokenlens", "tokenizers")
+    assert (restore_limits.tokenizer_cache_bytes, restore_limits.hub_download_bytes) == (12_345, 6_789)
+    traits = TokenLens.class_traits(config=True)
+    for f in dataclasses.fields(Limits):
+        assert traits[f.name].default_value == f.default, f.name
+        assert traits[f.name].help, f.name
+
+
+async def test_error_answers_name_files_relative_to_their_root_and_list_no_folder(jp_fetch, tmp_path, monkeypatch):
+    root = tmp_path / "private-root"
+    (root / "broken").mkdir(parents=True)
+    (root / "broken" / "tokenizer.json").write_text('{"model": ')
+    (root / "empty").mkdir()
+    (root / "empty" / "salary-review.txt").write_text("x")
+    monkeypatch.setenv("TOKENLENS_PATH", str(root))
+    for name, fragment in (("broken", "not a readable tokenizer.json"), ("empty", "holds no tokenizer file")):
+        code, payload = await error_of(post(jp_fetch, {"text": "x", "tokenizers": [name]}))
+        assert code == 422 and fragment in payload["message"], payload
+        assert str(tmp_path) not in payload["message"] and "private-root" not in payload["message"], payload
+        assert "salary-review" not in payload["message"], payload
+
+
+async def test_the_list_offers_only_what_resolves(jp_fetch, tmp_path, monkeypatch):
+    import shutil
+
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    root.mkdir()
+    shutil.copytree(TOKENIZERS / "gpt2", outside / "escape")
+    shutil.copytree(TOKENIZERS / "gpt2", root / "inside")
+    (root / "escape").symlink_to(outside / "escape")
+    monkeypatch.setenv("TOKENLENS_PATH", str(root))
+    names = {t["name"] for t in json.loads((await jp_fetch("tokenlens", "tokenizers")).body)["tokenizers"]}
+    assert "inside" in names and "escape" not in names
+    code, _ = await error_of(post(jp_fetch, {"text": "x", "tokenizers": ["escape"]}))
+    assert code == 404
+
+
+# -- heavy routes have their own bounded pool (issue #15, 5) ----------------------------------------
+
+
+@pytest.mark.parametrize("jp_server_config", [config_with(heavy_workers=2, heavy_queue=0, retry_after_seconds=3)])
+async def test_tokenize_answers_while_heavy_requests_fill_their_pool(jp_fetch, monkeypatch):
+    """Four pipeline requests are held in their work: two take the heavy pool's threads, two are
+    refused at once with 503 and Retry-After, and tokenize answers while the two are still held."""
+    import threading
+
+    import tokenlens.learn.pipeline as pipeline_module
+    from tokenlens import tokenize
+
+    gate, started = threading.Event(), threading.Semaphore(0)
+    real = pipeline_module.pipeline
+
+    def held(*args, **kwargs):
+        started.release()
+        gate.wait()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline_module, "pipeline", held)
+    loop = asyncio.get_running_loop()
+    heavy = [
+        asyncio.ensure_future(
+            jp_fetch("tokenlens", "pipeline", method="POST", body=json.dumps({"text": f"x {i}", "tokenizer": "gpt2"}))
+        )
+        for i in range(4)
+    ]
+    try:
+        for _ in range(2):  # two requests are in the pool, held
+            await loop.run_in_executor(None, started.acquire)
+        while sum(t.done() for t in heavy) < 2:  # the other two are refused without waiting
+            pending = [t for t in heavy if not t.done()]
+            done, _ = await asyncio.wait(pending, timeout=60, return_when=asyncio.FIRST_COMPLETED)
+            assert done, "heavy requests beyond the pool were not refused"
+        answer = asyncio.ensure_future(post(jp_fetch, {"text": "still here", "tokenizers": ["gpt2"]}))
+        finished, _ = await asyncio.wait([answer], timeout=60)  # a guard against a hang, not a speed test
+        assert answer in finished and not gate.is_set()
+        assert json.loads(answer.result().body)["results"][0]["ids"] == tokenize("still here", "gpt2").ids
+        refused = [t for t in heavy if t.done()]
+        for task in refused:
+            assert isinstance(task.exception(), HTTPClientError) and task.exception().code == 503
+            response = task.exception().response
+            assert response.headers["Retry-After"] == "3"
+            assert "busy" in json.loads(response.body)["message"]
+    finally:
+        gate.set()
+    for task in (t for t in heavy if t not in refused):
+        assert json.loads((await task).body)["stages"]
+
+
+# -- request bodies are bounded before they are read, and parsed off the event loop (issue #15, 7) --
+
+
+async def raw_request(port: int, head: str, body: bytes = b"") -> tuple[int, dict]:
+    """Send a request by hand (headers that promise a body it may not send) and read the answer."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(head.encode("latin-1") + b"\r\n" + body)
+        await writer.drain()
+        # a guard against a hang (a server waiting for the promised body), not a speed test
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=60)
+        length = re.search(rb"(?i)content-length: *(\d+)", head)
+        answer = await asyncio.wait_for(reader.readexactly(int(length.group(1))), timeout=60) if length else b""
+    finally:
+        writer.close()
+    return int(head.split()[1]), json.loads(answer) if answer else {}
+
+
+@pytest.mark.parametrize(
+    "method,route,limit_option",
+    [
+        ("POST", "tokenize", "max_body_bytes"),
+        ("POST", "explain", "max_explain_ids"),
+        ("POST", "pipeline", "max_pipeline_chars"),
+        ("POST", "predict", "max_predict_chars"),
+        ("GET", "tokenizers", ""),
+        ("GET", "ranks?tokenizer=gpt2", ""),
+    ],
+)
+async def test_a_body_over_the_limit_is_refused_before_it_is_read(
+    jp_fetch, jp_http_port, jp_base_url, jp_auth_header, method, route, limit_option
+):
+    """The headers promise 50 MB (under tornado's own limit) and no body follows: the answer comes from the length alone.
+    (``jp_fetch`` is asked for so that the test server listens.)"""
+    head = (
+        f"{method} {jp_base_url}tokenlens/{route} HTTP/1.1\r\nHost: 127.0.0.1:{jp_http_port}\r\n"
+        f"Authorization: {jp_auth_header['Authorization']}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {50 * 1024 * 1024}\r\n"
+    )
+    status, payload = await raw_request(jp_http_port, head)
+    assert status == 413
+    assert (f"TokenLens.{limit_option}" if limit_option else "takes no request body") in payload["message"]
+
+
+async def test_unauthenticated_bodies_are_not_read(jp_fetch, jp_http_port, jp_base_url):
+    head = (
+        f"POST {jp_base_url}tokenlens/tokenize HTTP/1.1\r\nHost: 127.0.0.1:{jp_http_port}\r\n"
+        f"Content-Length: {50 * 1024 * 1024}\r\n"
+    )
+    status, _ = await raw_request(jp_http_port, head)
+    assert status == 403
+
+
+async def test_bodies_are_parsed_off_the_event_loop(jp_fetch, monkeypatch):
+    """While one request's body is being parsed (held here), the server answers other requests."""
+    import threading
+
+    import jupyterlab_tokenlens.service as service
+
+    gate, started = threading.Event(), threading.Event()
+    real = service.parse
+
+    def held(raw):
+        started.set()
+        gate.wait()
+        return real(raw)
+
+    monkeypatch.setattr(service, "parse", held)
+    slow = asyncio.ensure_future(
+        jp_fetch("tokenlens", "explain", method="POST", body=json.dumps({"tokenizer": "gpt2", "ids": [40]}))
+    )
+    try:
+        await asyncio.get_running_loop().run_in_executor(None, started.wait)
+        status = asyncio.ensure_future(jp_fetch("api", "status"))
+        finished, _ = await asyncio.wait([status], timeout=60)  # a guard against a hang
+        assert status in finished and not gate.is_set()
+    finally:
+        gate.set()
+    assert json.loads((await slow).body)["explanations"][0]["piece"] == "I"
