@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import traitlets
 
+from tokenlens.core.limits import LIMITS
 from tokenlens.errors import TokenlensError
 from tokenlens.views.base import BundledWidget
 
@@ -78,19 +79,25 @@ def _row(result: TrainingResult, label: str, text: str, ids: Sequence[int]) -> d
 
 
 def built_rows(result: TrainingResult, text: str, limit_words: int = 8) -> dict[str, Any]:
-    """Rows of chips that show how ``text`` is built: the start, then one row per merge."""
+    """Rows of chips that show how the first ``limit_words`` words of ``text`` are built: the
+    start, then one row per merge (long words cut, see ``TrainingResult.build``)."""
     text = (text or "").strip()
     if not text:
         return {"word": "", "rows": [], "note": ""}
     rows: list[dict[str, Any]] = []
-    words = result.build(text)[:limit_words]
-    note = ""
+    words = result.build(text, limit=limit_words)
+    notes = []
     for w in words:
         surface = w["word"]
+        if w["cut"]:
+            notes.append(
+                f"A word of {w['cut']:,} characters is built from its start only (the limit report_word_chars"
+                f" is {LIMITS.report_word_chars}); on its own that start may end in other tokens than the whole word."
+            )
         if result.algorithm == "unigram":
             scores = ", ".join(f"{result.display(i)!s}: {s:.2f}" for i, s in zip(w["final"], w.get("scores", [])))
             rows.append(_row(result, f"most likely split (log-probabilities {scores})", surface, w["final"]))
-            note = "Unigram has no merges: it keeps the split of each word with the highest probability."
+            notes.append("Unigram has no merges: it keeps the split of each word with the highest probability.")
             continue
         rows.append(_row(result, f"start: {len(w['start'])} symbols", surface, w["start"]))
         for step in w["steps"]:
@@ -101,8 +108,8 @@ def built_rows(result: TrainingResult, text: str, limit_words: int = 8) -> dict[
             rows.append(_row(result, label, surface, step["symbols"]))
         if result.algorithm == "wordpiece":
             rows.append(_row(result, "WordPiece's own split (longest match first)", surface, w["final"]))
-            note = "WordPiece grew its vocabulary by merges but encodes by taking the longest piece that fits."
-    return {"word": text, "rows": rows, "note": note}
+            notes.append("WordPiece grew its vocabulary by merges but encodes by taking the longest piece that fits.")
+    return {"word": text, "rows": rows, "note": " ".join(dict.fromkeys(notes))}
 
 
 # -- progress -----------------------------------------------------------------------------------

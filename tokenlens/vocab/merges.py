@@ -368,17 +368,18 @@ def count_pairs_naive(
 
 
 def build_steps(
-    symbols: list[int], ranks: Mapping[Pair, tuple[int, int]]
+    symbols: list[int], ranks: Mapping[Pair, tuple[int, int]], max_steps: int | None = None
 ) -> list[tuple[int, int, int, int, list[int]]]:
     """How a word is built: apply the lowest-ranked mergeable pair until none is left.
 
     ``ranks`` maps ``(left_id, right_id)`` to ``(rank, new_id)``. Returns one step per merge:
     ``(rank, left_id, right_id, new_id, symbols_after)``. This is how a BPE tokenizer encodes a
-    word, so the last step's symbols are the word's tokens.
+    word, so the last step's symbols are the word's tokens. Each step reads the whole word, so a
+    caller that needs only the first few passes ``max_steps``: the work is then linear in the word.
     """
     steps = []
     seq = list(symbols)
-    while len(seq) > 1:
+    while len(seq) > 1 and (max_steps is None or len(steps) < max_steps):
         best = None
         for p in zip(seq, seq[1:]):
             hit = ranks.get(p)

@@ -22,24 +22,29 @@ TRAINING_FILE = "tokenlens_training.json"
 
 def check_name(name: str, overwrite: bool = False) -> Path:
     """The registry folder for ``name``; refuses names that cannot be used, with what can."""
-    from tokenlens.backends.tiktoken_backend import KNOWN_ENCODINGS
     from tokenlens.core.resolve import _PLAIN_NAME, registry_dir, search_path
+    from tokenlens.vocab.taken_names import free_name, shadowed
 
     if not isinstance(name, str) or not _PLAIN_NAME.match(name or ""):
+        owner = isinstance(name, str) and "/" in name
+        hub = " It has the shape of a Hugging Face hub id (owner/name)." if owner else ""
         raise TrainingError(
-            f"{name!r} cannot name a tokenizer. A name starts with a letter or digit and holds only"
+            f"{name!r} cannot name a tokenizer.{hub} A name starts with a letter or digit and holds only"
             " letters, digits and . _ + - (at most 128 characters), e.g. 'odia-bpe-8k'."
-        )
-    if name in KNOWN_ENCODINGS:
-        raise TrainingError(
-            f"{name!r} is a tiktoken encoding's name, so yours could not be loaded by it; pick another name."
         )
     for root in search_path():
         if (root / name).is_dir():
             raise TrainingError(
                 f"{name!r} is already a tokenizer on TOKENLENS_PATH ({root / name}), which is looked up"
-                " before trained tokenizers, so yours would be hidden; pick another name."
+                f" before trained tokenizers, so yours would be hidden; pick another name, e.g. {free_name(name)!r}."
             )
+    hidden = shadowed(name)
+    if hidden is not None:
+        raise TrainingError(
+            f"{name!r} already names {hidden}; trained tokenizers are looked up first, so yours would"
+            f" silently take its place everywhere (cells, the side panel, the server); pick another name,"
+            f" e.g. {free_name(name)!r}."
+        )
     target = registry_dir() / name
     if target.exists() and not overwrite:
         raise TrainingError(

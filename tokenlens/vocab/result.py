@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tokenlens.core.limits import LIMITS
 from tokenlens.errors import InputError
 from tokenlens.views.display import ShownAsWidget
 from tokenlens.vocab.merges import Merge, build_steps, initial_symbols
@@ -161,27 +162,28 @@ class TrainingResult(ShownAsWidget):
         return info
 
     # -- how a word was built ------------------------------------------------------------------
-    def build(self, text: str) -> list[dict[str, Any]]:
-        """How each pre-tokenized word of ``text`` is built, merge by merge.
+    def build(self, text: str, limit: int | None = None) -> list[dict[str, Any]]:
+        """How each pre-tokenized word of ``text`` (the first ``limit`` words) is built, merge by merge.
 
         For BPE (and the merges WordPiece grew its vocabulary with) one row per merge, from the
         characters (or bytes) to the final tokens. Unigram has no merges: it picks the most
         likely split, shown with each piece's log-probability.
+
+        Each step of a word reads the whole word, so a word longer than
+        ``LIMITS.report_word_chars`` is built from its start; its entry's ``"cut"`` is then the
+        whole word's length (else 0). A word is split on its own, so the start of a word may end
+        differently from the whole word near the cut.
         """
         tok = self.tokenizer
-        normalized = tok.normalizer.normalize_str(text) if tok.normalizer else text
-        if tok.pre_tokenizer:
-            pieces = tok.pre_tokenizer.pre_tokenize_str(normalized)
-        else:
-            pieces = [(normalized, (0, len(normalized)))]
         vocab = self._vocab()
         out = []
+        words = [self._cut(w) for w in self._words(text, limit)]
         if self.algorithm == "unigram":
             scores = {}
             spec = json.loads(tok.to_str())["model"]["vocab"]
             for i, (_piece, score) in enumerate(spec):
                 scores[i] = score
-            for piece, _ in pieces:
+            for piece, cut in words:
                 ids = [t.id for t in tok.model.tokenize(piece)]
                 out.append(
                     {
@@ -190,24 +192,68 @@ class TrainingResult(ShownAsWidget):
                         "steps": [],
                         "final": ids,
                         "scores": [scores.get(i, 0.0) for i in ids],
+                        "cut": cut,
                     }
                 )
             return out
-        ranks: dict[tuple[int, int], tuple[int, int]] = {}
-        for m in self.merges:
-            ranks.setdefault((m.left_id, m.right_id), (m.rank, m.id))
+        ranks = self._merge_ranks()
         freq = {m.rank: m.frequency for m in self.merges}
         prefix = self.options.get("continuing_subword_prefix")
         suffix = "</w>" if self.options.get("algorithm") == "char-bpe" and self._has_suffix() else None
-        for piece, _ in pieces:
+        for piece, cut in words:
             start = self._start_symbols(piece, vocab, prefix, suffix)
             steps = [
                 {"rank": r, "left": a, "right": b, "id": new, "frequency": freq.get(r, 0), "symbols": syms}
                 for r, a, b, new, syms in build_steps(start, ranks)
             ]
             final = [t.id for t in tok.model.tokenize(piece)]
-            out.append({"word": self._surface(start), "start": start, "steps": steps, "final": final})
+            out.append({"word": self._surface(start), "start": start, "steps": steps, "final": final, "cut": cut})
         return out
+
+    def _words(self, text: str, limit: int | None) -> list[str]:
+        """The first ``limit`` pre-tokenized words of ``text`` (all without ``limit``).
+
+        Only a prefix of the text is normalized and split, four times longer at each try, until
+        it holds two words more than needed (the cut may change the last two: a word, and the
+        spaces before it), so a long text costs what its first words cost.
+        """
+        tok = self.tokenizer
+        size = 4096
+        while True:
+            whole = limit is None or size >= len(text)
+            part = text if whole else text[:size]
+            normalized = tok.normalizer.normalize_str(part) if tok.normalizer else part
+            if tok.pre_tokenizer:
+                words = [w for w, _ in tok.pre_tokenizer.pre_tokenize_str(normalized)]
+            else:
+                words = [normalized] if normalized else []
+            if whole or len(words) > limit + 2:
+                return words[:limit]
+            size *= 4
+
+    def _cut(self, piece: str) -> tuple[str, int]:
+        """``piece`` cut to ``LIMITS.report_word_chars`` (never inside a character's bytes), and
+        its length when it was cut (else 0)."""
+        from tokenlens.backends.tiktoken_backend import UNICODE_TO_BYTE
+
+        keep = max(LIMITS.report_word_chars, 1)
+        if len(piece) <= keep:
+            return piece, 0
+        if self.algorithm == "bpe" and all(c in UNICODE_TO_BYTE for c in piece[: keep + 1]):
+            # byte-level: one character per byte; step back to the first byte of a character
+            while keep > 1 and 0x80 <= UNICODE_TO_BYTE[piece[keep]] < 0xC0:
+                keep -= 1
+        return piece[:keep], len(piece)
+
+    def _merge_ranks(self) -> dict[tuple[int, int], tuple[int, int]]:
+        """``(left_id, right_id) -> (rank, new_id)`` of the merges (made once)."""
+        cache = getattr(self, "_ranks", None)
+        if cache is None:
+            cache = {}
+            for m in self.merges:
+                cache.setdefault((m.left_id, m.right_id), (m.rank, m.id))
+            self._ranks = cache
+        return cache
 
     def _has_suffix(self) -> bool:
         return self.options.get("end_of_word_suffix") == "</w>"
@@ -353,6 +399,8 @@ def example_words(result: TrainingResult, words: dict[str, int], limit: int = 12
         model = result.tokenizer.model
         found: list[str] = []
         for word, _count in sorted(words.items(), key=lambda kv: -kv[1])[:5000]:
+            if len(word) > LIMITS.report_word_chars:
+                continue
             ids = [t.id for t in model.tokenize(word)]
             surface = result._surface(ids).strip()
             if len(surface) >= 3 and len(ids) >= 2 and surface not in found:
@@ -362,9 +410,7 @@ def example_words(result: TrainingResult, words: dict[str, int], limit: int = 12
         return found
     if not result.merges:
         return []
-    ranks = {}
-    for m in result.merges:
-        ranks.setdefault((m.left_id, m.right_id), (m.rank, m.id))
+    ranks = result._merge_ranks()
     vocab = result._vocab()
     prefix = result.options.get("continuing_subword_prefix")
     suffix = "</w>" if result.options.get("algorithm") == "char-bpe" and result._has_suffix() else None
@@ -372,9 +418,9 @@ def example_words(result: TrainingResult, words: dict[str, int], limit: int = 12
     for word, _count in sorted(words.items(), key=lambda kv: -kv[1])[:5000]:
         start = initial_symbols(word, vocab, prefix, suffix)
         surface = result._surface(start).strip()
-        if len(surface) < 3 or surface in out:
-            continue
-        if len(build_steps(start, ranks)) >= 3:
+        if len(surface) < 3 or len(start) > LIMITS.report_word_chars or surface in out:
+            continue  # too short to show merges, or too long for the report to build whole
+        if len(build_steps(start, ranks, max_steps=3)) >= 3:
             out.append(surface)
             if len(out) >= limit:
                 break
