@@ -22,9 +22,9 @@ from .conftest import flores
 pytestmark = pytest.mark.slow
 TINY = dict(
     from_scratch=True,
-    n_layer=2,
-    n_embd=64,
-    n_head=2,
+    layers=2,
+    width=64,
+    heads=2,
     context=64,
     batch_size=8,
     device="cpu",
@@ -160,15 +160,65 @@ def test_killed_run_resumes_from_last_complete_checkpoint(workdir, runs):
     )
     wait_for(lambda: run.dir.latest_checkpoint() is not None and run.poll().step >= 12)
     os.killpg(run.pid(), signal.SIGKILL)
-    run.wait(timeout=60)
+    state = run.wait(timeout=60)
     kept = run.dir.latest_checkpoint()
-    assert kept is not None and run.state.status in {"stopped", "failed"}
+    # not "stopped" (that is a stop on request): killed, by what, and where Resume continues
+    assert kept is not None and state.status == "killed" and state.signal == "SIGKILL"
+    assert state.resume_from == str(kept)
+    assert f"killed (SIGKILL); resumable from {kept.name}" in repr(run)
+    # a save the kill cut short: never resumed from, pruned when the trainer starts again
+    torn = run.dir.checkpoints / "checkpoint-29"
+    torn.mkdir()
+    (torn / "model.safetensors").write_bytes(b"half")
     resumed = run.resume()
     state = resumed.wait(timeout=600)
     assert state.status == "completed", resumed.log_tail()
     assert state.step == 30  # the same step count as an uninterrupted run
     starts = [e for e in events_of(resumed) if e["event"] == "start"]
     assert starts[-1]["resumed_from"] == str(kept)
+    assert not torn.exists() and all((c / "COMPLETE").is_file() for c in run.dir.all_checkpoints())
+
+
+def test_a_signal_reads_killed_with_its_name_not_stopped(workdir, runs):
+    run = ft.finetune(
+        str(workdir / "odia.txt"),
+        "term-me",
+        tokenizer=str(workdir / "odia-bpe"),
+        max_steps=400,
+        eval_steps=1000,
+        save_steps=1000,
+        **TINY,
+    )
+    wait_for(lambda: run.poll().step >= 3)
+    os.killpg(run.pid(), signal.SIGTERM)
+    state = run.wait(timeout=120)
+    end = [e for e in events_of(run) if e["event"] == "end"][-1]
+    assert end["status"] == "killed" and end["signal"] == "SIGTERM"  # the trainer said so itself
+    assert state.status == "killed" and state.signal == "SIGTERM" and "ended by SIGTERM at step" in state.error
+    assert state.resume_from is None and "no complete checkpoint (Resume starts over)" in repr(run)
+    assert not run.alive() and run.kill() is False
+
+
+def test_magic_flags_and_python_keywords_make_the_same_run(shell, workdir, runs, tmp_path):
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text("\n".join(json.dumps({"body": line}) for line in flores("ory_Orya")[:40]), encoding="utf-8")
+    tok = workdir / "odia-bpe"
+    flags = (
+        f"--from-scratch --tokenizer {tok} --arch llama --layers 1 --width 32 --heads 2 --context 32"
+        " --text-field body --validation 0.2 --no-packing --warmup 0.1 --add-tokens <a>,<b>"
+        " --lora-targets q_proj,v_proj --max-steps 100000 --device cpu --sample-tokens 0"
+    )
+    magic = shell.run_cell(f"%finetune --data {rows} --name via-magic {flags}").result
+    magic.kill()
+    python = ft.finetune(
+        str(rows), "via-python", from_scratch=True, tokenizer=str(tok), arch="llama", layers=1, width=32, heads=2,
+        context=32, text_field="body", validation=0.2, packing=False, warmup=0.1, add_tokens=["<a>", "<b>"],
+        lora_targets=["q_proj", "v_proj"], max_steps=100000, device="cpu", sample_tokens=0,
+    )  # fmt: skip
+    python.kill()
+    a, b = json.loads(magic.dir.spec_file.read_text()), json.loads(python.dir.spec_file.read_text())
+    assert a.pop("name") == "via-magic" and b.pop("name") == "via-python"
+    assert a == b and a["layers"] == 1 and a["packing"] is False and a["add_tokens"] == ["<a>", "<b>"]
 
 
 def test_two_processes_through_torchrun(workdir, runs):
@@ -266,6 +316,12 @@ def test_bad_models_and_names_are_refused(workdir, runs, small_model, tmp_path):
     ft.finetune(data, "taken", model=str(small_model), max_steps=1, device="cpu", context=32).wait(timeout=300)
     with pytest.raises(InputError, match="A run named 'taken' exists"):
         ft.finetune(data, "taken", model=str(small_model))
+    # #15 item 2: a typo in the data of an overwrite leaves the old run, final model and all
+    kept = {p: p.read_bytes() for p in (runs / "taken").rglob("*") if p.is_file()}
+    assert any(p.parent.name == "final" for p in kept) and ft.attach("taken").dir.latest_checkpoint()
+    with pytest.raises(InputError, match="typo-train.txt"):
+        ft.finetune(str(tmp_path / "typo-train.txt"), "taken", overwrite=True, model=str(small_model))
+    assert {p: p.read_bytes() for p in (runs / "taken").rglob("*") if p.is_file()} == kept
     # a model whose weights are only a pickle (.bin): never loaded
     import shutil
 
@@ -320,7 +376,7 @@ def test_runs_need_no_kernel(workdir, runs):
     try:
         assert os.getpgid(run.pid()) == run.pid() != os.getpgid(0)
     finally:
-        run.kill()
+        assert run.kill() is True
     assert Path(run.dir.pid_file).is_file()
 
 

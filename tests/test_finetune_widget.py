@@ -23,6 +23,7 @@ from tokenlens.finetune.spec import RunDir, RunSpec
 from tokenlens.views.finetune import FinetuneWidget, loss_svg, summary_html, thin
 
 from ._harness import ARTIFACTS, CHROMIUM, FLAGS, SKIP_REASON, QuietHandler, have_chromium
+from ._run_lock import StandIn
 from .conftest import ROOT
 
 HASH = "9f2c4a7e1b3d5f60718293a4b5c6d7e8"
@@ -38,20 +39,16 @@ def finished_pid() -> int:
 
 @pytest.fixture
 def sleeper():
-    """A live process standing in for the trainer; ended (and reaped) by `end`."""
-    proc = subprocess.Popen(["sleep", "30"], start_new_session=True)
-
-    def end() -> None:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
-
-    proc.end = end
-    yield proc
-    end()
+    """A live process standing in for the trainer: it holds the run's lock, as a trainer does,
+    until `end` ends (and reaps) it."""
+    stand_in = StandIn()
+    yield stand_in
+    stand_in.end()
 
 
-def make_run(tmp_path: Path, pid: int, ended: bool = True, name: str = "demo") -> tuple[RunDir, EventWriter]:
+def make_run(tmp_path: Path, trainer, ended: bool = True, name: str = "demo") -> tuple[RunDir, EventWriter]:
+    """A run folder as a trainer writes it; ``trainer`` is the PID of a finished process, or a
+    stand-in (``sleeper``) that then holds the run's lock."""
     rd = RunDir(tmp_path / name)
     rd.write_spec(RunSpec(name=name, data=["train.txt"], model="distilgpt2", max_steps=4, sample_prompt="Hello"))
     rd.command_file.write_text(f"python -m tokenlens.finetune.trainer {rd.path}\n")
@@ -77,6 +74,7 @@ def make_run(tmp_path: Path, pid: int, ended: bool = True, name: str = "demo") -
     w.write("checkpoint", step=2, path=str(ckpt), reason="steps")
     if ended:
         finish(rd, w)
+    pid = trainer if isinstance(trainer, int) else trainer.hold(rd.lock_file).pid
     rd.pid_file.write_text(str(pid))
     return rd, w
 
@@ -133,7 +131,7 @@ def test_finished_run_is_folded_and_not_polled(tmp_path):
 
 
 def test_appended_events_reach_state_and_poller_stops_at_the_end(tmp_path, sleeper, fast):
-    rd, writer = make_run(tmp_path, sleeper.pid, ended=False)
+    rd, writer = make_run(tmp_path, sleeper, ended=False)
     w = FinetuneWidget.for_run(Run(rd))
     try:
         assert w.state["status"] == "running" and w.state["step"] == 2
@@ -159,7 +157,7 @@ def test_appended_events_reach_state_and_poller_stops_at_the_end(tmp_path, sleep
 
 
 def test_the_view_reads_with_its_own_handle(tmp_path, sleeper, fast):
-    rd, writer = make_run(tmp_path, sleeper.pid, ended=False)
+    rd, writer = make_run(tmp_path, sleeper, ended=False)
     run = Run(rd)
     w = FinetuneWidget.for_run(run)
     try:
@@ -175,7 +173,7 @@ def test_the_view_reads_with_its_own_handle(tmp_path, sleeper, fast):
 
 
 def test_closing_the_widget_stops_the_poller(tmp_path, sleeper, fast):
-    rd, _ = make_run(tmp_path, sleeper.pid, ended=False)
+    rd, _ = make_run(tmp_path, sleeper, ended=False)
     w = FinetuneWidget.for_run(Run(rd))
     thread = w._thread
     assert thread.is_alive()
@@ -183,14 +181,18 @@ def test_closing_the_widget_stops_the_poller(tmp_path, sleeper, fast):
     assert wait_for(lambda: not thread.is_alive())
 
 
-def test_killed_trainer_reads_as_stopped_with_a_checkpoint(tmp_path, sleeper, fast):
-    rd, _ = make_run(tmp_path, sleeper.pid, ended=False)
+def test_trainer_gone_without_a_final_event_reads_killed_and_resumable(tmp_path, sleeper, fast):
+    rd, _ = make_run(tmp_path, sleeper, ended=False)
     w = FinetuneWidget.for_run(Run(rd))
     try:
         sleeper.end()  # gone without an end event
-        assert wait_for(lambda: w.state["status"] == "stopped")
+        assert wait_for(lambda: w.state["status"] == "killed")
         assert "without a final event" in w.state["error"]
+        assert w.state["resume_from"] == str(rd.checkpoints / "checkpoint-2")
         assert wait_for(lambda: not w._thread.is_alive())
+        words = w._repr_mimebundle_()[0]
+        assert "killed (no final event); resumable from checkpoint-2" in words["text/plain"]
+        assert "resumable from checkpoint-2" in words["text/html"]
     finally:
         w.close()
 
@@ -202,15 +204,16 @@ def test_trainer_gone_before_any_event_is_explained(tmp_path, fast):
     rd.pid_file.write_text(str(finished_pid()))
     w = FinetuneWidget.for_run(Run(rd))
     try:
-        assert wait_for(lambda: "No module named 'torch'" in w.error)
-        assert "ended before reporting anything" in w.error
-        assert wait_for(lambda: not w._thread.is_alive())
+        assert wait_for(lambda: w.state["status"] == "killed")
+        assert "No module named 'torch'" in w.state["error"]
+        assert "ended before reporting anything" in w.state["error"]
+        assert w._thread is None  # known at once: nothing to follow
     finally:
         w.close()
 
 
 def test_poll_errors_are_reported_not_raised(tmp_path, sleeper, fast, monkeypatch):
-    rd, _ = make_run(tmp_path, sleeper.pid, ended=False)
+    rd, _ = make_run(tmp_path, sleeper, ended=False)
     w = FinetuneWidget.for_run(Run(rd))
     run = w.run
     try:
@@ -239,7 +242,7 @@ def test_long_histories_are_thinned_keeping_ends():
 
 
 def test_stop_message_writes_the_stop_file(tmp_path, sleeper, monkeypatch):
-    rd, _ = make_run(tmp_path, sleeper.pid, ended=False)
+    rd, _ = make_run(tmp_path, sleeper, ended=False)
     w = FinetuneWidget.for_run(Run(rd))
     try:
         sent = acks(w, monkeypatch)
@@ -272,7 +275,7 @@ def test_resume_follows_the_new_process(tmp_path, sleeper, fast, monkeypatch):
     sent = acks(w, monkeypatch)
 
     def fake_resume(self):  # what launcher.start does, minus the trainer
-        rd.pid_file.write_text(str(sleeper.pid))
+        rd.pid_file.write_text(str(sleeper.hold(rd.lock_file).pid))
         rd.command_file.write_text(f"python -m tokenlens.finetune.trainer {rd.path} --resume\n")
         return Run(rd)
 
@@ -290,12 +293,13 @@ def test_resume_follows_the_new_process(tmp_path, sleeper, fast, monkeypatch):
 
 
 def test_resume_refusal_is_acknowledged_with_the_reason(tmp_path, sleeper, monkeypatch):
-    rd, _ = make_run(tmp_path, sleeper.pid, ended=False)
+    rd, _ = make_run(tmp_path, sleeper, ended=False)
     w = FinetuneWidget.for_run(Run(rd))
     try:
         sent = acks(w, monkeypatch)
         w._handle_custom_msg({"type": "resume"}, [])  # Run.resume refuses a live run
-        assert sent[0]["action"] == "resume" and "still running" in sent[0]["error"]
+        assert sent[0]["action"] == "resume"
+        assert f"is running (trainer process {sleeper.pid}), so it cannot be resumed" in sent[0]["error"]
     finally:
         w.close()
 
@@ -365,7 +369,7 @@ def test_view_renders_in_chromium_light_and_dark(tmp_path, sleeper):
         pytest.skip("the widget bundle is not built (jlpm build:widget)")
     sync_api = pytest.importorskip("playwright.sync_api")
 
-    running_dir, _ = make_run(tmp_path, sleeper.pid, ended=False, name="live")
+    running_dir, _ = make_run(tmp_path, sleeper, ended=False, name="live")
     done_dir, _ = make_run(tmp_path, finished_pid(), name="done")
     views = {}
     for key, rd in (("running", running_dir), ("completed", done_dir)):

@@ -16,6 +16,8 @@ from tokenlens.errors import InputError
 class Limits:
     #: memory (bytes, estimated) the loaded-tokenizer cache may keep; least recently used go first
     tokenizer_cache_bytes: int = 512 * 1024 * 1024
+    #: seconds a launched trainer may take to start (hold its run's lock) before the launch is undone
+    finetune_start_seconds: int = 300
     #: characters (bytes in byte-level BPE) of a word the training report builds merge by merge; longer words are cut
     report_word_chars: int = 64
     #: largest file one tokenizer download from the Hugging Face hub may fetch (bytes; checked before fetching)

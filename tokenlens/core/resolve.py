@@ -96,6 +96,10 @@ def available(include_hub_cache: bool = True) -> list[Entry]:
     """Every tokenizer that loads by name without a download."""
     seen: dict[str, Entry] = {}
     for label, root in roots():
+        if label == "registry":
+            from tokenlens.vocab.registry import clean_stale
+
+            clean_stale(root)  # a tokenizer a crashed save had moved aside comes back before it is listed
         for folder in sorted(p for p in root.iterdir() if p.is_dir()):
             if folder.name in seen or not _PLAIN_NAME.match(folder.name):
                 continue

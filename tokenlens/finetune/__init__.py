@@ -11,16 +11,30 @@ from pathlib import Path
 from typing import Any
 
 from tokenlens.errors import InputError
+from tokenlens.finetune import lock
 from tokenlens.finetune.data import DryRun, Rows, read_rows, rows_from_object, write_jsonl
-from tokenlens.finetune.launcher import Run, build_command, start
-from tokenlens.finetune.spec import RunDir, RunSpec, runs_dir
+from tokenlens.finetune.launcher import Run, build_command
+from tokenlens.finetune.runs import RunList, install, list_runs, recover_final, staging, tidy
+from tokenlens.finetune.spec import RunDir, RunSpec, runs_dir, spec_options
 
-__all__ = ["DryRun", "Run", "RunSpec", "attach", "dry_run", "finetune", "list_runs", "runs_dir"]
+__all__ = [
+    "DryRun",
+    "Run",
+    "RunList",
+    "RunSpec",
+    "attach",
+    "dry_run",
+    "finetune",
+    "list_runs",
+    "print_command",
+    "runs_dir",
+]
 
 
-def _prepare(data: Any, spec_kwargs: dict, run: RunDir | None) -> tuple[RunSpec, Rows]:
-    """The spec with data as absolute file paths; Python objects become JSONL in the run."""
-    text_field = spec_kwargs.get("text_field", "text")
+def _prepare(data: Any, options: dict, stage: RunDir | None = None, run: RunDir | None = None) -> tuple[RunSpec, Rows]:
+    """The spec with data as absolute file paths. Python objects become JSONL, written into
+    ``stage`` and named as it will be once the stage is in ``run``'s place."""
+    text_field = options.get("text_field", "text")
     if isinstance(data, (str, Path)) or (
         isinstance(data, (list, tuple))
         and data
@@ -33,9 +47,10 @@ def _prepare(data: Any, spec_kwargs: dict, run: RunDir | None) -> tuple[RunSpec,
     else:
         rows = rows_from_object(data, text_field)
         files = []
-        if run is not None:
-            files = [str(write_jsonl(rows.rows, run.data_dir / "train.jsonl"))]
-    spec = RunSpec(data=files or ["<python object>"], **spec_kwargs)
+        if stage is not None and run is not None:
+            write_jsonl(rows.rows, stage.data_dir / "train.jsonl")
+            files = [str((run.data_dir / "train.jsonl").absolute())]
+    spec = RunSpec(data=files or ["<python object>"], **options)
     return spec, rows
 
 
@@ -56,43 +71,50 @@ def _looks_like_paths(items) -> bool:
     return all(one(d) for d in items)
 
 
-def dry_run(data: Any, **spec_kwargs: Any) -> DryRun:
+def dry_run(data: Any, **options: Any) -> DryRun:
     """Token counts, rows truncated at the context length and the steps a run would take."""
     from tokenlens.finetune.data import dry_run as _dry
     from tokenlens.finetune.models import load_tokenizer
 
-    spec_kwargs.setdefault("name", "dry-run")
-    spec, rows = _prepare(data, spec_kwargs, None)
-    spec.data = spec.data or ["<python object>"]
+    spec, rows = _prepare(data, {"name": "dry-run", **spec_options(options)})
     spec.validate()
     rows.check(spec.bad_rows)
     return _dry(rows, load_tokenizer(spec), spec)
 
 
-def finetune(data: Any, name: str, overwrite: bool = False, root: Path | None = None, **spec_kwargs: Any) -> Run:
+def finetune(data: Any, name: str, overwrite: bool = False, root: Path | None = None, **options: Any) -> Run:
     """Start a run named ``name`` on ``data`` (files, globs or a Python object); returns its
-    :class:`Run`, which displays as the live view."""
+    :class:`Run`, which displays as the live view.
+
+    ``options`` are the fields of :class:`RunSpec` (``layers=2`` is ``%finetune --layers 2``).
+    Everything is checked before anything changes on disk; with ``overwrite``, the run of that
+    name is kept until the new one's trainer has started, and put back if it does not start.
+    """
+    options = spec_options(options)
     run = RunDir.named(name, root)
-    if run.path.exists():
-        if not overwrite:
-            raise InputError(
-                f"A run named {name!r} exists ({run.path}). Resume it with %finetune --resume {name},"
-                " watch it with --attach, pick another --name, or pass --overwrite to replace it."
-            )
-        if Run(run).alive():
-            raise InputError(f"Run {name!r} is still running; stop it before replacing it.")
-        shutil.rmtree(run.path)
-    run.path.mkdir(parents=True)
-    try:
-        spec, rows = _prepare(data, {"name": name, **spec_kwargs}, run)
-        spec.validate()
-        rows.check(spec.bad_rows)
-        _check_model_and_tokenizer(spec)
-        _check_disk(run.path, spec)
-    except BaseException:
-        shutil.rmtree(run.path, ignore_errors=True)  # nothing half-made is left behind
-        raise
-    return start(spec, run)
+    base = run.path.parent
+    with lock.folder_lock(base):
+        tidy(base)
+        if run.path.exists():
+            if not overwrite:
+                raise InputError(
+                    f"A run named {name!r} exists ({run.path}). Resume it with %finetune --resume {name},"
+                    " watch it with --attach, pick another --name, or pass --overwrite to replace it."
+                )
+            if Run(run).alive():
+                raise InputError(
+                    f"Run {name!r} is still running; stop it (%finetune --stop {name}) before replacing it."
+                )
+        stage = staging(base, name)
+        try:
+            spec, rows = _prepare(data, {"name": name, **options}, stage, run)
+            spec.validate()
+            rows.check(spec.bad_rows)
+            _check_model_and_tokenizer(spec)
+            _check_disk(base, spec)
+            return install(stage, run, spec)
+        finally:
+            shutil.rmtree(stage.path, ignore_errors=True)  # nothing half-made is left behind
 
 
 def _check_model_and_tokenizer(spec: RunSpec) -> None:
@@ -114,24 +136,20 @@ def _check_disk(path: Path, spec: RunSpec) -> None:
 def attach(name: str, root: Path | None = None) -> Run:
     """The run called ``name``, to watch, stop or resume (also after a kernel restart)."""
     run = RunDir.named(name, root)
+    known = list_runs(root)  # tidies what a crash left, so a run moved aside is back first
     if not run.exists():
-        known = [r.path.name for r in list_runs(root)]
-        raise InputError(f"No run named {name!r} in {run.path.parent}. Runs: {', '.join(known) or 'none yet'}.")
-    return Run(run)
+        names = [r.name for r in known]
+        raise InputError(f"No run named {name!r} in {run.path.parent}. Runs: {', '.join(names) or 'none yet'}.")
+    found = Run(run)
+    recover_final(found)
+    return found
 
 
-def list_runs(root: Path | None = None) -> list[RunDir]:
-    base = root or runs_dir()
-    if not base.is_dir():
-        return []
-    return sorted((RunDir(p) for p in base.iterdir() if (p / "spec.json").is_file()), key=lambda r: r.path.name)
-
-
-def print_command(data: Any, name: str, **spec_kwargs: Any) -> str:
+def print_command(data: Any, name: str, root: Path | None = None, **options: Any) -> str:
     """The launch command a run would use, for a cluster scheduler (nothing is started)."""
     import shlex
 
-    run = RunDir.named(name, spec_kwargs.pop("root", None))
-    spec, _ = _prepare(data, {"name": name, **spec_kwargs}, None)
+    run = RunDir.named(name, root)
+    spec, _ = _prepare(data, {"name": name, **spec_options(options)})
     spec.validate()
     return shlex.join(build_command(spec, run))

@@ -232,7 +232,7 @@ def dry_run(rows: Rows, tokenizer, spec) -> DryRun:
     else:
         blocks = len(counts)
     per_step = spec.batch_size * spec.grad_accum * max(spec.num_processes, 1) * max(spec.num_machines, 1)
-    train_blocks = math.ceil(blocks * (1 - spec.validation_split)) if spec.validation_split else blocks
+    train_blocks = math.ceil(blocks * (1 - spec.validation)) if spec.validation else blocks
     steps_per_epoch = max(1, math.ceil(train_blocks / per_step))
     total = spec.max_steps if spec.max_steps > 0 else math.ceil(steps_per_epoch * spec.epochs)
     return DryRun(

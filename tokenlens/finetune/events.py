@@ -2,9 +2,14 @@
 
 Event kinds (``"event"``): ``start`` (plan, sizes, tokenizer hash), ``log`` (step, epoch, loss,
 perplexity, lr, grad_norm, tokens_per_s, gpu_mem_gb), ``eval`` (eval_loss, perplexity),
-``sample`` (prompt, text), ``checkpoint`` (step, path, reason), ``status`` (running, stopping,
-stopped, completed, failed), ``error`` (message), ``export`` (GGUF path, Modelfile, dtype, size,
-or error) and ``end`` (status, step, final path, tokenizer hash after). Every event has ``time`` (seconds since the epoch).
+``sample`` (prompt, text), ``checkpoint`` (step, path, reason), ``status`` (running, stopping),
+``error`` (message), ``export`` (GGUF path, Modelfile, dtype, size, or error) and ``end`` (status,
+step, final path, tokenizer hash after; with ``killed``, the signal and a message). One event is
+not the trainer's: ``exit`` (code, signal), written by the kernel that launched the trainer when
+it saw the process end without an ``end`` event. Every event has ``time`` (seconds since the epoch).
+
+A run ends ``completed``; ``stopped`` (on request, after saving a checkpoint); ``failed`` (an
+error, with its message); or ``killed`` (ended by a signal, or without a final event at all).
 """
 
 from __future__ import annotations
@@ -69,6 +74,31 @@ def perplexity(loss: float | None) -> float | None:
     return math.exp(min(loss, 50.0))
 
 
+#: statuses after which the trainer writes nothing more
+ENDED = frozenset({"completed", "stopped", "failed", "killed"})
+#: statuses of a run whose trainer should be alive
+ACTIVE = frozenset({"pending", "running", "stopping"})
+
+
+def signal_name(number: int | None) -> str | None:
+    import signal
+
+    try:
+        return signal.Signals(number).name if number else None
+    except ValueError:
+        return f"signal {number}"
+
+
+def killed_message(signal: str | None = None, code: int | None = None, step: int | None = None) -> str:
+    """Why a run ended without finishing, in a sentence."""
+    at = f" at step {step}" if step else ""
+    if signal:
+        return f"The trainer was ended by {signal}{at}, before it could save."
+    if code is not None:
+        return f"The trainer process exited with code {code}{at} without a final event; see log.txt."
+    return f"The trainer process ended{at} without a final event (a signal, or a crash that left nothing); see log.txt."
+
+
 @dataclass
 class RunState:
     """What a view shows, folded from the events so far."""
@@ -97,6 +127,11 @@ class RunState:
     #: time and step of the latest start (a resume starts the pace afresh)
     pace_from: tuple[float, int] | None = None
     plan: dict = field(default_factory=dict)
+    #: with ``killed``: the signal's name (``SIGTERM``) or the exit code, where known
+    signal: str | None = None
+    exit_code: int | None = None
+    #: with stopped, killed or failed: the checkpoint Resume continues from (set by ``Run.poll``)
+    resume_from: str | None = None
 
     def apply(self, ev: dict) -> None:
         kind = ev.get("event")
@@ -105,7 +140,7 @@ class RunState:
             self.status = "running"
             self.started = self.started or ev.get("time")
             self.pace_from = (ev.get("time"), self.step)
-            self.error = None
+            self.error = self.signal = self.exit_code = self.resume_from = None
             self.max_steps = int(ev.get("max_steps") or 0)
             self.tokenizer_hash = ev.get("tokenizer_hash")
             self.plan = {k: v for k, v in ev.items() if k not in {"event", "time"}}
@@ -140,8 +175,15 @@ class RunState:
         elif kind == "end":
             self.status = ev.get("status", "completed")
             self.step = int(ev.get("step", self.step))
+            if self.status == "killed":
+                self.signal = ev.get("signal")
+                self.error = ev.get("message") or killed_message(self.signal, step=self.step)
             self.tokenizer_hash_after = ev.get("tokenizer_hash_after")
             self.final = ev.get("final") or self.final
+        elif kind == "exit" and self.status not in ENDED:
+            self.status = "killed"
+            self.signal, self.exit_code = ev.get("signal"), ev.get("code")
+            self.error = killed_message(self.signal, self.exit_code, self.step)
 
     @property
     def eta_s(self) -> float | None:
@@ -176,6 +218,9 @@ class RunState:
             "tokenizer_hash": self.tokenizer_hash,
             "tokenizer_hash_after": self.tokenizer_hash_after,
             "error": self.error,
+            "signal": self.signal,
+            "exit_code": self.exit_code,
+            "resume_from": self.resume_from,
             "final": self.final,
             "gguf": self.gguf,
             "export_error": self.export_error,
@@ -183,6 +228,22 @@ class RunState:
             "eval_history": [[s, v] for s, v in self.eval_loss],
             "plan": self.plan,
         }
+
+
+def status_words(state: dict) -> str:
+    """The status with what a person needs next: ``killed by SIGKILL at step 12; resumable from
+    checkpoint-10``. Takes ``RunState.to_dict()``."""
+    status = str(state.get("status") or "pending")
+    words = status
+    if status == "killed":
+        how = state.get("signal") or (
+            f"exit code {state['exit_code']}" if state.get("exit_code") is not None else "no final event"
+        )
+        words += f" ({how})"
+    if status in {"stopped", "killed", "failed"}:
+        ckpt = state.get("resume_from")
+        words += f"; resumable from {Path(ckpt).name}" if ckpt else "; no complete checkpoint (Resume starts over)"
+    return words
 
 
 def fold(events: Iterator[dict] | list[dict], state: RunState | None = None) -> RunState:

@@ -11,8 +11,20 @@ import sys
 import time
 from pathlib import Path
 
+from tokenlens.core.limits import LIMITS
 from tokenlens.errors import InputError
-from tokenlens.finetune.events import RunState, fold, process_alive, read_events
+from tokenlens.finetune import lock
+from tokenlens.finetune.events import (
+    ACTIVE,
+    ENDED,
+    EventWriter,
+    RunState,
+    fold,
+    killed_message,
+    read_events,
+    signal_name,
+    status_words,
+)
 from tokenlens.finetune.spec import RunDir, RunSpec
 from tokenlens.views.display import ShownAsWidget
 
@@ -68,7 +80,11 @@ def build_command(spec: RunSpec, run: RunDir, resume: bool = False, python: str 
 
 
 class Run(ShownAsWidget):
-    """A handle on a run folder: its state, and Stop / Resume / wait."""
+    """A handle on a run folder: its state, and Stop / Kill / Resume / wait.
+
+    The trainer is alive while it holds the run's lock (lock.py), not while some process has
+    the PID it had: a PID is reused once its process is gone, a lock is not.
+    """
 
     _widget_class = "tokenlens.views.finetune:FinetuneWidget"
 
@@ -87,53 +103,102 @@ class Run(ShownAsWidget):
 
     def poll(self) -> RunState:
         """Fold the events written since the last poll into the state."""
+        self._read()
+        state = self._state
+        if state.status in ACTIVE and not self.alive():
+            if _note_exit(self):  # our child ended: its exit code or signal is now an event
+                self._read()
+            launched = self._offset or self.dir.pid_file.exists()
+            if state.status in ACTIVE and launched:
+                # gone without a final event, and nobody saw how
+                state.status, state.error = "killed", killed_message(step=state.step)
+                if not self._offset:
+                    tail = self.log_tail(12)
+                    state.error = "The trainer process ended before reporting anything" + (
+                        f"; the end of log.txt:\n{tail}" if tail else "; see log.txt in the run folder."
+                    )
+        elif state.status in ENDED:
+            _note_exit(self)  # reap our child, so no zombie lingers
+        latest = self.dir.latest_checkpoint() if state.status in {"stopped", "killed", "failed"} else None
+        state.resume_from = str(latest) if latest else None
+        return state
+
+    def _read(self) -> None:
         events, self._offset = read_events(self.dir.events_file, self._offset)
         fold(events, self._state)
-        gone = self._state.status in {"running", "stopping", "pending"} and not self.alive() and self._offset
-        # the process is gone without saying so (killed): say it
-        if gone and (self._state.status != "pending" or self.dir.pid_file.exists()):
-            self._state.status = "stopped" if self.dir.latest_checkpoint() else "failed"
-            self._state.error = self._state.error or "The trainer process ended without a final event; see log.txt."
-        return self._state
 
     @property
     def state(self) -> RunState:
         return self.poll()
 
     def pid(self) -> int | None:
+        """The PID of the launched process (the launcher, leader of the trainer's process group)."""
         try:
             return int(self.dir.pid_file.read_text().strip())
         except (OSError, ValueError):
             return None
 
     def alive(self) -> bool:
-        pid = self.pid()
-        if pid is None:
-            return False
-        if _reap(pid):
-            return False
-        return process_alive(pid)
+        """Whether a trainer holds this run's lock now."""
+        return lock.holder(self.dir.lock_file) is not None
 
     def stop(self) -> None:
         """Ask the trainer to save a checkpoint and stop (it checks after every step)."""
-        if self.alive():
-            self.dir.stop_file.write_text(str(time.time()))
+        if not self.alive():
+            raise InputError(
+                f"Run {self.name!r} is not running (it is {status_words(self.poll().to_dict())}); nothing to stop."
+            )
+        self.dir.stop_file.write_text(str(time.time()))
 
-    def kill(self) -> None:
-        """End the trainer at once (no save); the last complete checkpoint stays."""
+    def kill(self) -> bool:
+        """End the trainer at once (SIGKILL to its process group, no save); the newest complete
+        checkpoint stays. Only a process group that holds this run's lock and is the one this
+        run launched is signalled. True when one was."""
+        holder = self._holder()
+        if holder is None:
+            return False
         pid = self.pid()
-        if pid and self.alive():
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            _reap(pid, wait=True)
+        if holder.get("pgid") != pid:
+            raise InputError(
+                f"Run {self.name!r} is trained by process group {holder.get('pgid')}, not {pid} as its pid"
+                " file says; nothing was killed. Stop it with %finetune --stop instead."
+            )
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            return False
+        deadline = time.monotonic() + 30
+        while self.alive() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        proc = _children.pop(pid, None)
+        if proc is not None:
+            proc.wait()
+        self._read()
+        if self._state.status in ACTIVE:  # no final event: say who ended it, and how
+            EventWriter(self.dir.events_file).write("exit", code=None, signal="SIGKILL", by="Run.kill()")
+            self._read()
+        return True
+
+    def _holder(self) -> dict | None:
+        """The lock holder's record, once it has written one (it writes right after locking)."""
+        deadline = time.monotonic() + 2
+        while True:
+            holder = lock.holder(self.dir.lock_file)
+            if holder is None or holder.get("pgid") or time.monotonic() > deadline:
+                return holder
+            time.sleep(0.02)
 
     def resume(self) -> Run:
-        """Start again from the newest complete checkpoint."""
-        if self.alive():
-            raise InputError(f"Run {self.name!r} is still running; stop it first.")
-        return start(self.dir.spec(), self.dir, resume=True)
+        """Start again from the newest complete checkpoint (from the beginning if there is none)."""
+        with lock.folder_lock(self.dir.path.parent):
+            holder = lock.holder(self.dir.lock_file)
+            if holder is not None:
+                raise InputError(
+                    f"Run {self.name!r} is running (trainer process {holder.get('pid', '?')}), so it cannot be"
+                    f" resumed: one run trains in one process at a time. Stop it first (%finetune --stop"
+                    f" {self.name}) or watch it (%finetune --attach {self.name})."
+                )
+            return start(self.dir.spec(), self.dir, resume=True)
 
     def wait(self, timeout: float | None = None, poll: float = 0.5) -> RunState:
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -154,7 +219,8 @@ class Run(ShownAsWidget):
 
     def __repr__(self) -> str:
         s = self.poll()
-        return f"<Run {self.name!r} {s.status} step {s.step}/{s.max_steps or '?'} at {self.dir.path}>"
+        words = status_words(s.to_dict())
+        return f"<Run {self.name!r} {words}, step {s.step}/{s.max_steps or '?'} at {self.dir.path}>"
 
     def _repr_html_(self) -> str:
         from tokenlens.views.finetune import run_html
@@ -162,22 +228,41 @@ class Run(ShownAsWidget):
         return run_html(self)
 
 
+#: the trainers this process launched, by PID, until their end is seen
 _children: dict[int, subprocess.Popen] = {}
 
 
-def _reap(pid: int, wait: bool = False) -> bool:
-    """True when ``pid`` is our child and has ended (reaped, so no zombie lingers)."""
-    proc = _children.get(pid)
+def _note_exit(run: Run) -> bool:
+    """Reap the trainer if this process launched it and it has ended; when it ended without a
+    final event, record how (exit code or signal) as an ``exit`` event. True when one was written."""
+    pid = run.pid()
+    proc = _children.get(pid) if pid else None
     if proc is None:
         return False
-    if wait:
-        proc.wait()
-    return proc.poll() is not None
+    code = proc.poll()
+    if code is None:
+        if lock.holder(run.dir.lock_file) is not None:
+            return False
+        try:
+            code = proc.wait(timeout=2)  # the lock is free: the process is ending, if not gone
+        except subprocess.TimeoutExpired:
+            return False
+    del _children[pid]
+    run._read()
+    if run._state.status not in ACTIVE:
+        return False
+    signalled = signal_name(-code) if code < 0 else None
+    EventWriter(run.dir.events_file).write("exit", code=None if signalled else code, signal=signalled)
+    return True
 
 
 def start(spec: RunSpec, run: RunDir, resume: bool = False) -> Run:
-    """Write the spec and command, then launch the trainer in its own process session, so a
-    kernel interrupt or restart does not touch it."""
+    """Write the spec and command, launch the trainer in its own process session (so a kernel
+    interrupt or restart does not touch it) and return once it holds the run's lock.
+
+    A trainer that ends, or does not take the lock within ``Limits.finetune_start_seconds``,
+    is an error that quotes its log; nothing of it is left running.
+    """
     run.write_spec(spec)
     cmd = build_command(spec, run, resume)
     run.command_file.write_text(shlex.join(cmd) + "\n")
@@ -189,6 +274,7 @@ def start(spec: RunSpec, run: RunDir, resume: bool = False) -> Run:
     env["PYTHONPATH"] = pkg_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     if spec.device == "cpu":
         env["CUDA_VISIBLE_DEVICES"] = ""
+    reported = run.events_file.stat().st_size if run.events_file.exists() else 0
     log = open(run.log_file, "ab")
     try:
         proc = subprocess.Popen(
@@ -204,4 +290,19 @@ def start(spec: RunSpec, run: RunDir, resume: bool = False) -> Run:
         log.close()
     _children[proc.pid] = proc
     run.pid_file.write_text(str(proc.pid))
-    return Run(run)
+    if spec.machine_rank > 0:
+        return Run(run)  # the lock is machine 0's: the trainer of rank 0 takes it
+    limit = LIMITS.finetune_start_seconds
+    if lock.wait_for_holder(run.lock_file, proc.pid, lambda: proc.poll() is not None, limit):
+        return Run(run)
+    if proc.poll() is None:  # still not started: undo the launch
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        why = f"did not start within {limit} s (Limits.finetune_start_seconds)"
+    elif run.events_file.exists() and run.events_file.stat().st_size > reported:
+        return Run(run)  # it started, reported and ended between two looks: its events say how
+    else:
+        why = f"ended before it started (exit code {proc.returncode})"
+    _children.pop(proc.pid, None)
+    tail = Run(run).log_tail(12)
+    raise InputError(f"The trainer of run {run.path.name!r} {why}." + (f" The end of log.txt:\n{tail}" if tail else ""))

@@ -129,17 +129,15 @@ def scratch_config(spec, tok):
     if spec.arch == "gpt2":
         from transformers import GPT2Config
 
-        return GPT2Config(
-            n_positions=spec.context, n_embd=spec.n_embd, n_layer=spec.n_layer, n_head=spec.n_head, **common
-        )
+        return GPT2Config(n_positions=spec.context, n_embd=spec.width, n_layer=spec.layers, n_head=spec.heads, **common)
     from transformers import LlamaConfig
 
     return LlamaConfig(
-        hidden_size=spec.n_embd,
-        intermediate_size=int(spec.n_embd * 8 / 3 // 64 * 64) or 4 * spec.n_embd,
-        num_hidden_layers=spec.n_layer,
-        num_attention_heads=spec.n_head,
-        num_key_value_heads=spec.n_head,
+        hidden_size=spec.width,
+        intermediate_size=int(spec.width * 8 / 3 // 64 * 64) or 4 * spec.width,
+        num_hidden_layers=spec.layers,
+        num_attention_heads=spec.heads,
+        num_key_value_heads=spec.heads,
         max_position_embeddings=spec.context,
         tie_word_embeddings=True,
         **common,

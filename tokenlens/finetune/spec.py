@@ -38,57 +38,85 @@ def check_name(name: str) -> str:
     return name
 
 
+def about(help: str, choices: tuple | None = None, group: str = "training") -> dict:
+    """What marks a ``RunSpec`` field as an option: its help text, choices and help group."""
+    return {"help": help, "choices": choices, "group": group}
+
+
+def option(default, help: str, choices: tuple | None = None, group: str = "training"):
+    """A setting of a run: a ``RunSpec`` field, the Python keyword of that name and the magic's
+    ``--flag`` with dashes for underscores, one default and one help text for both."""
+    return field(default=default, metadata=about(help, choices, group))
+
+
 @dataclass
 class RunSpec:
-    """Everything the trainer process needs; saved as spec.json in the run folder."""
+    """Everything the trainer process needs; saved as spec.json in the run folder.
+
+    Every field but ``name`` and ``data`` is an option: ``finetune(..., batch_size=4)`` is
+    ``%finetune --batch-size 4``.
+    """
 
     name: str
     data: list[str] = field(default_factory=list)
-    model: str | None = None
-    tokenizer: str | None = None
-    from_scratch: bool = False
-    arch: str = "gpt2"  # with from_scratch: "gpt2" or "llama"
-    n_layer: int = 4
-    n_embd: int = 256
-    n_head: int = 4
-    context: int = 256
-    add_tokens: list[str] = field(default_factory=list)
-    text_field: str = "text"
-    validation_split: float = 0.1
-    packing: bool = True
-    bad_rows: str = "skip"  # or "fatal"
-    epochs: float = 1.0
-    max_steps: int = -1
-    lr: float = 5e-5
-    batch_size: int = 8
-    grad_accum: int = 1
-    warmup_ratio: float = 0.0
-    weight_decay: float = 0.0
-    precision: str = "auto"  # auto | bf16 | fp16 | fp32
-    gradient_checkpointing: bool = False
-    auto_batch_size: bool = False
-    lora_r: int = 0
-    lora_alpha: int = 16
-    lora_dropout: float = 0.05
-    lora_targets: list[str] = field(default_factory=list)
-    qlora: bool = False
-    seed: int = 42
-    logging_steps: int = 1
-    eval_steps: int = 50
-    save_steps: int = 100
-    save_minutes: float = 30.0
-    keep: int = 2
-    sample_prompt: str = ""
-    sample_tokens: int = 24
-    launcher: str = "python"  # python | accelerate | torchrun
-    num_processes: int = 1
-    num_machines: int = 1
-    machine_rank: int = 0
-    main_address: str = ""
-    main_port: int = 29500
-    device: str = "auto"  # auto | cpu | cuda
-    export: str = ""  # "gguf": write final/model-<dtype>.gguf and an Ollama Modelfile at the end
-    export_dtype: str = "f16"  # f16 | q8_0 | f32
+    model: str | None = option(
+        None,
+        "hub id or local folder of a causal LM (safetensors; no remote code), a .gguf file or"
+        " ollama:NAME[:TAG] (weights dequantised)",
+        group="model",
+    )
+    tokenizer: str | None = option(
+        None, "any tokenlens tokenizer name (a trained one too); default: the model's own", group="model"
+    )
+    from_scratch: bool = option(False, "a new model sized to the tokenizer's vocabulary", group="model")
+    arch: str = option("gpt2", "architecture of a from-scratch model", ("gpt2", "llama"), group="model")
+    layers: int = option(4, "layers of a from-scratch model", group="model")
+    width: int = option(256, "hidden size of a from-scratch model", group="model")
+    heads: int = option(4, "attention heads of a from-scratch model", group="model")
+    context: int = option(256, "context length in tokens (block size)", group="model")
+    add_tokens: list[str] = field(
+        default_factory=list, metadata=about("new tokens; the embeddings grow and the new rows train", group="model")
+    )
+    text_field: str = option("text", "JSONL field holding the text", group="data")
+    validation: float = option(0.1, "share of the rows held out for validation", group="data")
+    packing: bool = option(True, "pack rows into full blocks (--no-packing: one row per sequence)", group="data")
+    bad_rows: str = option("skip", "malformed rows: skip them or stop", ("skip", "fatal"), group="data")
+    epochs: float = option(1.0, "passes over the training rows")
+    max_steps: int = option(-1, "stop after this many steps (overrides epochs; -1: no limit)")
+    lr: float = option(5e-5, "learning rate")
+    batch_size: int = option(8, "sequences per device per step")
+    grad_accum: int = option(1, "gradient accumulation steps")
+    warmup: float = option(0.0, "warm-up share of the steps")
+    weight_decay: float = option(0.0, "weight decay")
+    precision: str = option("auto", "number format of training", ("auto", "bf16", "fp16", "fp32"))
+    gradient_checkpointing: bool = option(False, "recompute activations to save memory")
+    auto_batch_size: bool = option(False, "halve the batch on out-of-memory")
+    seed: int = option(42, "random seed")
+    lora_r: int = option(0, "LoRA rank (0 = train all weights)", group="lora")
+    lora_alpha: int = option(16, "LoRA alpha", group="lora")
+    lora_dropout: float = option(0.05, "LoRA dropout", group="lora")
+    lora_targets: list[str] = field(
+        default_factory=list, metadata=about("module names for LoRA (default: all linear layers)", group="lora")
+    )
+    qlora: bool = option(False, "4-bit base weights (CUDA + bitsandbytes)", group="lora")
+    logging_steps: int = option(1, "log the loss every N steps", group="progress")
+    eval_steps: int = option(50, "evaluate every N steps", group="progress")
+    save_steps: int = option(100, "save a checkpoint every N steps", group="progress")
+    save_minutes: float = option(30.0, "and at least every N minutes (0: only by steps)", group="progress")
+    keep: int = option(2, "complete checkpoints kept (the newest is always kept)", group="progress")
+    sample_prompt: str = option("", "prompt for the sample generation at each evaluation", group="progress")
+    sample_tokens: int = option(24, "tokens generated for each sample (0: no samples)", group="progress")
+    launcher: str = option("python", "how the trainer starts", ("python", "accelerate", "torchrun"), group="launch")
+    num_processes: int = option(1, "processes (GPUs) per machine", group="launch")
+    num_machines: int = option(1, "machines", group="launch")
+    machine_rank: int = option(0, "this machine's rank", group="launch")
+    main_address: str = option("", "host of machine 0 for multi-node runs", group="launch")
+    main_port: int = option(29500, "port of machine 0", group="launch")
+    device: str = option("auto", "where to train", ("auto", "cpu", "cuda"), group="launch")
+    export: str = option(
+        "", "at the end, also write final/model-<dtype>.gguf and an Ollama Modelfile", ("", "gguf"), group="export"
+    )
+    export_dtype: str = option("f16", "GGUF weight type", ("f16", "q8_0", "f32"), group="export")
 
     def validate(self) -> RunSpec:
         check_name(self.name)
@@ -100,8 +128,8 @@ class RunSpec:
             raise InputError("--from-scratch needs --tokenizer NAME: the new model's vocabulary is its vocabulary.")
         if self.arch not in {"gpt2", "llama"}:
             raise InputError(f"--arch {self.arch!r}: choose gpt2 or llama.")
-        if self.n_embd % max(self.n_head, 1):
-            raise InputError(f"--width {self.n_embd} must be a multiple of --heads {self.n_head}.")
+        if self.width % max(self.heads, 1):
+            raise InputError(f"--width {self.width} must be a multiple of --heads {self.heads}.")
         if self.launcher not in {"python", "accelerate", "torchrun"}:
             raise InputError(f"--launcher {self.launcher!r}: choose python, accelerate or torchrun.")
         if self.launcher == "python" and (self.num_processes > 1 or self.num_machines > 1):
@@ -110,7 +138,7 @@ class RunSpec:
             raise InputError(f"--precision {self.precision!r}: choose auto, bf16, fp16 or fp32.")
         if self.bad_rows not in {"skip", "fatal"}:
             raise InputError("--bad-rows must be skip or fatal.")
-        if not 0 <= self.validation_split < 0.9:
+        if not 0 <= self.validation < 0.9:
             raise InputError("--validation must be a fraction between 0 and 0.9 (e.g. 0.1).")
         if self.context < 8:
             raise InputError("--context must be at least 8 tokens.")
@@ -128,8 +156,50 @@ class RunSpec:
     @classmethod
     def from_json(cls, text: str) -> RunSpec:
         raw = json.loads(text)
+        # a run saved before the options were renamed keeps its settings
+        raw = {RENAMED.get(k, k): v for k, v in raw.items()}
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in raw.items() if k in known})
+
+
+#: keywords of the previous release, still taken (with a DeprecationWarning) until the next one
+RENAMED = {
+    "n_layer": "layers",
+    "n_embd": "width",
+    "n_head": "heads",
+    "validation_split": "validation",
+    "warmup_ratio": "warmup",
+}
+
+
+def options() -> list:
+    """The ``RunSpec`` fields that are options, in the order the help lists them."""
+    return [f for f in fields(RunSpec) if "help" in f.metadata]
+
+
+def spec_options(given: dict) -> dict:
+    """Keyword options checked against ``RunSpec``: old names renamed with a warning, unknown
+    names refused with the close matches."""
+    import difflib
+    import warnings
+
+    known = {f.name for f in options()}
+    out = {}
+    for key, value in given.items():
+        if key in RENAMED:
+            warnings.warn(
+                f"finetune(..., {key}=) is now {RENAMED[key]}= (the --{RENAMED[key].replace('_', '-')} of"
+                f" %finetune); {key}= goes in the next release.",
+                DeprecationWarning,
+                stacklevel=3,
+            )
+            key = RENAMED[key]
+        if key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=3)
+            hint = f" Did you mean {' or '.join(close)}?" if close else ""
+            raise InputError(f"{key!r} is not an option of a run.{hint} The options: {', '.join(sorted(known))}.")
+        out[key] = value
+    return out
 
 
 class RunDir:
@@ -147,6 +217,8 @@ class RunDir:
     log_file = property(lambda self: self.path / "log.txt")
     command_file = property(lambda self: self.path / "command.txt")
     pid_file = property(lambda self: self.path / "pid")
+    #: flock-ed by the trainer for its whole life (see lock.py)
+    lock_file = property(lambda self: self.path / "lock")
     stop_file = property(lambda self: self.path / "STOP")
     checkpoints = property(lambda self: self.path / "checkpoints")
     final = property(lambda self: self.path / "final")
@@ -167,12 +239,28 @@ class RunDir:
         tmp.write_text(spec.to_json(), encoding="utf-8")
         os.replace(tmp, self.spec_file)
 
-    def complete_checkpoints(self) -> list[Path]:
-        """Checkpoints whose COMPLETE marker was written after every file, oldest first."""
+    def all_checkpoints(self) -> list[Path]:
+        """Every checkpoint folder, complete or not, oldest (lowest step) first."""
         if not self.checkpoints.is_dir():
             return []
-        found = [p for p in self.checkpoints.glob("checkpoint-*") if (p / "COMPLETE").is_file()]
-        return sorted(found, key=lambda p: int(p.name.rsplit("-", 1)[-1]))
+        found = [p for p in self.checkpoints.glob("checkpoint-*") if p.name[11:].isdigit() and p.is_dir()]
+        return sorted(found, key=lambda p: int(p.name[11:]))
+
+    def complete_checkpoints(self) -> list[Path]:
+        """Checkpoints whose COMPLETE marker was written after every file, oldest first."""
+        return [p for p in self.all_checkpoints() if (p / "COMPLETE").is_file()]
+
+    def prune_checkpoints(self, keep: int) -> list[Path]:
+        """Remove the complete checkpoints older than the newest ``keep`` (the newest one always
+        stays) and every incomplete one, a save cut short, which can never be resumed from.
+
+        Only the trainer calls this, holding the run's lock, between saves: no checkpoint is
+        being written then."""
+        complete = self.complete_checkpoints()
+        drop = complete[: -max(keep, 1)] + [p for p in self.all_checkpoints() if p not in complete]
+        for p in drop:
+            shutil.rmtree(p, ignore_errors=True)
+        return drop
 
     def latest_checkpoint(self) -> Path | None:
         done = self.complete_checkpoints()

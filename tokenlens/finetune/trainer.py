@@ -12,13 +12,15 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import signal
 import sys
 import time
 import traceback
 from pathlib import Path
 
+from tokenlens.finetune import lock, swap
 from tokenlens.finetune.data import iter_blocks, read_rows, render_row, split
-from tokenlens.finetune.events import EventWriter, perplexity
+from tokenlens.finetune.events import EventWriter, killed_message, perplexity, signal_name
 from tokenlens.finetune.models import load_model, load_tokenizer, tokenizer_hash
 from tokenlens.finetune.spec import RunDir, RunSpec
 
@@ -113,6 +115,7 @@ def _callbacks(spec: RunSpec, run: RunDir, events, tok, tokens_per_step: int):
         def on_train_begin(self, args, state, control, model=None, **kw):
             self.model = model
             self.last_time, self.last_step = time.time(), state.global_step
+            _STEP[0] = state.global_step
             events.write("status", status="running", step=state.global_step)
 
         def on_log(self, args, state, control, logs=None, **kw):
@@ -148,6 +151,7 @@ def _callbacks(spec: RunSpec, run: RunDir, events, tok, tokens_per_step: int):
                     events.write("sample", step=state.global_step, prompt=prompt, text=f"(no sample: {exc})")
 
         def on_step_end(self, args, state, control, **kw):
+            _STEP[0] = state.global_step
             stop = run.stop_file.exists()
             stop = _agree(stop, args)
             if stop:
@@ -169,8 +173,7 @@ def _callbacks(spec: RunSpec, run: RunDir, events, tok, tokens_per_step: int):
                 reason = "stop" if run.stop_file.exists() else self.reason
                 self.reason = "steps"
                 events.write("checkpoint", step=state.global_step, path=str(path), reason=reason)
-                for old in run.complete_checkpoints()[: -max(spec.keep, 1)]:
-                    shutil.rmtree(old, ignore_errors=True)
+                run.prune_checkpoints(spec.keep)
 
     return [Report()]
 
@@ -205,21 +208,52 @@ def _sample(model, tok, prompt: str, spec: RunSpec) -> str:
     return tok.decode(out[0][ids.shape[1] :], skip_special_tokens=True)
 
 
+class _Signalled(BaseException):
+    """A signal that ends the trainer, raised where it was running so the end is reported."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_on_signal(signum, _frame):
+    raise _Signalled(signum)
+
+
 def main(argv: list[str]) -> int:
     run = RunDir(argv[0])
     resume = "--resume" in argv[1:]
+    if _rank() == 0 and not lock.acquire(run.lock_file):
+        # another trainer has this run: write no event, so its state stays its own
+        holder = lock.holder(run.lock_file) or {}
+        print(
+            f"Run {run.path.name!r} is being trained by process {holder.get('pid', '?')}; a run trains in one"
+            " process at a time, so this one stops.",
+            file=sys.stderr,
+        )
+        return 75
+    for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(signum, _raise_on_signal)
     spec = run.spec()
     events = EventWriter(run.events_file) if _rank() == 0 else _Quiet()
     try:
+        if _rank() == 0:
+            swap.recover(run.final)  # a final model moved aside by a trainer that died mid-swap
+            run.prune_checkpoints(spec.keep)  # saves cut short by that death
         return _train(spec, run, events, resume)
-    except KeyboardInterrupt:
-        events.write("end", status="stopped", message="interrupted")
-        return 130
+    except _Signalled as sig:
+        name = signal_name(sig.signum)
+        events.write("end", status="killed", signal=name, step=_STEP[0], message=killed_message(name, step=_STEP[0]))
+        return 128 + sig.signum
     except Exception as exc:
         traceback.print_exc()
         events.write("error", message=_explain_failure(exc, run))
         events.write("end", status="failed")
         return 1
+
+
+#: the last step the trainer reported, for the end event of a signalled run
+_STEP = [0]
 
 
 def _explain_failure(exc: BaseException, run: RunDir) -> str:
@@ -246,7 +280,7 @@ def _train(spec: RunSpec, run: RunDir, events, resume: bool) -> int:
     tok = load_tokenizer(spec)
     hash_before = tokenizer_hash(tok)
     rows = read_rows(spec.data, spec.text_field).check(spec.bad_rows)
-    train_rows, val_rows = split(rows.rows, spec.validation_split, spec.seed)
+    train_rows, val_rows = split(rows.rows, spec.validation, spec.seed)
     model = load_model(spec, tok)
     if spec.lora_r > 0 or spec.qlora:
         from peft import LoraConfig, get_peft_model
@@ -271,7 +305,7 @@ def _train(spec: RunSpec, run: RunDir, events, resume: bool) -> int:
         max_steps=spec.max_steps,
         learning_rate=spec.lr,
         # warmup_steps below 1 is a share of the steps
-        warmup_steps=spec.warmup_ratio,
+        warmup_steps=spec.warmup,
         weight_decay=spec.weight_decay,
         logging_steps=spec.logging_steps,
         logging_first_step=True,
@@ -361,14 +395,7 @@ def _train(spec: RunSpec, run: RunDir, events, resume: bool) -> int:
     last_eval = trainer.evaluate() if val_rows else {}  # every process takes part
     if _rank() == 0:
         final = run.final
-        tmp = final.with_name("final.tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        to_save = model.merge_and_unload() if hasattr(model, "merge_and_unload") else model
-        to_save.save_pretrained(str(tmp), safe_serialization=True)
-        tok.save_pretrained(str(tmp))
-        hash_after = tokenizer_hash(load_tokenizer_from(tmp))
-        shutil.rmtree(final, ignore_errors=True)
-        tmp.rename(final)
+        hash_after = save_final(model, tok, final)
         if spec.export == "gguf":
             _export_gguf(spec, final, events)
         events.write(
@@ -382,6 +409,21 @@ def _train(spec: RunSpec, run: RunDir, events, resume: bool) -> int:
             perplexity=perplexity(last_eval.get("eval_loss")) if last_eval else None,
         )
     return 0
+
+
+def save_final(model, tok, final: Path) -> str:
+    """Save the model and tokenizer as ``final/``; returns the tokenizer's hash as saved.
+
+    They are written beside it first, then swapped in by renames: a final model saved earlier
+    (a completed run resumed) stays whole until the new one is in its place."""
+    tmp = final.with_name("final.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    to_save = model.merge_and_unload() if hasattr(model, "merge_and_unload") else model
+    to_save.save_pretrained(str(tmp), safe_serialization=True)
+    tok.save_pretrained(str(tmp))
+    hash_after = tokenizer_hash(load_tokenizer_from(tmp))
+    swap.replace_dir(tmp, final)
+    return hash_after
 
 
 def _export_gguf(spec: RunSpec, final: Path, events) -> None:

@@ -429,12 +429,16 @@ def export_gguf(
     for tname, data, raw_dtype in tensors:
         writer.add_tensor(tname, data, raw_dtype=raw_dtype)
     try:
-        writer.write_header_to_file()
-        writer.write_kv_data_to_file()
-        writer.write_tensors_to_file()
-    finally:
-        writer.close()
-    os.replace(tmp, target)
+        try:
+            writer.write_header_to_file()
+            writer.write_kv_data_to_file()
+            writer.write_tensors_to_file()
+        finally:
+            writer.close()
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a cut-short write leaves no file of gigabytes behind
+        raise
 
     tokens = tok_meta["tokenizer.ggml.tokens"]
     eos = tok_meta.get("tokenizer.ggml.eos_token_id")

@@ -16,10 +16,11 @@ from typing import Any
 import traitlets
 
 from tokenlens.errors import TokenlensError
+from tokenlens.finetune.events import ENDED, status_words
 from tokenlens.views.base import BundledWidget
 
 #: statuses after which the trainer writes nothing more
-FINISHED = frozenset({"completed", "stopped", "failed"})
+FINISHED = ENDED
 #: loss points kept in the synced state: the whole history of a long run would be resent every second
 MAX_HISTORY = 800
 
@@ -46,7 +47,6 @@ class FinetuneWidget(BundledWidget, bundle="finetune"):
         self._run = run
         self._lock = threading.Lock()  # run.poll() keeps a file offset: one reader at a time
         self._thread: threading.Thread | None = None
-        self._silent_polls = 0
         self.on_msg(self._on_custom_msg)
 
     @classmethod
@@ -77,16 +77,8 @@ class FinetuneWidget(BundledWidget, bundle="finetune"):
             return dict(self.state)
         with self._lock:
             run = self._run
+            # a trainer gone without a final event reads "killed", with the end of its log
             snap = _snapshot(run, run.poll())
-            alive = run.alive()
-        if snap["status"] == "pending" and not alive and run.pid() is not None:
-            # launched, then gone before its first event (an import error, a bad argument)
-            self._silent_polls += 1
-            if self._silent_polls >= 2 and not self.error:
-                tail = run.log_tail(12)
-                self.error = "The trainer process ended before reporting anything" + (
-                    f"; the end of log.txt:\n{tail}" if tail else "; see log.txt in the run folder."
-                )
         if snap != self.state:
             self.state = snap
         return snap
@@ -97,8 +89,7 @@ class FinetuneWidget(BundledWidget, bundle="finetune"):
         if run is None or self._closed.is_set():
             return False
         if self.state.get("status") not in FINISHED:
-            # pending with a dead process and no events: nothing more will come either
-            return not (self.error and self.state.get("status") == "pending")
+            return True
         return run.alive()  # a resumed run still reads the old "end" until its new "start"
 
     def _ensure_polling(self) -> None:
@@ -156,7 +147,6 @@ class FinetuneWidget(BundledWidget, bundle="finetune"):
         with self._lock:
             new = run.resume()
             self._run = new
-        self._silent_polls = 0
         self.command = new.command()
         self.error = ""
         self.refresh()
@@ -246,7 +236,7 @@ def hash_comparison(before: str | None, after: str | None, finished: bool = Fals
 
 
 def summary_text(name: str, state: dict) -> str:
-    parts = [f"{state.get('status', 'pending')}", f"step {_step(state)}"]
+    parts = [status_words(state), f"step {_step(state)}"]
     if state.get("loss") is not None:
         parts.append(f"loss {_num(state['loss'], 4)} (ppl {_num(state.get('perplexity'), 2)})")
     if state.get("eval_loss") is not None:
@@ -260,6 +250,7 @@ _STATUS_COLOURS = {
     "stopped": "#757575",
     "completed": "#2e7d32",
     "failed": "#d32f2f",
+    "killed": "#e65100",
     "pending": "#757575",
 }
 
@@ -300,6 +291,8 @@ def summary_html(name: str, state: dict, command: str = "", error: str = "") -> 
     words, kind = hash_comparison(state.get("tokenizer_hash"), state.get("tokenizer_hash_after"), status in FINISHED)
     hash_colour = {"same": "#2e7d32", "changed": "#d32f2f"}.get(kind)
     rows.append(("Tokenizer hash", f'<span style="color:{hash_colour}">{e(words)}</span>' if hash_colour else e(words)))
+    if status in {"stopped", "killed", "failed"}:
+        rows.append(("Ended", e(status_words(state))))
     if state.get("final"):
         rows.append(("Final model", f"<code>{e(str(state['final']))}</code>"))
     samples = state.get("samples") or []

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
@@ -54,15 +54,33 @@ def check_name(name: str, overwrite: bool = False) -> Path:
     return target
 
 
-def _clean_stale(registry: Path, max_age: float = 86400.0) -> None:
-    """Remove temporary folders a killed process left behind (older than a day)."""
-    now = time.time()
-    for p in registry.glob(".tmp-*"):
-        try:
-            if now - p.stat().st_mtime > max_age:
-                shutil.rmtree(p, ignore_errors=True)
-        except OSError:
-            pass
+#: what a save leaves while it runs: the folder being written, and the folder it replaces
+_LEFTOVER = re.compile(r"^\.(?P<kind>tmp|old)-(?P<name>.+)-[0-9a-z_]{8}$")
+
+
+def _tidy(registry: Path) -> None:
+    """Undo what a save cut short left behind; only under the registry's lock, which every save
+    holds, so no save is under way and each leftover is provably stale."""
+    for p in list(registry.iterdir()):
+        m = _LEFTOVER.match(p.name)
+        if m is None:
+            continue
+        if m["kind"] == "old" and not (registry / m["name"]).exists():
+            os.rename(p, registry / m["name"])  # died between its two renames: the old folder goes back
+        else:
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def clean_stale(registry: Path) -> None:
+    """Tidy the registry when no save holds it (for a listing, which must not wait or fail)."""
+    from tokenlens.finetune.lock import folder_lock
+
+    try:
+        with folder_lock(registry, wait=False) as got:
+            if got:
+                _tidy(registry)
+    except OSError:
+        pass  # a registry this process may not write to: nothing to tidy from here
 
 
 def save_atomically(name: str, files: dict[str, str], overwrite: bool = False) -> Path:
@@ -73,11 +91,16 @@ def save_atomically(name: str, files: dict[str, str], overwrite: bool = False) -
     and an interrupted write leaves nothing behind.
     """
     from tokenlens.core.resolve import registry_dir
+    from tokenlens.finetune.lock import folder_lock
 
     target = check_name(name, overwrite)
     registry = registry_dir()
-    registry.mkdir(parents=True, exist_ok=True)
-    _clean_stale(registry)
+    with folder_lock(registry):
+        _tidy(registry)
+        return _save_locked(registry, target, name, files, overwrite)
+
+
+def _save_locked(registry: Path, target: Path, name: str, files: dict[str, str], overwrite: bool) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=registry))
     try:
         os.chmod(tmp, 0o755)

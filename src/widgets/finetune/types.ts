@@ -4,7 +4,13 @@
  */
 
 export type RunStatus =
-  'pending' | 'running' | 'stopping' | 'stopped' | 'completed' | 'failed';
+  | 'pending'
+  | 'running'
+  | 'stopping'
+  | 'stopped'
+  | 'completed'
+  | 'failed'
+  | 'killed';
 
 /** [step, loss] */
 export type LossPoint = [number, number];
@@ -43,6 +49,11 @@ export interface IRunState {
   tokenizer_hash: string | null;
   tokenizer_hash_after: string | null;
   error: string | null;
+  /** with killed: the signal's name or the exit code, where known */
+  signal?: string | null;
+  exit_code?: number | null;
+  /** with stopped, killed or failed: the checkpoint Resume continues from */
+  resume_from?: string | null;
   loss_history: LossPoint[];
   eval_history: LossPoint[];
   plan: Record<string, unknown>;

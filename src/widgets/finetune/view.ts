@@ -18,7 +18,8 @@ const STATUS_WORDS: Record<string, string> = {
   stopping: 'stopping',
   stopped: 'stopped',
   completed: 'completed',
-  failed: 'failed'
+  failed: 'failed',
+  killed: 'killed'
 };
 
 /** The traits whose change redraws the view. */
@@ -264,8 +265,8 @@ export class FinetuneView {
     }
     this.stopButton.disabled = status !== 'running' || this.pending !== null;
     this.resumeButton.disabled =
-      !(status === 'stopped' || status === 'failed') ||
-      !s.last_checkpoint ||
+      !['stopped', 'failed', 'killed'].includes(status) ||
+      !(s.resume_from ?? s.last_checkpoint) ||
       this.pending !== null;
     this.resumeButton.hidden = status === 'completed';
 
@@ -331,7 +332,7 @@ export class FinetuneView {
     // problems: the run's own error, then the view's
     this.problems.replaceChildren();
     for (const [text, label] of [
-      [s.error, 'The run failed'],
+      [s.error, status === 'killed' ? 'The run was killed' : 'The run failed'],
       [String(this.model.get('error') ?? ''), 'The view has a problem']
     ] as [string | null, string][]) {
       if (text) {
@@ -426,7 +427,7 @@ export class FinetuneView {
       el('span', 'tl-ft-arrow', '→')
     );
     if (!s.tokenizer_hash_after) {
-      const ended = ['completed', 'stopped', 'failed'].includes(
+      const ended = ['completed', 'stopped', 'failed', 'killed'].includes(
         String(s.status)
       );
       this.hash.append(
