@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from tokenlens.backends.base import Backend
@@ -38,7 +39,7 @@ def open_path(name: str, path: Path) -> Backend:
     if not path.is_file():
         raise TokenizerFileError(f"{path} does not exist.")
     suffix, fname = path.suffix.lower(), path.name.lower()
-    if suffix != ".gguf" and _starts_with_gguf(path):  # an Ollama blob has no suffix
+    if _OLLAMA_BLOB.match(path.name) and _starts_with_gguf(path):  # a blob's name has no suffix
         suffix = ".gguf"
     if fname.endswith(".tiktoken"):
         from tokenlens.backends.tiktoken_backend import TiktokenBackend
@@ -79,6 +80,10 @@ def open_path(name: str, path: Path) -> Backend:
         " SentencePiece *.model, vocab.json + merges.txt, WordPiece vocab.txt and GGUF model"
         " files (*.gguf)."
     )
+
+
+#: the file name of a layer in the Ollama store; only these, besides *.gguf, may be GGUF files
+_OLLAMA_BLOB = re.compile(r"^sha256-[0-9a-f]{64}$")
 
 
 def _starts_with_gguf(path: Path) -> bool:

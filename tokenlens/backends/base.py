@@ -19,6 +19,9 @@ class Backend(ABC):
     kind: str = ""
     #: tokenization model as the tokenizers library names it: "BPE", "WordPiece", "Unigram"
     model: str = ""
+    #: memory a loaded token costs in this engine, for the cache's budget (bytes; measured as the
+    #: process's growth on load over the vocabulary size, per-id tables filled in use included)
+    bytes_per_token: int = 600
 
     def __init__(self, name: str, source: Path | str | None = None):
         self.name = name
@@ -182,16 +185,20 @@ class Backend(ABC):
 
     def apply_chat_template(self, messages: list[dict], add_generation_prompt: bool = True) -> str:
         """The prompt text for chat ``messages``, from the tokenizer's own chat template."""
-        from tokenlens.core.chat_template import find_chat_template, render_chat
+        from tokenlens.core.chat_template import locate_chat_template, render_chat
 
-        template, config = find_chat_template(self.source)
+        template, config, origin = locate_chat_template(self.source)
         if template is None:
             raise InputError(
                 f"{self.name} has no chat template (none in tokenizer_config.json or"
                 " chat_template.jinja beside it). Use a chat model's tokenizer folder, e.g. one"
                 " saved with transformers' save_pretrained()."
             )
-        return render_chat(template, config, messages, add_generation_prompt)
+        return render_chat(template, config, messages, add_generation_prompt, origin=origin)
+
+    def memory_estimate(self) -> int:
+        """Bytes this tokenizer is estimated to hold while loaded, from its vocabulary size."""
+        return self.bytes_per_token * self.vocab_size
 
     def describe(self) -> dict:
         return {

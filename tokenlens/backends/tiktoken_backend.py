@@ -71,6 +71,7 @@ def _encoding_spec(encoding_name: str, rank_file: Path) -> dict:
 class TiktokenBackend(Backend):
     kind = "tiktoken"
     model = "BPE"
+    bytes_per_token = 750  # r50k_base (GPT-2): 37 MB for 50,257 ranks with the per-id tables filled
 
     def __init__(self, name: str, encoding, source: Path | str | None = None):
         super().__init__(name, source)

@@ -16,6 +16,14 @@ from tokenlens.errors import InputError
 class Limits:
     #: memory (bytes, estimated) the loaded-tokenizer cache may keep; least recently used go first
     tokenizer_cache_bytes: int = 512 * 1024 * 1024
+    #: tokens one GGUF vocabulary may hold (the largest published ones hold about 262,000)
+    gguf_vocab_tokens: int = 1_000_000
+    #: characters in one GGUF vocabulary piece (GPT-4o's and Llama 3's longest have 128)
+    gguf_piece_chars: int = 1024
+    #: merges a GGUF tokenizer may have, read from the file or derived from its scores
+    gguf_merges: int = 4_000_000
+    #: characters in all of a GGUF tokenizer's merges together, which the engine copies
+    gguf_merge_chars: int = 32_000_000
     #: seconds a launched trainer may take to start (hold its run's lock) before the launch is undone
     finetune_start_seconds: int = 300
     #: characters (bytes in byte-level BPE) of a word the training report builds merge by merge; longer words are cut
@@ -25,6 +33,14 @@ class Limits:
 
 
 LIMITS = Limits()
+
+
+def raise_hint(name: str) -> str:
+    """How a person raises the limit ``name``, said the same way in every error message."""
+    return (
+        f"If it is genuine, raise {name} (tokenlens.core.limits.configure({name}=...) in a kernel,"
+        f" --TokenLens.{name}=... on the Jupyter server)."
+    )
 
 
 def configure(**values: int) -> Limits:

@@ -3,7 +3,15 @@
 Order: ``ollama:NAME[:TAG]`` names (the GGUF file in the local Ollama store), folders on
 ``TOKENLENS_PATH`` (folder name = tokenizer name), the registry of trained tokenizers, a local
 file or folder path (a ``.gguf`` file too), tiktoken encoding names, then the Hugging Face hub
-and its cache. Loaded tokenizers are cached and reloaded when their file changes.
+and its cache.
+
+The allowed roots (TOKENLENS_PATH folders, the registry; the Ollama store for ``ollama:`` names)
+are checked on real paths: a folder or file that is a link leading outside them is refused,
+and :func:`available` leaves out whatever :func:`resolve` would refuse.
+
+Loaded tokenizers are kept in a cache, least recently used dropped first when their estimated
+memory passes ``LIMITS.tokenizer_cache_bytes``; one name keeps one entry, replaced when its file
+changes.
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,22 +87,70 @@ def _kind_of(file: Path) -> str:
 
 
 def _find_in_roots(name: str) -> Path | None:
-    if not _PLAIN_NAME.match(name):
-        return None
-    for _label, root in roots():
+    """The folder ``name`` in the first allowed root where it is usable (see :func:`_lookup_in_roots`)."""
+    return _lookup_in_roots(name)[0]
+
+
+def _lookup_in_roots(name: str) -> tuple[Path | None, str]:
+    """The folder ``name`` in the first allowed root where it is usable, else None and why a
+    folder of that name was refused ("" when there is none).
+
+    Usable means that the folder and every entry directly in it (the files a tokenizer or a
+    model is read from) lie, once links are followed, inside one of the allowed roots: a link
+    that leads elsewhere is never followed, whether it is the folder or a file in it.
+    """
+    if not isinstance(name, str) or not _PLAIN_NAME.match(name):
+        return None, ""
+    found = roots()
+    real_roots = [_real(root) for _label, root in found]
+    refused = ""
+    for _label, root in found:
         candidate = root / name
         if not candidate.is_dir():
             continue
-        real_root, real = root.resolve(), candidate.resolve()
-        if real_root != real.parent and real_root not in real.parents:
-            # a link that leads out of the allowed root is not followed
-            continue
-        return candidate
-    return None
+        outside = _leads_outside(candidate, real_roots)
+        if outside is None:
+            return candidate, ""
+        refused = refused or (
+            f"{outside} leads outside the allowed folders (to {_real(outside)}), so it is not read."
+            " Copy the file or folder in, or add the folder it is in to TOKENLENS_PATH."
+        )
+    return None, refused
+
+
+def _real(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a loop of links resolves to nothing
+        return path
+
+
+def inside(path: Path, roots: list[Path]) -> bool:
+    """True when ``path``, every link on the way followed, is one of ``roots`` or lies under one
+    (also followed): the one containment check for every file tokenlens reads by name."""
+    real = _real(Path(path))
+    return any(real == r or r in real.parents for r in map(_real, roots))
+
+
+def _leads_outside(folder: Path, roots: list[Path]) -> Path | None:
+    """The folder itself or the first entry directly in it that lies outside every root in
+    ``roots`` once links are followed; None when all lie inside."""
+    if not inside(folder, roots):
+        return folder
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError:
+        return None  # unreadable: open_path says so with the reason
+    # an entry that is no link lies where its folder does
+    return next((e for e in entries if e.is_symlink() and not inside(e, roots)), None)
 
 
 def available(include_hub_cache: bool = True) -> list[Entry]:
-    """Every tokenizer that loads by name without a download."""
+    """Every tokenizer that loads by name without a download: folders in the allowed roots that
+    hold a tokenizer file and that :func:`resolve` accepts (no link out of the roots), the
+    Ollama models whose manifest and model blob are in the store, and (``include_hub_cache``)
+    the hub cache. Files are found, not parsed: a damaged one is listed and fails to load with
+    its own message."""
     seen: dict[str, Entry] = {}
     for label, root in roots():
         if label == "registry":
@@ -117,16 +174,23 @@ def available(include_hub_cache: bool = True) -> list[Entry]:
 
 
 def _ollama_entries() -> list[Entry]:
-    """Models in the local Ollama store, by manifest (no blob is opened to list them)."""
-    from tokenlens.gguf.ollama import PREFIX, local_models, store_dir
+    """Models in the local Ollama store whose manifest names a model blob that is there, inside
+    the store and whole (no blob is opened to list them)."""
+    from tokenlens.gguf.ollama import PREFIX, local_models, resolve_gguf, store_dir
 
+    out = []
+    store = store_dir()
     try:
-        store = store_dir()
-        return [
-            Entry(PREFIX + ref.name, "gguf", "ollama", str(ref.manifest_path(store))) for ref in local_models(store)
-        ]
+        refs = local_models(store)
     except OSError:
         return []
+    for ref in refs:
+        try:
+            resolve_gguf(ref.name, store)
+        except (OSError, TokenlensError):
+            continue  # resolve() would refuse it, with the reason
+        out.append(Entry(PREFIX + ref.name, "gguf", "ollama", str(ref.manifest_path(store))))
+    return out
 
 
 def _hub_cache_entries() -> list[Entry]:
@@ -147,31 +211,69 @@ def _hub_cache_entries() -> list[Entry]:
 
 
 class _Cache:
-    """Loaded tokenizers keyed by (name, file, mtime): a changed file is loaded afresh."""
+    """Loaded tokenizers, one entry per key (a name and how it was found), each with the stamp
+    of its file: a changed file replaces the entry. The entries' estimated memory
+    (:meth:`Backend.memory_estimate`) stays within ``LIMITS.tokenizer_cache_bytes`` by dropping
+    the least recently used; the entry just used always stays, so a tokenizer larger than the
+    whole budget is still loaded once rather than on every call."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._items: dict[tuple, Backend] = {}
+        self._items: OrderedDict[tuple, tuple[tuple, Backend, int]] = OrderedDict()
         self._key_locks: dict[tuple, threading.Lock] = {}
+        self.bytes = 0
 
-    def get(self, key: tuple, factory) -> Backend:
+    def _fresh(self, key: tuple, stamp: tuple) -> Backend | None:
+        item = self._items.get(key)
+        if item is None or item[0] != stamp:
+            return None
+        self._items.move_to_end(key)
+        return item[1]
+
+    def get(self, key: tuple, factory, stamp: tuple = ()) -> Backend:
         with self._lock:
-            hit = self._items.get(key)
+            hit = self._fresh(key, stamp)
             if hit is not None:
                 return hit
             lock = self._key_locks.setdefault(key, threading.Lock())
         with lock:  # one load per key even when many threads ask at once
             with self._lock:
-                hit = self._items.get(key)
-            if hit is None:
-                hit = factory()
+                hit = self._fresh(key, stamp)
+            if hit is not None:
+                return hit
+            try:
+                backend = factory()
+                size = backend.memory_estimate()
+            except BaseException:
                 with self._lock:
-                    self._items[key] = hit
-            return hit
+                    self._key_locks.pop(key, None)
+                raise
+            with self._lock:
+                old = self._items.pop(key, None)
+                if old is not None:
+                    self.bytes -= old[2]
+                self._items[key] = (stamp, backend, size)
+                self.bytes += size
+                self._evict()
+                self._key_locks.pop(key, None)  # later callers find the entry itself
+            return backend
+
+    def _evict(self) -> None:
+        from tokenlens.core.limits import LIMITS
+
+        while self.bytes > LIMITS.tokenizer_cache_bytes and len(self._items) > 1:
+            _key, (_stamp, _backend, size) = self._items.popitem(last=False)
+            self.bytes -= size
+
+    def entries(self) -> list[tuple]:
+        """The cached keys, least recently used first."""
+        with self._lock:
+            return list(self._items)
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self.bytes = 0
 
 
 _cache = _Cache()
@@ -187,7 +289,7 @@ def _stamp(path: Path) -> tuple:
 
 
 def _load_file(name: str, path: Path) -> Backend:
-    return _cache.get(("path", name) + _stamp(path), lambda: open_path(name, path))
+    return _cache.get(("path", name), lambda: open_path(name, path), _stamp(path))
 
 
 def fingerprint(name: str) -> tuple:
@@ -210,6 +312,11 @@ def resolve(name: str, *, allow_paths: bool = True, allow_hub: bool = True, allo
     tiktoken names and the hub, so a request can never name a file elsewhere on disk.
     ``allow_download=False`` fetches nothing: hub ids resolve from the local cache only, and a
     tiktoken encoding only from a folder of its name in the roots.
+
+    A folder in an allowed root is used only when it, and every file in it, lies inside an
+    allowed root once links are followed; otherwise the first root where it does wins, and
+    if none does, :class:`TokenizerNotFound` says which link leads out. The same name returns
+    the same object while its file is unchanged and the cache keeps it.
     """
     if not isinstance(name, str) or not name.strip():
         raise TokenizerNotFound(str(name), _names(), detail="The name is empty.")
@@ -219,7 +326,7 @@ def resolve(name: str, *, allow_paths: bool = True, allow_hub: bool = True, allo
 
         # only inside the Ollama store, so the server may resolve these names too
         return _load_file(name, resolve_gguf(name))
-    folder = _find_in_roots(name)
+    folder, refused = _lookup_in_roots(name)
     if folder is not None:
         return _load_file(name, folder)
     if allow_paths:
@@ -237,6 +344,8 @@ def resolve(name: str, *, allow_paths: bool = True, allow_hub: bool = True, allo
                 f" {name}.tiktoken in a folder named {name} on TOKENLENS_PATH.",
             )
         return _cache.get(("tiktoken", name), lambda: _tiktoken_by_name(name))
+    if refused:  # the person meant that folder: say why it is not used rather than ask the hub
+        raise TokenizerNotFound(name, _names(), detail=refused)
     if allow_hub:
         return _cache.get(("hub", name), lambda: _from_hub(name, allow_download))
     raise TokenizerNotFound(name, _names())
@@ -333,4 +442,4 @@ def clear_cache() -> None:
     _cache.clear()
 
 
-__all__ = ["Entry", "available", "clear_cache", "registry_dir", "resolve", "roots", "search_path"]
+__all__ = ["Entry", "available", "clear_cache", "inside", "registry_dir", "resolve", "roots", "search_path"]

@@ -5,12 +5,15 @@
 This reader walks the same layout (the gguf package's constants name the types) with ``struct``
 over a memory map, turns string arrays into Python lists in one pass and numeric arrays into
 lists through numpy. It also checks that every tensor's bytes lie inside the file, so a file cut
-short while downloading is reported before anything uses it.
+short while downloading is reported before anything uses it. Counts are checked against the bytes
+left before anything is allocated for them, arrays against the limits in
+:mod:`tokenlens.core.limits`, so a damaged or hostile file costs no more than its own size.
 """
 
 from __future__ import annotations
 
 import mmap
+import os
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +31,20 @@ _DEFAULT_ALIGNMENT = 32
 
 class _Truncated(Exception):
     pass
+
+
+class _Damaged(Exception):
+    """Bytes that no GGUF writer produces; the message says which."""
+
+
+class _TooMany(Exception):
+    """An array longer than the limits allow (the count is the argument)."""
+
+
+#: arrays nest one level in what the gguf package writes; deeper nesting is a damaged file
+_MAX_NESTING = 4
+#: ggml tensors have at most four dimensions (GGML_MAX_DIMS)
+_MAX_DIMS = 4
 
 
 @dataclass(frozen=True)
@@ -57,8 +74,9 @@ class GGUFMetadata:
 
 
 class _Cursor:
-    def __init__(self, buf, order: str):
+    def __init__(self, buf, order: str, max_items: int):
         self.buf, self.pos, self.order, self.size = buf, 0, order, len(buf)
+        self.max_items = max_items
 
     def take(self, fmt: str):
         fmt = self.order + fmt
@@ -78,27 +96,35 @@ class _Cursor:
         self.pos = end
         return raw.decode("utf-8", errors="surrogateescape")
 
-    def value(self, kind: int):
+    def value(self, kind: int, depth: int = 0):
         if kind == _STRING:
             return self.string()
         if kind == _ARRAY:
+            if depth >= _MAX_NESTING:
+                raise _Damaged(f"arrays nested more than {_MAX_NESTING} deep")
             item, count = self.take("I"), self.take("Q")
+            if item not in _SCALARS and item not in (_STRING, _ARRAY):
+                raise _Damaged(f"an array of the unknown value type {item}")
+            # Each item takes at least this many bytes, so a count the file cannot hold is found
+            # before anything is allocated for it.
+            least = {_STRING: 8, _ARRAY: 12}.get(item) or struct.calcsize(_SCALARS[item])
+            if count * least > self.size - self.pos:
+                raise _Truncated
+            if count > self.max_items:
+                raise _TooMany(count)
             if item == _STRING:
                 return [self.string() for _ in range(count)]
-            if item in _NUMPY:
-                import numpy as np
+            if item == _ARRAY:
+                return [self.value(item, depth + 1) for _ in range(count)]
+            import numpy as np
 
-                dtype = np.dtype(_NUMPY[item]).newbyteorder(self.order)
-                end = self.pos + count * dtype.itemsize
-                if end > self.size:
-                    raise _Truncated
-                out = np.frombuffer(self.buf, dtype=dtype, count=count, offset=self.pos).tolist()
-                self.pos = end
-                return out
-            return [self.value(item) for _ in range(count)]  # arrays of arrays
+            dtype = np.dtype(_NUMPY[item]).newbyteorder(self.order)
+            out = np.frombuffer(self.buf, dtype=dtype, count=count, offset=self.pos).tolist()
+            self.pos += count * dtype.itemsize
+            return out
         fmt = _SCALARS.get(kind)
         if fmt is None:
-            raise ValueError(f"unknown metadata value type {kind}")
+            raise _Damaged(f"a value of the unknown type {kind}")
         return self.take(fmt)
 
 
@@ -113,15 +139,18 @@ def _tensor_bytes(ggml_type: int, shape: tuple[int, ...]) -> int:
 
 
 def read_metadata(path: Path | str, tensors: bool = True) -> GGUFMetadata:
-    """Metadata (and the tensor table) of the GGUF file at ``path``; clear errors for anything
-    that is not a whole GGUF file."""
+    """Metadata (and the tensor table) of the GGUF file at ``path``; anything that is not a whole
+    GGUF file, or holds more than the limits allow, is a :class:`TokenizerFileError` naming the
+    file and what to do."""
     path = Path(path)
+    if not path.is_file():  # a folder, or a pipe that would block the read
+        raise TokenizerFileError(f"{path} is not a file; give the path of a .gguf model file.")
     try:
         fh = open(path, "rb")
     except OSError as exc:
         raise TokenizerFileError(f"{path} cannot be read ({exc.strerror}).") from None
     with fh:
-        size = path.stat().st_size
+        size = os.fstat(fh.fileno()).st_size
         if fh.read(4) != b"GGUF":
             raise TokenizerFileError(
                 f"{path} is not a GGUF file (it does not start with the bytes 'GGUF'). Give a .gguf"
@@ -132,9 +161,7 @@ def read_metadata(path: Path | str, tensors: bool = True) -> GGUFMetadata:
                 return _parse(path, buf, size, tensors)
             except _Truncated:
                 raise TokenizerFileError(_cut_short(path, size)) from None
-            except TokenizerFileError:
-                raise
-            except (ValueError, UnicodeDecodeError, OverflowError, MemoryError) as exc:
+            except (_Damaged, ValueError, OverflowError, MemoryError) as exc:
                 raise TokenizerFileError(
                     f"{path} is a damaged GGUF file ({exc}). Download or export it again."
                 ) from None
@@ -149,7 +176,9 @@ def _cut_short(path: Path, size: int, needed: int | None = None) -> str:
 
 
 def _parse(path: Path, buf, size: int, with_tensors: bool) -> GGUFMetadata:
-    cur = _Cursor(buf, "<")
+    from tokenlens.core.limits import LIMITS, raise_hint
+
+    cur = _Cursor(buf, "<", max(LIMITS.gguf_vocab_tokens, LIMITS.gguf_merges))
     cur.pos = 4
     version = cur.take("I")
     if version & 0xFFFF == 0:  # written on a big-endian machine
@@ -163,25 +192,37 @@ def _parse(path: Path, buf, size: int, with_tensors: bool) -> GGUFMetadata:
         )
     n_tensors, n_kv = cur.take("Q"), cur.take("Q")
     if n_kv > size or n_tensors > size:
-        raise ValueError("impossible counts in the header")
+        raise _Damaged("impossible counts in the header")
     fields: dict[str, Any] = {}
     for _ in range(n_kv):
         key = cur.string()
-        fields[key] = cur.value(cur.take("I"))
+        try:
+            fields[key] = cur.value(cur.take("I"))
+        except _TooMany as exc:
+            raise TokenizerFileError(
+                f"{path}: its metadata field {key!r} is an array of {exc.args[0]:,} items, more than"
+                f" tokenlens reads ({cur.max_items:,}, the larger of gguf_vocab_tokens and gguf_merges)."
+                f" {raise_hint('gguf_vocab_tokens')}"
+            ) from None
     meta = GGUFMetadata(str(path), version, fields, file_size=size)
     if not with_tensors:
         return meta
     for _ in range(n_tensors):
         name = cur.string()
         n_dims = cur.take("I")
+        if n_dims > _MAX_DIMS:
+            raise _Damaged(f"tensor {name!r} has {n_dims} dimensions; ggml tensors have at most {_MAX_DIMS}")
         shape = tuple(cur.take("Q") for _ in range(n_dims))
         ggml_type, offset = cur.take("I"), cur.take("Q")
         try:
             n_bytes = _tensor_bytes(ggml_type, shape)
         except (KeyError, ValueError):
-            raise ValueError(f"tensor {name!r} has an unknown type {ggml_type}") from None
+            raise _Damaged(f"tensor {name!r} has an unknown type {ggml_type}") from None
         meta.tensors.append(TensorInfo(name, shape, ggml_type, offset, n_bytes))
     align = fields.get("general.alignment", _DEFAULT_ALIGNMENT)
+    # ggml requires a power of two; 0 or another type would make every offset meaningless.
+    if type(align) is not int or align <= 0 or align & (align - 1):
+        raise _Damaged(f"general.alignment is {align!r}, not a power of two")
     meta.data_offset = cur.pos + (-cur.pos) % align
     end = max((meta.data_offset + t.offset + t.n_bytes for t in meta.tensors), default=cur.pos)
     if end > size:

@@ -93,15 +93,14 @@ def parse_name(name: str) -> ModelRef:
 
 
 def _inside(path: Path, root: Path) -> bool:
-    try:
-        real, real_root = path.resolve(), root.resolve()
-    except OSError:
-        return False
-    return real == real_root or real_root in real.parents
+    from tokenlens.core.resolve import inside
+
+    return inside(path, [root])
 
 
 def local_models(store: Path | None = None) -> list[ModelRef]:
-    """Every model:tag with a manifest in the store (nothing is opened besides the folders)."""
+    """Every model:tag with a manifest in the store (nothing is opened besides the folders); a
+    manifest that is a link leading out of the store is left out, as reading it is refused."""
     store = store or store_dir()
     root = store / "manifests"
     if not root.is_dir():
@@ -109,7 +108,11 @@ def local_models(store: Path | None = None) -> list[ModelRef]:
     found = []
     for manifest in sorted(root.glob("*/*/*/*")):
         host, namespace, model, tag = manifest.relative_to(root).parts
-        if manifest.is_file() and all(_PART.match(p) for p in (host, namespace, model, tag)):
+        if (
+            all(_PART.match(p) for p in (host, namespace, model, tag))
+            and manifest.is_file()
+            and _inside(manifest, root)
+        ):
             found.append(ModelRef(host, namespace, model, tag))
     return found
 
@@ -117,7 +120,12 @@ def local_models(store: Path | None = None) -> list[ModelRef]:
 def read_manifest(ref: ModelRef, store: Path | None = None) -> dict:
     store = store or store_dir()
     path = ref.manifest_path(store)
-    if not path.is_file() or not _inside(path, store / "manifests"):
+    if path.is_file() and not _inside(path, store / "manifests"):
+        raise TokenizerFileError(
+            f"The Ollama manifest {path} leads outside the store ({path.resolve()}); tokenlens only"
+            f" reads manifests inside {store / 'manifests'}. Pull the model again with `ollama pull`."
+        )
+    if not path.is_file():
         known = ", ".join(r.name for r in local_models(store)[:20]) or "none"
         raise TokenizerNotFound(
             PREFIX + ref.name,
