@@ -67,6 +67,19 @@ def test_decode_refuses_ids_out_of_range():
         tokenlens.decode(["forty"], "gpt2")
 
 
+def test_ids_no_token_has_are_refused_clearly():
+    """cl100k_base's ids run to 100255, its special tokens start at 100257: 100256 is no token."""
+    backend = tokenlens.load("cl100k_base")
+    for call in (
+        lambda: tokenlens.decode([100256], "cl100k_base"),
+        lambda: backend.explain(100256),
+        lambda: backend.from_ids([40, 100256]),
+    ):
+        with pytest.raises(InputError, match=r"\[100256\] are not used by cl100k_base"):
+            call()
+    assert tokenlens.decode([100257], "cl100k_base") == "<|endoftext|>"
+
+
 def assert_spans_partition(result, lossless: bool):
     """Spans are ordered and disjoint; with the gaps they rebuild the text exactly."""
     text = result.text

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from tokenlens.backends.base import Backend
 from tokenlens.core.tokenized import Tokenized, byte_lengths_to_char_spans
-from tokenlens.errors import TokenizerFileError
+from tokenlens.errors import InputError, TokenizerFileError
 
 #: encodings whose pattern and special tokens ``tiktoken_ext.openai_public`` defines
 KNOWN_ENCODINGS = ("r50k_base", "p50k_base", "cl100k_base", "o200k_base")
@@ -108,6 +109,25 @@ class TiktokenBackend(Backend):
 
     def token_bytes(self, token_id: int) -> bytes:
         return self.encoding.decode_single_token_bytes(token_id)
+
+    def check_ids(self, ids: Sequence[int]) -> list[int]:
+        ids = super().check_ids(ids)
+        # cl100k_base has no token 100256 (between its ranks and its special tokens): without
+        # this check the engine answers a KeyError
+        unused = [i for i in ids if i in self._unused_ids()]
+        if unused:
+            raise InputError(
+                f"Token id(s) {unused[:5]} are not used by {self.name}: no rank or special token has"
+                " them, so no text encodes to them and they cannot be decoded."
+            )
+        return ids
+
+    def _unused_ids(self) -> set[int]:
+        unused = self.__dict__.get("_unused")
+        if unused is None:
+            used = set(self.encoding._mergeable_ranks.values()) | self._special_ids
+            unused = self.__dict__["_unused"] = set(range(self.vocab_size)) - used
+        return unused
 
     def is_special(self, token_id: int) -> bool:
         return token_id in self._special_ids
