@@ -98,50 +98,61 @@ class FileCheck:
         return SourceError(self.message() + (f" {also}" if also else ""))
 
 
-def check(path: Path) -> FileCheck:
-    """Read ``path`` once in 1 MB blocks (bounded memory): its lines, or why it is not UTF-8 text."""
+def check(path: Path, count_lines: bool = True) -> FileCheck:
+    """Read ``path`` once in 1 MB blocks (bounded memory): its lines (when ``count_lines``), or
+    why it is not UTF-8 text."""
     found = FileCheck(path)
     try:
         found.size = path.stat().st_size
         with open_bytes(path) as (stream, _):
-            return _scan(found, stream)
+            return _scan(found, stream, count_lines)
     except OSError as exc:
         return _bad(found, f"cannot be opened ({exc.strerror or exc})", "open")
 
 
-def _scan(found: FileCheck, stream: IO[bytes]) -> FileCheck:
+def _scan(found: FileCheck, stream: IO[bytes], count_lines: bool) -> FileCheck:
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
-    newlines = 0  # in the blocks before this one
-    since_newline = 0  # bytes of the current line in the blocks before this one
-    first, last = True, b""
+    offset = newlines = 0  # bytes and newlines before this block
+    ends_line = True  # whether the text so far ends with a newline (a byte, so no block is kept alive)
     while True:
         try:
             block = stream.read(_BLOCK)
         except (OSError, EOFError) as exc:
             return _bad(found, f"is not a readable gzip file ({exc})", "gzip")
-        if first and b"\0" in block[:SNIFF_BYTES]:
+        if not offset and b"\0" in block[:SNIFF_BYTES]:
             return _bad(found, "is binary (it holds NUL bytes)", "binary")
-        first = False
         pending = decoder.getstate()[0]  # the start of a character the last block cut
         try:
             decoder.decode(block, final=not block)
         except UnicodeDecodeError as exc:
             if not block:
                 return _bad(found, "is not UTF-8 text (it ends inside a character)", "utf8")
-            at = exc.start - len(pending)  # in this block; negative: in the last one
-            before = max(at, 0)
-            cut = block.rfind(b"\n", 0, before)
-            line = newlines + block.count(b"\n", 0, before) + 1
-            column = before - cut if cut >= 0 else since_newline + at + 1
+            at = offset - len(pending) + exc.start
+            line, column = _locate(found.path, at)
             byte = (pending + block)[exc.start]
             return _bad(found, f"is not UTF-8 text (line {line}, byte {column} is 0x{byte:02X})", "utf8")
         if not block:
-            found.lines = newlines + (1 if last and not last.endswith(b"\n") else 0)
+            found.lines = newlines + (0 if ends_line else 1)
             return found
-        count = block.count(b"\n")
-        newlines += count
-        since_newline = len(block) - block.rfind(b"\n") - 1 if count else since_newline + len(block)
-        last = block
+        if count_lines:
+            newlines += block.count(b"\n")
+        offset += len(block)
+        ends_line = block.endswith(b"\n")
+
+
+def _locate(path: Path, at: int) -> tuple[int, int]:
+    """(line, byte within the line), both from 1, of byte ``at`` of the file's text: read again,
+    since only a bad file needs it."""
+    line, line_start, offset = 1, 0, 0
+    with open_bytes(path) as (stream, _):
+        while offset <= at and (block := stream.read(_BLOCK)):
+            part = block[: at - offset]
+            line += part.count(b"\n")
+            cut = part.rfind(b"\n")
+            if cut >= 0:
+                line_start = offset + cut + 1
+            offset += len(block)
+    return line, at - line_start + 1
 
 
 def _bad(found: FileCheck, problem: str, kind: str) -> FileCheck:

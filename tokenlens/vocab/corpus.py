@@ -149,7 +149,7 @@ class Corpus:
         good = []
         total = 0
         for path in self.files:
-            checked = check(path)
+            checked = check(path, count_lines=False)
             if checked.problem is None:
                 good.append(path)
                 total += checked.size
