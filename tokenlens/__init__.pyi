@@ -1,6 +1,7 @@
 # The public API, listed once: `tokenlens/__init__.py` reads this file (lazy_loader.attach_stub)
 # to import each name on first use, and type checkers read it as the package's interface.
 from .core.api import Comparison as Comparison
+from .core.api import Sandbox as Sandbox
 from .core.api import chat as chat
 from .core.api import compare as compare
 from .core.api import decode as decode

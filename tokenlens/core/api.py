@@ -26,8 +26,8 @@ class Sandbox:
     Names of folders on ``TOKENLENS_PATH``, in the registry and in the Ollama store, and hub ids
     already in the local Hugging Face cache, always resolve. ``allow_paths``: a file or folder
     path may be named. ``allow_downloads``: a name found nowhere on this machine may be fetched
-    (a Hugging Face hub id, a tiktoken encoding's rank file), each file at most
-    ``tokenlens.core.limits.LIMITS.hub_download_bytes``. The Jupyter server's routes use
+    (a Hugging Face hub id, each file at most ``tokenlens.core.limits.LIMITS.hub_download_bytes``;
+    a tiktoken encoding's rank file from OpenAI's fixed address). The Jupyter server's routes use
     :data:`SERVER_SANDBOX` (downloads only where its ``TokenLens.allow_hub_downloads`` allows).
     """
 

@@ -424,15 +424,14 @@ def _hub_download(repo_id: str, filename: str, cache_dir: str | None) -> Path:
     ``LIMITS.hub_download_bytes`` (a name alone must not fill the disk)."""
     from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
 
-    from tokenlens.core.limits import LIMITS
+    from tokenlens.core.limits import LIMITS, raise_hint
 
     size = get_hf_file_metadata(hf_hub_url(repo_id, filename)).size
     if size is None or size > LIMITS.hub_download_bytes:
         shown = "of unknown size" if size is None else f"{size:,} bytes"
         raise TokenizerFileError(
             f"{repo_id}: {filename} is {shown}; downloads are capped at {LIMITS.hub_download_bytes:,} bytes."
-            " Raise hub_download_bytes (tokenlens.core.limits.configure in a kernel, TokenLens.hub_download_bytes"
-            " on the Jupyter server), or put the tokenizer in a folder on TOKENLENS_PATH."
+            f" {raise_hint('hub_download_bytes')} Or put the tokenizer in a folder on TOKENLENS_PATH."
         )
     return Path(hf_hub_download(repo_id, filename, cache_dir=cache_dir))
 
