@@ -48,8 +48,9 @@ def small(name: str = "tiny", **kw):
 
 
 def leftovers() -> list[str]:
+    """What the registry holds besides its own lock file (which every save takes, and keeps)."""
     reg = registry_dir()
-    return sorted(p.name for p in reg.iterdir()) if reg.exists() else []
+    return sorted(p.name for p in reg.iterdir() if p.name != ".lock") if reg.exists() else []
 
 
 # -- the target the issue sets ------------------------------------------------------------------
