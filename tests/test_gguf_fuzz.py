@@ -15,12 +15,13 @@ import struct
 import tempfile
 import tracemalloc
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tokenlens.backends import open_path
+from tokenlens.backends import gguf_backend, open_path
 from tokenlens.backends.gguf_backend import GGUFTokenizer, merges_from_scores, read_tokenizer
 from tokenlens.core.limits import LIMITS, configure
 from tokenlens.errors import TokenizerFileError
@@ -290,14 +291,17 @@ def slow_merges_from_scores(info: GGUFTokenizer) -> list[tuple[str, str]]:
 @settings(max_examples=300, deadline=None)
 @given(
     vocab=st.lists(st.text(alphabet="ab\u2581c", min_size=0, max_size=7), min_size=1, max_size=40),
+    short=st.sampled_from([0, 3, 24]),
     data=st.data(),
 )
-def test_merges_from_scores_equal_the_textbook_definition(vocab, data):
+def test_merges_from_scores_equal_the_textbook_definition(vocab, short, data):
+    """Both ways of finding splits: every cut of a short piece, the two stacks for a long one."""
     n = len(vocab)
     scores = data.draw(st.lists(st.integers(-5, 5).map(float), min_size=n, max_size=n))
     types = data.draw(st.lists(st.sampled_from([1, 1, 1, 3, 4, 6]), min_size=n, max_size=n))
     info = GGUFTokenizer("x.gguf", "llama", vocab, scores=scores, token_types=types)
-    assert merges_from_scores(info) == slow_merges_from_scores(info)
+    with mock.patch.object(gguf_backend, "_SHORT_PIECE", short):
+        assert merges_from_scores(info) == slow_merges_from_scores(info)
 
 
 def test_merges_from_scores_keep_the_vocabulary_strings(limits):

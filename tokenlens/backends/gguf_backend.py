@@ -291,16 +291,21 @@ def check_supported(info: GGUFTokenizer) -> None:
         raise TokenizerFileError(f"{Path(info.path).name}: its vocabulary (tokenizer.ggml.tokens) is empty.")
 
 
+#: pieces up to this long are cut at every position, which is quicker than the stacks for them
+_SHORT_PIECE = 24
+
+
 def merges_from_scores(info: GGUFTokenizer) -> list[tuple[str, str]]:
     """SentencePiece's merge order as a merge list: every split of a piece into two pieces of the
     vocabulary, best score of the merged piece first (what SentencePiece and llama.cpp do).
 
-    The splits are found without cutting every piece at every position: in sorted order, the
-    vocabulary pieces that begin a piece sit on a stack of nested prefixes, and the same holds
-    for the pieces that end it over the reversed vocabulary. Each stack entry carries the set of
-    its lengths as bits, so a piece's splits are where both sets agree. That costs two sorts and
-    time in proportion to the vocabulary's characters; the merges themselves are bounded by
-    ``gguf_merges`` and ``gguf_merge_chars``.
+    A short piece is cut at every position. For a long one that would cost its length squared,
+    so there, in sorted order, the vocabulary pieces that begin a piece sit on a stack of nested
+    prefixes, and in the order of the reversed pieces, those that end it on a stack of nested
+    suffixes. Each stack entry carries the lengths of the pieces under it as bits, so a piece's
+    splits are the cuts where a prefix and a suffix meet, found in as many steps as the shorter
+    of the two lists. Time grows with the vocabulary's characters (and two sorts); the merges
+    themselves are bounded by ``gguf_merges`` and ``gguf_merge_chars``.
     """
     from tokenlens.core.limits import LIMITS
 
@@ -308,45 +313,77 @@ def merges_from_scores(info: GGUFTokenizer) -> list[tuple[str, str]]:
     for i, tok in enumerate(info.tokens):
         if tok:
             ids.setdefault(tok, i)
-    cuts_of = _suffix_cuts(ids)
     scores = info.scores or [0.0] * len(info.tokens)
+    types = info.token_types or ()
+    n_types = len(types)
+    get = ids.get
     ranked: list[tuple[float, int, int, int]] = []
     chars = 0
-    chain: list[tuple[str, int]] = []  # pieces that begin the current one, with their lengths as bits
-    for piece in sorted(ids):
-        while chain and not piece.startswith(chain[-1][0]):
-            chain.pop()
-        prefixes = chain[-1][1] if chain else 0
-        i = ids[piece]
-        splits = prefixes & cuts_of.get(piece, 0)
-        if splits and info.type_of(i) in (NORMAL, USER_DEFINED):
-            while splits:
-                low = splits & -splits
-                cut = low.bit_length() - 1
+    most, most_chars = LIMITS.gguf_merges, LIMITS.gguf_merge_chars
+    long: list[str] = []
+    for piece, i in ids.items():
+        if i < n_types and types[i] not in (NORMAL, USER_DEFINED):
+            continue
+        size = len(piece)
+        if size > _SHORT_PIECE:
+            long.append(piece)
+            continue
+        for cut in range(1, size):
+            li = get(piece[:cut])
+            if li is not None:
+                ri = get(piece[cut:])
+                if ri is not None:
+                    ranked.append((-float(scores[i]), i, li, ri))
+                    chars += size
+        if len(ranked) > most or chars > most_chars:
+            _check_merge_budget(info.path, len(ranked), chars)
+    if long:
+        prefixes_of = _nested(sorted(ids), str.startswith)
+        suffixes_of = _nested(sorted(ids, key=_backwards), str.endswith)
+    for piece in long:
+        prefixes, suffixes = prefixes_of.get(piece, 0), suffixes_of.get(piece, 0)
+        size, i = len(piece), ids[piece]
+        # walk the bits of the sparser mask, test the other at the matching cut
+        if prefixes.bit_count() <= suffixes.bit_count():
+            walk, other, flip = prefixes, suffixes, True
+        else:
+            walk, other, flip = suffixes, prefixes, False
+        while walk and other:
+            low = walk & -walk
+            n = low.bit_length() - 1
+            walk ^= low
+            if other >> (size - n) & 1:
+                cut = n if flip else size - n
                 ranked.append((-float(scores[i]), i, ids[piece[:cut]], ids[piece[cut:]]))
-                chars += len(piece)
-                splits ^= low
-            if len(ranked) > LIMITS.gguf_merges or chars > LIMITS.gguf_merge_chars:
-                _check_merge_budget(info.path, len(ranked), chars)
-        chain.append((piece, prefixes | 1 << len(piece)))
+                chars += size
+        if len(ranked) > most or chars > most_chars:
+            _check_merge_budget(info.path, len(ranked), chars)
     ranked.sort()
     tokens = info.tokens
     return [(tokens[li], tokens[ri]) for _s, _i, li, ri in ranked]
 
 
-def _suffix_cuts(ids: dict[str, int]) -> dict[str, int]:
-    """For each piece that ends in shorter vocabulary pieces, where those begin as bits (bit
-    ``k``: ``piece[k:]`` is in the vocabulary), found over the pieces written backwards."""
+def _backwards(piece: str) -> str:
+    return piece[::-1]
+
+
+def _nested(pieces: list[str], contains) -> dict[str, int]:
+    """For each piece that ``contains`` shorter pieces of the list (as a prefix, with
+    ``str.startswith`` over sorted pieces; as a suffix, with ``str.endswith`` over pieces sorted
+    backwards), their lengths as bits. In that order the contained pieces are exactly the stack
+    left after dropping the entries the piece does not contain."""
     out: dict[str, int] = {}
-    chain: list[tuple[str, int]] = []  # reversed pieces that begin the current one, lengths as bits
-    for rev in sorted(p[::-1] for p in ids):
-        while chain and not rev.startswith(chain[-1][0]):
-            chain.pop()
-        lengths = chain[-1][1] if chain else 0
-        if lengths:
-            # a suffix of length n starts at len(rev) - n: the bits read backwards
-            out[rev[::-1]] = int(format(lengths, f"0{len(rev) + 1}b")[::-1], 2)
-        chain.append((rev, lengths | 1 << len(rev)))
+    stack: list[str] = []
+    masks: list[int] = []  # the lengths of stack[: k + 1], as bits
+    for piece in pieces:
+        while stack and not contains(piece, stack[-1]):
+            stack.pop()
+            masks.pop()
+        inner = masks[-1] if masks else 0
+        if inner:
+            out[piece] = inner
+        stack.append(piece)
+        masks.append(inner | 1 << len(piece))
     return out
 
 
