@@ -404,19 +404,6 @@ async def test_get_routes_never_download_even_where_downloads_are_allowed(jp_fet
     assert code == 422 and "only tiktoken encodings" in payload["message"]
 
 
-@pytest.mark.parametrize("jp_server_config", [config_with(allow_hub_downloads=True, hub_download_bytes=100_000)])
-async def test_downloads_larger_than_the_limit_are_refused_before_fetching(jp_fetch, fake_hub):
-    from tokenlens.core.limits import LIMITS
-
-    assert LIMITS.hub_download_bytes == 100_000  # the server set the library's limit from its option
-    fake_hub.files["someone/huge"] = {"tokenizer.json": word_level_json(["hello"])}
-    fake_hub.declared["someone/huge", "tokenizer.json"] = 3_000_000_000
-    code, payload = await error_of(post(jp_fetch, {"text": "hello", "tokenizers": ["someone/huge"]}))
-    assert code == 422
-    assert "3,000,000,000 bytes" in payload["message"] and "TokenLens.hub_download_bytes" in payload["message"]
-    assert [method for method, _ in fake_hub.requests] == ["HEAD"]
-
-
 @pytest.fixture
 def restore_limits():
     import dataclasses
@@ -427,6 +414,18 @@ def restore_limits():
     yield LIMITS
     for name, value in saved.items():
         setattr(LIMITS, name, value)
+
+
+@pytest.mark.parametrize("jp_server_config", [config_with(allow_hub_downloads=True, hub_download_bytes=100_000)])
+async def test_downloads_larger_than_the_limit_are_refused_before_fetching(jp_fetch, fake_hub, restore_limits):
+    assert restore_limits.hub_download_bytes == 100_000  # the server set the library's limit from its option
+    fake_hub.files["someone/huge"] = {"tokenizer.json": word_level_json(["hello"])}
+    fake_hub.declared["someone/huge", "tokenizer.json"] = 3_000_000_000
+    code, payload = await error_of(post(jp_fetch, {"text": "hello", "tokenizers": ["someone/huge"]}))
+    assert code == 422
+    assert "3,000,000,000 bytes" in payload["message"] and "TokenLens.hub_download_bytes" in payload["message"]
+    # the size was asked, nothing fetched (the hub client's own daily /api/ request aside)
+    assert [method for method, path in fake_hub.requests if "/resolve/" in path] == ["HEAD"], fake_hub.requests
 
 
 @pytest.mark.parametrize("jp_server_config", [config_with(tokenizer_cache_bytes=12_345, hub_download_bytes=6_789)])
