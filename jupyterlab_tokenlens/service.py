@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -151,9 +151,12 @@ class Service:
     # -- the sandbox ----------------------------------------------------------------------------
 
     def _sandbox(self, get: bool):
-        from tokenlens.core.api import Sandbox
+        """The library's server sandbox; a POST may download where the server's option allows."""
+        from tokenlens.core.api import SERVER_SANDBOX
 
-        return Sandbox(allow_paths=False, allow_downloads=not get and bool(self.settings.allow_hub_downloads))
+        if get or not self.settings.allow_hub_downloads:
+            return SERVER_SANDBOX
+        return replace(SERVER_SANDBOX, allow_downloads=True)
 
     @contextmanager
     def _sandboxed(self, get: bool = False):
