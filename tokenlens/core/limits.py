@@ -30,6 +30,16 @@ class Limits:
     report_word_chars: int = 64
     #: largest file one tokenizer download from the Hugging Face hub may fetch (bytes; checked before fetching)
     hub_download_bytes: int = 128 * 1024 * 1024
+    #: memory (bytes of weights) the loaded-model cache of next_tokens/generate may keep; least recently used go first
+    model_cache_bytes: int = 2 * 1024 * 1024 * 1024
+    #: memory (bytes) one chunk of next-token scores may take (positions × vocabulary × 16); longer texts go chunk by chunk
+    predict_chunk_bytes: int = 256 * 1024 * 1024
+    #: most tokens one generate() call may add
+    generate_tokens: int = 512
+    #: most characters a chat template may render (its output, and any one string it builds)
+    chat_template_chars: int = 1_000_000
+    #: milliseconds a chat template may take to render
+    chat_template_ms: int = 2000
 
 
 LIMITS = Limits()

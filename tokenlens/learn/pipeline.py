@@ -4,13 +4,13 @@ checked. Also word and character n-grams, to set a feature beside a vocabulary."
 
 from __future__ import annotations
 
-import difflib
 from collections import Counter
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
 from tokenlens.core.api import NO_SANDBOX, Sandbox, TokenizerLike, check_text, load
+from tokenlens.learn.textdiff import changes, diff_segments, normalizer_segments
 from tokenlens.views.display import ShownAsWidget
 
 
@@ -48,7 +48,7 @@ class Pipeline(ShownAsWidget):
         for s in self.stages:
             body = ""
             if s["stage"] == "normalizer":
-                body = _diff_html(self.text, s["output"])
+                body = _diff_html(s["diff"])
             elif s["stage"] == "pre-tokenizer":
                 body = " ".join(
                     f'<code style="border:1px solid #999;padding:0 2px">{escape(p)}</code><sub>{a}–{b}</sub>'
@@ -64,41 +64,23 @@ class Pipeline(ShownAsWidget):
                 mark = "✓ the same text" if s["round_trip"] else "✗ not the same text:"
                 body = f"<code>{escape(s['output'])}</code> {mark}"
                 if not s["round_trip"]:
-                    body += " " + _diff_html(self.text, s["output"])
+                    body += " " + _diff_html(s["diff"])
             out.append(f"<li><b>{escape(s['stage'])}</b> — {escape(s['what'])}<div>{body}</div></li>")
         out.append("</ol>")
         return "".join(out)
 
 
-def _diff_html(before: str, after: str) -> str:
-    """``after`` with what changed from ``before`` highlighted."""
+def _diff_html(segments: list[dict[str, str]]) -> str:
+    """The text after a stage with what the stage changed highlighted."""
     parts = []
-    for op, a0, a1, b0, b1 in difflib.SequenceMatcher(None, before, after, autojunk=False).get_opcodes():
-        if op == "equal":
-            parts.append(escape(after[b0:b1]))
+    for run in segments:
+        if "same" in run:
+            parts.append(escape(run["same"]))
         else:
-            was = escape(before[a0:a1]) or "∅"
-            now = escape(after[b0:b1]) or "∅"
+            was = escape(run["was"]) or "∅"
+            now = escape(run["now"]) or "∅"
             parts.append(f'<mark title="was {was}">{now}</mark>')
     return "<code>" + "".join(parts) + "</code>"
-
-
-def changes(before: str, after: str) -> list[dict[str, str]]:
-    """What a stage changed: [{"was": ..., "now": ...}] (empty when nothing changed)."""
-    out = []
-    for op, a0, a1, b0, b1 in difflib.SequenceMatcher(None, before, after, autojunk=False).get_opcodes():
-        if op != "equal":
-            out.append({"was": before[a0:a1], "now": after[b0:b1]})
-    return out
-
-
-def diff_segments(before: str, after: str) -> list[dict[str, str]]:
-    """``after`` cut into runs that are unchanged (``{"same": ...}``) or changed
-    (``{"was": ..., "now": ...}``, either may be empty), in order: joined, the runs spell ``after``."""
-    out: list[dict[str, str]] = []
-    for op, a0, a1, b0, b1 in difflib.SequenceMatcher(None, before, after, autojunk=False).get_opcodes():
-        out.append({"same": after[b0:b1]} if op == "equal" else {"was": before[a0:a1], "now": after[b0:b1]})
-    return out
 
 
 def pipeline(text: str, tokenizer: TokenizerLike = "gpt2", *, sandbox: Sandbox = NO_SANDBOX) -> Pipeline:
@@ -114,14 +96,15 @@ def pipeline(text: str, tokenizer: TokenizerLike = "gpt2", *, sandbox: Sandbox =
         tok = backend.tokenizer
         normalized = tok.normalizer.normalize_str(text) if tok.normalizer else text
         kind = type(tok.normalizer).__name__ if tok.normalizer else "none"
+        diff = normalizer_segments(tok.normalizer, text) if normalized != text else [{"same": text}]
         result.stages.append(
             {
                 "stage": "normalizer",
                 "what": f"{kind}: "
                 + ("changes nothing here" if normalized == text else "rewrites the text before anything else"),
                 "output": normalized,
-                "changes": changes(text, normalized),
-                "diff": diff_segments(text, normalized),
+                "changes": changes(diff),
+                "diff": diff,
             }
         )
         pieces = (
@@ -180,14 +163,15 @@ def pipeline(text: str, tokenizer: TokenizerLike = "gpt2", *, sandbox: Sandbox =
     )
     result.stages.append({"stage": "ids", "what": f"{len(full.ids)} numbers: all the model ever sees", "ids": full.ids})
     decoded = backend.decode(bare.ids)
+    diff = diff_segments(text, decoded)
     result.stages.append(
         {
             "stage": "decoder",
             "what": "ids back to text",
             "output": decoded,
             "round_trip": decoded == text,
-            "changes": changes(text, decoded),
-            "diff": diff_segments(text, decoded),
+            "changes": changes(diff),
+            "diff": diff,
         }
     )
     return result

@@ -4,8 +4,8 @@ safetensors, never with remote code."""
 
 from __future__ import annotations
 
+import inspect
 import json
-import threading
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -15,12 +15,8 @@ from tokenlens.core.api import NO_SANDBOX, Sandbox
 from tokenlens.errors import InputError, MissingExtra, ModelFileError, ModelNotFound
 from tokenlens.views.display import ShownAsWidget
 
-_models: dict[str, tuple[Any, Any]] = {}
-_lock = threading.Lock()
-
-#: top-k and generation lengths a caller may ask for
+#: the most next-token candidates a caller may ask for per position
 MAX_TOP_K = 50
-MAX_NEW_TOKENS = 512
 
 
 def require_torch() -> None:
@@ -118,13 +114,15 @@ def check_model_folder(folder: Path) -> None:
 
 
 def load_lm(name_or_folder: str, allow_paths: bool = True):
-    """(model, tokenizer), cached; safetensors only, no remote code."""
+    """(model, tokenizer), cached while its files stay as they are; safetensors only, no remote code."""
+    from tokenlens.learn.model_cache import models
+
     require_torch()
     folder = model_folder(name_or_folder, allow_paths=allow_paths)
-    key = str(folder.resolve())
-    with _lock:
-        if key in _models:
-            return _models[key]
+    return models.get(folder, lambda: _load_folder(folder))
+
+
+def _load_folder(folder: Path):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     try:
@@ -141,8 +139,6 @@ def load_lm(name_or_folder: str, allow_paths: bool = True):
             " the model with tokenizer.save_pretrained(folder)."
         ) from None
     model.eval()
-    with _lock:
-        _models[key] = (model, tok)
     return model, tok
 
 
@@ -261,15 +257,46 @@ def _check_top_k(top_k: Any) -> int:
 
 
 def _check_new_tokens(n: Any) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAX_NEW_TOKENS:
+    from tokenlens.core.limits import LIMITS, raise_hint
+
+    most = LIMITS.generate_tokens
+    if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= most:
         raise InputError(
-            f"The continuation length must be a whole number from 0 to {MAX_NEW_TOKENS} tokens, not {n!r}."
+            f"The continuation length must be a whole number from 0 to {most} tokens, not {n!r}."
+            + (f" {raise_hint('generate_tokens')}" if isinstance(n, int) and n > most else "")
         )
     return n
 
 
 def _context_limit(lm) -> int | None:
     return getattr(lm.config, "n_positions", None) or getattr(lm.config, "max_position_embeddings", None)
+
+
+def _logits_in_chunks(lm, ids, past=None):
+    """The model's logits for ``ids``, a chunk of positions at a time: each chunk reads the
+    positions before it from the KV cache, so the scores are the one-pass scores while only one
+    chunk's positions × vocabulary is ever in memory (``Limits.predict_chunk_bytes``).
+    Yields (first position, logits of the chunk, cache)."""
+    from tokenlens.core.limits import LIMITS
+
+    head = lm.get_output_embeddings()
+    vocab = getattr(head, "out_features", None) or lm.config.vocab_size
+    # 16 bytes per score: the logits, their float32 copy, the probabilities and a comparison mask
+    size = max(1, LIMITS.predict_chunk_bytes // (16 * vocab))
+    # transformers 5.25 renamed past_key_values to cache; the versions before know only the old name
+    name = "cache" if "cache" in inspect.signature(lm.forward).parameters else "past_key_values"
+    for start in range(0, ids.shape[1], size):
+        out = lm(ids[:, start : start + size], use_cache=True, **{name: past})
+        past = out.get(name)
+        yield start, out.logits[0], past
+
+
+def _last_logits(lm, ids, cache):
+    """The logits after the last of ``ids`` (read after ``cache``), and the cache with them added."""
+    last = None
+    for _, logits, cache_after in _logits_in_chunks(lm, ids, cache):
+        last = (logits[-1], cache_after)
+    return last
 
 
 def next_tokens(text: str, model: str, top_k: int = 5, *, sandbox: Sandbox = NO_SANDBOX) -> Predictions:
@@ -296,27 +323,31 @@ def next_tokens(text: str, model: str, top_k: int = 5, *, sandbox: Sandbox = NO_
     limit = _context_limit(lm)
     if limit and ids.shape[1] > limit:
         raise InputError(f"The text is {ids.shape[1]} tokens; this model reads at most {limit}. Shorten the text.")
-    with torch.no_grad():
-        probs = torch.softmax(lm(ids).logits[0].float(), dim=-1)
-    top = torch.topk(probs, k=min(top_k, probs.shape[-1]), dim=-1)
     seq = ids[0].tolist()
     out = Predictions(text, str(model), top_k=top_k)
-    for i, token_id in enumerate(seq):
-        actual = rank = None
-        if i + 1 < len(seq):
-            actual = float(probs[i, seq[i + 1]])
-            rank = int((probs[i] > probs[i, seq[i + 1]]).sum()) + 1
-        out.positions.append(
-            Position(
-                i,
-                token_id,
-                _display(tok, token_id),
-                [(int(t), _display(tok, int(t)), float(p)) for t, p in zip(top.indices[i], top.values[i])],
-                actual,
-                rank,
-                spans[i],
-            )
-        )
+    with torch.no_grad():
+        for start, logits, _ in _logits_in_chunks(lm, ids):
+            probs = torch.softmax(logits.float(), dim=-1)
+            del logits
+            top = torch.topk(probs, k=min(top_k, probs.shape[-1]), dim=-1)
+            # the token that follows each position of the chunk (none after the last one)
+            follows = torch.tensor(seq[start + 1 : start + 1 + probs.shape[0]], dtype=torch.long)
+            actual = probs[torch.arange(len(follows)), follows]
+            ranks = (probs[: len(follows)] > actual[:, None]).sum(dim=1) + 1
+            for k in range(probs.shape[0]):
+                i = start + k
+                out.positions.append(
+                    Position(
+                        i,
+                        seq[i],
+                        _display(tok, seq[i]),
+                        [(int(t), _display(tok, int(t)), float(p)) for t, p in zip(top.indices[k], top.values[k])],
+                        float(actual[k]) if k < len(follows) else None,
+                        int(ranks[k]) if k < len(follows) else None,
+                        spans[i],
+                    )
+                )
+            del probs
     return out
 
 
@@ -391,12 +422,16 @@ def generate(
     steps: list[dict] = []
     chosen: list[int] = []
     stopped = "length"
+    length, past, feed = ids.shape[1], None, ids
     with torch.no_grad():
         for _ in range(max_new_tokens):
-            if limit and ids.shape[1] >= limit:
+            if limit and length >= limit:
                 stopped = "context"
                 break
-            logits = lm(ids).logits[0, -1].float() / max(temperature, 1e-5)
+            # Only the tokens the cache has not seen go through the model: the prompt once, then
+            # each new token, so a step costs one position, not the whole sequence again.
+            last, past = _last_logits(lm, feed, past)
+            logits = last.float() / max(temperature, 1e-5)
             probs = torch.softmax(logits, dim=-1)
             nxt = int(torch.argmax(probs)) if greedy else int(torch.multinomial(probs, 1, generator=generator))
             chosen.append(nxt)
@@ -411,7 +446,7 @@ def generate(
                     "pending": len(so_far) > len(complete),
                 }
             )
-            ids = torch.cat([ids, torch.tensor([[nxt]])], dim=1)
+            feed, length = torch.tensor([[nxt]]), length + 1
             if nxt == tok.eos_token_id:
                 stopped = "eos"
                 break
