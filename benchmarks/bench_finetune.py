@@ -3,6 +3,7 @@ script on the same config, side by side in one run; on a GPU also MFU.
 
     .venv/bin/python benchmarks/bench_finetune.py --configs tiny --steps 60          # CPU
     python3 benchmarks/bench_finetune.py --configs gpt2-124m,llama-1b --steps 60     # GPU
+    .venv/bin/python benchmarks/bench_finetune.py --start 6                          # launch latency
 
 Both sides train the same from-scratch model on the same synthetic text (random words of a
 word-level vocabulary of the config's size, so one word is one token), with the same batch,
@@ -184,12 +185,51 @@ def bench(name: str, steps: int, work: Path) -> dict:
     return result
 
 
+def start_latency(runs: int, folder: Path) -> dict:
+    """Seconds from ``finetune()`` to its return (it waits for the trainer to hold its run's
+    lock) and to the first logged step, for a 1-layer model; medians of ``runs`` launches after
+    one warm-up launch (imports)."""
+    import statistics
+
+    import tokenlens.finetune as ft
+    from tokenlens.finetune.events import read_events
+
+    make_tokenizer(folder / "tok", 512)
+    make_text(folder / "train.txt", 512, tokens=20_000)
+    # a commit before the options were renamed (run with PYTHONPATH=/tmp/old) takes the old keywords
+    renamed = hasattr(ft, "RunList")
+    size = dict(layers=1, width=32, heads=2) if renamed else dict(n_layer=1, n_embd=32, n_head=2)
+    returned, first_step = [], []
+    for i in range(runs + 1):
+        t0 = time.perf_counter()
+        run = ft.finetune(
+            str(folder / "train.txt"), f"start-{i}", root=folder / "runs", tokenizer=str(folder / "tok"),
+            from_scratch=True, context=32, batch_size=4, max_steps=3, eval_steps=1000, save_steps=1000,
+            sample_tokens=0, device="cpu", **size,
+        )  # fmt: skip
+        t1 = time.perf_counter()
+        while not any(e["event"] == "log" for e in read_events(run.dir.events_file)[0]):
+            time.sleep(0.01)
+        t2 = time.perf_counter()
+        run.wait(timeout=600)
+        if i:
+            returned.append(t1 - t0)
+            first_step.append(t2 - t0)
+    r, f = statistics.median(returned), statistics.median(first_step)
+    return {"runs": runs, "return_s": round(r, 3), "first_step_s": round(f, 3), "return_share": round(r / f, 4)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--configs", default="tiny")
     parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--start", type=int, default=0, help="measure launch latency over N launches instead")
     parser.add_argument("--out")
     args = parser.parse_args()
+    if args.start:
+        with tempfile.TemporaryDirectory() as tmp:
+            print(json.dumps(start_latency(args.start, Path(tmp))))
+        return
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.setdefault("TOKENLENS_RUNS", str(Path(tmp) / "runs"))
