@@ -58,23 +58,34 @@ def _notebook(cells: list[str]) -> dict:
 def lab(tmp_path_factory):
     root = tmp_path_factory.mktemp("lab")
     (root / "demo.ipynb").write_text(json.dumps(_notebook(["hello world", "second cell"])))
+    settings = root / ".settings"
+    yield from serve_jupyter(
+        root,
+        "jupyterlab",
+        [
+            "--LabApp.expose_app_in_browser=True",
+            f"--LabApp.user_settings_dir={settings}",
+            f"--LabApp.workspaces_dir={root / '.workspaces'}",
+        ],
+    )
+
+
+def serve_jupyter(root: Path, module: str, app_args: list[str]):
+    """Run `python -m <module>` (jupyterlab, notebook) in root on a free port with a fresh token; yield url, token, root."""
     token = secrets.token_hex(16)
     port = _free_port()
-    settings = root / ".settings"
     env = dict(os.environ)
     cmd = [
         sys.executable,
         "-m",
-        "jupyterlab",
+        module,
         "--no-browser",
         "--allow-root",
         f"--port={port}",
         "--ServerApp.ip=127.0.0.1",
         f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={root}",
-        "--LabApp.expose_app_in_browser=True",
-        f"--LabApp.user_settings_dir={settings}",
-        f"--LabApp.workspaces_dir={root / '.workspaces'}",
+        *app_args,
     ]
     log = open(root / "lab.log", "w")
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -90,7 +101,7 @@ def lab(tmp_path_factory):
             time.sleep(0.5)
     else:
         proc.kill()
-        raise RuntimeError("JupyterLab did not start:\n" + (root / "lab.log").read_text())
+        raise RuntimeError(f"{module} did not start:\n" + (root / "lab.log").read_text())
     yield {"url": url, "token": token, "root": root}
     proc.terminate()
     try:

@@ -1,6 +1,7 @@
 /**
- * The JupyterLab plugin: the Tokens side panel, its commands and palette items, the status-bar
- * count, the settings and the layout restorer.
+ * The JupyterLab and Notebook 7 plugin: the Tokens side panel, its commands and palette items, the
+ * status-bar count, the settings and the layout restorer. Every token is optional because
+ * Notebook 7 provides no ILabShell and no status bar.
  */
 import {
   ILabShell,
@@ -65,8 +66,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
       caption: 'Show or hide how the focused text splits into tokens',
       isToggled: () => panel.isVisible,
       execute: () => {
-        if (panel.isVisible && labShell) {
-          labShell.collapseRight();
+        const shell = labShell ?? collapsible(app.shell);
+        if (panel.isVisible && shell) {
+          shell.collapseRight();
         } else {
           show();
         }
@@ -153,5 +155,18 @@ const plugin: JupyterFrontEndPlugin<void> = {
     }
   }
 };
+
+/**
+ * Notebook 7's shell has no ILabShell token but collapses its right area the same way; other
+ * shells without it can only show the panel.
+ */
+function collapsible(
+  shell: JupyterFrontEnd.IShell
+): { collapseRight(): void } | null {
+  const candidate = shell as Partial<{ collapseRight: () => void }>;
+  return typeof candidate.collapseRight === 'function'
+    ? { collapseRight: () => candidate.collapseRight!.call(shell) }
+    : null;
+}
 
 export default plugin;
