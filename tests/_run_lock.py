@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 HOLD = (
@@ -45,3 +46,26 @@ class StandIn:
                 proc.kill()
             proc.wait()
             proc.stdout.close()
+
+
+FOLDER_HOLD = (
+    "import sys, time\n"
+    "from pathlib import Path\n"
+    "from tokenlens.finetune.lock import folder_lock\n"
+    "with folder_lock(Path(sys.argv[1])):\n"
+    "    print('held', flush=True)\n"
+    "    time.sleep(120)\n"
+)
+
+
+@contextmanager
+def folder_held_elsewhere(folder: Path):
+    """Another process holds ``folder``'s lock (a change of its entries under way there)."""
+    proc = subprocess.Popen([sys.executable, "-c", FOLDER_HOLD, str(folder)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "held"
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()

@@ -26,7 +26,7 @@ from tokenlens.finetune.events import EventWriter, read_events
 from tokenlens.finetune.launcher import Run
 from tokenlens.finetune.spec import RunDir, RunSpec
 
-from ._run_lock import StandIn
+from ._run_lock import StandIn, folder_held_elsewhere
 from .conftest import flores
 
 
@@ -327,19 +327,9 @@ def test_leftovers_of_a_crash_mid_swap_are_put_back_or_removed(runs):
 def test_listing_leaves_leftovers_alone_while_a_change_is_under_way(runs):
     write_run(runs, "keep")
     (runs / ".keep.old-0123abcd").mkdir()
-    code = (
-        "import sys, time; from pathlib import Path; from tokenlens.finetune.lock import folder_lock\n"
-        "with folder_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(60)\n"
-    )
-    proc = subprocess.Popen([sys.executable, "-c", code, str(runs)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout.readline().strip() == "held"
+    with folder_held_elsewhere(runs):
         ft.list_runs()
         assert hidden(runs) == [".keep.old-0123abcd"]
-    finally:
-        proc.kill()
-        proc.wait()
-        proc.stdout.close()
     ft.list_runs()
     assert hidden(runs) == []
 
@@ -429,19 +419,9 @@ def test_registry_leftovers_are_tidied_when_provably_stale(tmp_path, tok_dir):
     os.rename(reg / "mine-a", reg / ".old-mine-a-0123abcd")  # died between its renames
     (reg / ".old-mine-b-89abcdef").mkdir()  # died after them
     (reg / ".tmp-mine-c-ab_cd12x").mkdir()  # died while writing
-    code = (
-        "import sys, time; from pathlib import Path; from tokenlens.finetune.lock import folder_lock\n"
-        "with folder_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(60)\n"
-    )
-    saving = subprocess.Popen([sys.executable, "-c", code, str(reg)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert saving.stdout.readline().strip() == "held"  # a save under way elsewhere
+    with folder_held_elsewhere(reg):  # a save under way elsewhere
         names = {e.name for e in tokenlens.available(include_hub_cache=False)}
         assert "mine-a" not in names and (reg / ".old-mine-a-0123abcd").is_dir()  # not touched meanwhile
-    finally:
-        saving.kill()
-        saving.wait()
-        saving.stdout.close()
     names = {e.name for e in tokenlens.available(include_hub_cache=False)}
     assert {"mine-a", "mine-b"} <= names
     assert (reg / "mine-a" / "tokenizer.json").read_text() == tok_json
