@@ -5,6 +5,7 @@ Run from the repo root: TOKENLENS_PATH=../shared/data/tokenizers .venv/bin/pytho
 Besides the payloads it stores each token's explanation (what the kernel or the server would
 answer), so the harness's fake model can answer the card's "explain" messages offline.
 """
+
 import json
 from pathlib import Path
 
@@ -48,7 +49,12 @@ decoded = tokenlens.decode_view([40, 1842, 399, 19930, 13, 50256], ["gpt2"])
 out["decoded"] = {"text": decoded.text, "results": [r.to_dict() for r in decoded.results]}
 out["errors"] = {
     "text": "x",
-    "results": [{"tokenizer": "gpt-2", "error": "No tokenizer named 'gpt-2'; did you mean 'gpt2'? Available: gpt2, bert-base-uncased."}],
+    "results": [
+        {
+            "tokenizer": "gpt-2",
+            "error": "No tokenizer named 'gpt-2'; did you mean 'gpt2'? Available: gpt2, bert-base-uncased.",
+        }
+    ],
     "error": "The tokenlens server extension is not running.",
 }
 data = {"samples": out, "explanations": explanations(out)}

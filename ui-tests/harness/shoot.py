@@ -4,6 +4,7 @@ the token card, and a long text scrolled through.
 Run from the repo root after `jlpm build:widget`:
     .venv/bin/python ui-tests/harness/shoot.py [OUTDIR]   (default /tmp/tokenlens-harness)
 """
+
 import functools
 import http.server
 import sys
@@ -14,8 +15,14 @@ from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/tokenlens-harness")
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SAMPLES = ("english", "odia", "emoji", "single", "unknown", "decoded", "errors")
 
 
@@ -39,7 +46,10 @@ def main() -> None:
         page = browser.new_page(viewport={"width": 800, "height": 900})
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("console", lambda m: m.type == "error" and "favicon" not in m.location.get("url", "") and errors.append(m.text))
+        page.on(
+            "console",
+            lambda m: m.type == "error" and "favicon" not in m.location.get("url", "") and errors.append(m.text),
+        )
         for theme in ("light", "dark"):
             for layout in ("aligned", "stacked"):
                 page.goto(f"{url}?theme={theme}&layout={layout}")
