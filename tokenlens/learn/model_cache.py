@@ -52,16 +52,18 @@ class ModelCache:
                 self._items.move_to_end(key)
                 return hit[0]
             key_lock = self._key_locks.setdefault(key, threading.Lock())
-        with key_lock:  # one load per key even when several threads ask at once
+        try:
+            with key_lock:  # one load per key even when several threads ask at once
+                with self._lock:
+                    hit = self._items.get(key)
+                if hit is not None:
+                    return hit[0]
+                value = load()
+                self._put(key, value, weight_bytes(value[0]))
+                return value
+        finally:
             with self._lock:
-                hit = self._items.get(key)
-            if hit is not None:
-                return hit[0]
-            value = load()
-            self._put(key, value, weight_bytes(value[0]))
-        with self._lock:
-            self._key_locks.pop(key, None)
-        return value
+                self._key_locks.pop(key, None)
 
     def _put(self, key: tuple, value: tuple[Any, Any], size: int) -> None:
         with self._lock:
