@@ -16,6 +16,10 @@ from tokenlens.errors import InputError
 class Limits:
     #: memory (bytes, estimated) the loaded-tokenizer cache may keep; least recently used go first
     tokenizer_cache_bytes: int = 512 * 1024 * 1024
+    #: characters (bytes in byte-level BPE) of a word the training report builds merge by merge; longer words are cut
+    report_word_chars: int = 64
+    #: seconds a launched trainer may take to start (hold its run's lock) before the launch is undone
+    finetune_start_seconds: int = 300
     #: tokens one GGUF vocabulary may hold (the largest published ones hold about 262,000)
     gguf_vocab_tokens: int = 1_000_000
     #: characters in one GGUF vocabulary piece (GPT-4o's and Llama 3's longest have 128)
@@ -24,10 +28,6 @@ class Limits:
     gguf_merges: int = 4_000_000
     #: characters in all of a GGUF tokenizer's merges together, which the engine copies
     gguf_merge_chars: int = 32_000_000
-    #: seconds a launched trainer may take to start (hold its run's lock) before the launch is undone
-    finetune_start_seconds: int = 300
-    #: characters (bytes in byte-level BPE) of a word the training report builds merge by merge; longer words are cut
-    report_word_chars: int = 64
     #: largest file one tokenizer download from the Hugging Face hub may fetch (bytes; checked before fetching)
     hub_download_bytes: int = 128 * 1024 * 1024
     #: memory (bytes of weights) the loaded-model cache of next_tokens/generate may keep; least recently used go first
