@@ -55,11 +55,14 @@ class Pipeline(ShownAsWidget):
                     for p, (a, b) in s["pieces"]
                 )
             elif s["stage"] in {"model", "post-processor"}:
-                body = " ".join(
+                body = f"<small>{len(s['ids'])} tokens</small> " + " ".join(
                     f'<span style="background:hsla({token_hue(i)},70%,60%,.35);padding:0 2px;border-radius:3px;'
                     f'font-family:monospace" title="id {i}">{escape(t)}<sub>{i}</sub></span>'
                     for t, i in zip(s["tokens"], s["ids"])
                 )
+            elif s["stage"] == "ids":
+                # the numbers themselves: without them a saved copy says only how many
+                body = f"<code>{', '.join(str(i) for i in s['ids'])}</code>"
             elif s["stage"] == "decoder":
                 mark = "✓ the same text" if s["round_trip"] else "✗ not the same text:"
                 body = f"<code>{escape(s['output'])}</code> {mark}"

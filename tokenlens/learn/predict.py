@@ -189,7 +189,7 @@ def _chip(token_id: int, text: str, extra: str = "", title: str = "") -> str:
     return (
         f'<span style="background:hsla({token_hue(token_id)},70%,60%,.35);border-radius:3px;'
         f'padding:0 3px;margin:0 1px;font-family:monospace;white-space:pre" title="{escape(title or f"id {token_id}")}">'
-        f"{escape(text)}{extra}</span>"
+        f'{escape(text)}<sub style="opacity:.7">{token_id}</sub>{extra}</span>'
     )
 
 
@@ -242,7 +242,7 @@ class Predictions(ShownAsWidget):
             for p in self.positions
         )
         out = (
-            f"<div><b>{escape(self.model)}</b>: what comes next after each token</div>"
+            f"<div><b>{escape(self.model)}</b>: what comes next after each token ({len(self.positions)} tokens)</div>"
             f"<table><tr><th>token</th><th>most likely next</th><th>p(actual next)</th></tr>{rows}</table>"
         )
         if self.generation is not None:
