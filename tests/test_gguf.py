@@ -554,12 +554,12 @@ def test_unsupported_tokenizers_are_refused_by_name(tmp_path):
         "gpt2",
         {
             "tokenizer.ggml.model": "gpt2",
-            "tokenizer.ggml.pre": "deepseek-coder",
+            "tokenizer.ggml.pre": "viking",
             "tokenizer.ggml.tokens": tokens,
             "tokenizer.ggml.merges": ["a b"],
         },
     )
-    with pytest.raises(TokenizerFileError, match=r"'deepseek-coder'\) is not supported.*gpt-2.*llama-bpe.*qwen2"):
+    with pytest.raises(TokenizerFileError, match=r"'viking'\) is not supported.*gpt-2.*llama-bpe.*qwen2"):
         tokenlens.load(str(path))
     path = _write_tokenizer_gguf(
         tmp_path / "t5.gguf",

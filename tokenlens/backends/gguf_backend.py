@@ -10,9 +10,13 @@ explanations are the ones :class:`~tokenlens.backends.hf.HFBackend` gives every 
   pieces merge in the order of the file's merges (or, where it has none, of the scores, as
   SentencePiece and llama.cpp do).
 - ``tokenizer.ggml.model = "gpt2"``: byte-level BPE; the text is split by the regular expressions
-  llama.cpp uses for the ``tokenizer.ggml.pre`` name (see :data:`PRE_TOKENIZERS`).
+  llama.cpp uses for the ``tokenizer.ggml.pre`` name (see :mod:`~tokenlens.backends.gguf_pretok`).
+- ``tokenizer.ggml.model = "gemma4"``: BPE on raw UTF-8, spaces as ``▁``, split only at newlines,
+  ``<0xNN>`` byte tokens for the rest, a bos always added (as llama.cpp does for Gemma 4).
+- ``tokenizer.ggml.model = "bert"``: WordPiece (see :mod:`~tokenlens.backends.gguf_wordpiece`).
 
-Anything else is refused with the list of what is supported.
+Every kind llama.cpp ships test vectors for gives its ids (tests/test_llama_vectors.py). Anything
+else is refused with the list of what is supported.
 """
 
 from __future__ import annotations
@@ -21,77 +25,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tokenlens.backends.gguf_pretok import PRE_TOKENIZERS, PreTokenizer
 from tokenlens.backends.hf import HFBackend
 from tokenlens.errors import InputError, TokenizerFileError
 
 # token types, as llama.cpp numbers them (gguf.TokenType)
 NORMAL, UNKNOWN, CONTROL, USER_DEFINED, UNUSED, BYTE = 1, 2, 3, 4, 5, 6
 
-_GPT2_SPLIT = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)"
-_LLAMA3_SPLIT = (
-    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}"
-    r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
-)
-_QWEN2_SPLIT = (
-    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}"
-    r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
-)
-_GPT4O_SPLIT = (
-    r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?"
-    r"|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?"
-    r"|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"
-)
-
-
-@dataclass(frozen=True)
-class PreTokenizer:
-    """How a byte-level vocabulary splits text before merging: llama.cpp's regular expressions,
-    applied one after another (each splits the pieces the previous one left)."""
-
-    splits: tuple[str, ...]
-    #: a piece that is a whole vocabulary entry is taken as it is, merges or not (Llama 3)
-    ignore_merges: bool = False
-    #: llama.cpp's default for ``add_bos_token`` when the file does not say
-    add_bos: bool = False
-
-
-_GPT2 = PreTokenizer((_GPT2_SPLIT,))
-_LLAMA3 = PreTokenizer((_LLAMA3_SPLIT,), ignore_merges=True, add_bos=True)
-_QWEN2 = PreTokenizer((_QWEN2_SPLIT,))
-_GPT4O = PreTokenizer((_GPT4O_SPLIT,))
-_DIGITS_FIRST = PreTokenizer((r"\p{N}", _GPT2_SPLIT))
-_DEFAULT = PreTokenizer((r"[\p{P}\$\+<=>\^~\|]+", _GPT2_SPLIT, r"\p{N}+", r"[0-9][0-9][0-9]"))
-
-#: ``tokenizer.ggml.pre`` names of byte-level vocabularies that tokenlens reads
-PRE_TOKENIZERS: dict[str, PreTokenizer] = {
-    "default": _DEFAULT,
-    "gpt-2": _GPT2,
-    "gpt2": _GPT2,
-    "phi-2": _GPT2,
-    "mpt": _GPT2,
-    "olmo": _GPT2,
-    "roberta-bpe": _GPT2,
-    "llama-bpe": _LLAMA3,
-    "llama3": _LLAMA3,
-    "llama-v3": _LLAMA3,
-    "dbrx": _LLAMA3,
-    "smaug-bpe": _LLAMA3,
-    "falcon3": _LLAMA3,
-    "pixtral": _LLAMA3,
-    "qwen2": _QWEN2,
-    "deepseek-r1-qwen": _QWEN2,
-    "stablelm2": _QWEN2,
-    "gpt-4o": _GPT4O,
-    "llama4": _GPT4O,
-    "starcoder": _DIGITS_FIRST,
-    "smollm": _DIGITS_FIRST,
-    "refact": _DIGITS_FIRST,
-    "command-r": _DIGITS_FIRST,
-}
-
 #: ``tokenizer.ggml.model`` values tokenlens reads, and what they are
-MODELS = {"llama": "SentencePiece-style BPE with byte fallback", "gpt2": "byte-level BPE"}
-_OTHER_MODELS = {"t5": "Unigram", "bert": "WordPiece", "rwkv": "RWKV", "plamo2": "PLaMo-2", "ugm": "Unigram"}
+MODELS = {
+    "llama": "SentencePiece-style BPE with byte fallback",
+    "gpt2": "byte-level BPE",
+    "gemma4": "BPE on UTF-8 with byte fallback",
+    "bert": "WordPiece",
+}
+_OTHER_MODELS = {"t5": "Unigram", "rwkv": "RWKV", "plamo2": "PLaMo-2", "ugm": "Unigram"}
 
 
 @dataclass
@@ -109,9 +57,14 @@ class GGUFTokenizer:
     eos_id: int | None = None
     unk_id: int | None = None
     pad_id: int | None = None
+    #: llama.cpp's separator (WordPiece's [SEP]), under its spelling ``seperator_token_id``
+    sep_id: int | None = None
     add_bos: bool | None = None
     add_eos: bool | None = None
     add_space_prefix: bool | None = None
+    #: WordPiece normalisation; llama.cpp lowercases and strips accents when the file does not say
+    lowercase: bool | None = None
+    strip_accents: bool | None = None
     chat_template: str | None = None
     architecture: str | None = None
     model_name: str | None = None
@@ -172,9 +125,12 @@ def read_tokenizer(path: Path) -> GGUFTokenizer:
         eos_id=field.token_id("tokenizer.ggml.eos_token_id", len(tokens)),
         unk_id=field.token_id("tokenizer.ggml.unknown_token_id", len(tokens)),
         pad_id=field.token_id("tokenizer.ggml.padding_token_id", len(tokens)),
+        sep_id=field.token_id("tokenizer.ggml.seperator_token_id", len(tokens)),
         add_bos=field.flag("tokenizer.ggml.add_bos_token"),
         add_eos=field.flag("tokenizer.ggml.add_eos_token"),
         add_space_prefix=field.flag("tokenizer.ggml.add_space_prefix"),
+        lowercase=field.flag("tokenizer.ggml.normalizer.lowercase"),
+        strip_accents=field.flag("tokenizer.ggml.normalizer.strip_accents"),
         chat_template=template if isinstance(template, str) else None,
         architecture=field.text("general.architecture", optional=True),
         model_name=field.text("general.name", optional=True),
@@ -408,24 +364,46 @@ def _split_merge(merge: str, vocab: dict[str, int], path: str) -> tuple[str, str
     return left, right
 
 
+def _splitter(splits: tuple[str, ...]):
+    from tokenizers import Regex, pre_tokenizers
+
+    return pre_tokenizers.Sequence([pre_tokenizers.Split(Regex(s), behavior="isolated") for s in splits])
+
+
+def _pre_of(info: GGUFTokenizer) -> PreTokenizer | None:
+    """The pre-tokenizer a BPE vocabulary is split with; llama.cpp names Gemma 4's itself."""
+    if info.model == "gemma4":
+        return PRE_TOKENIZERS["gemma4"]
+    if info.model == "gpt2":
+        return PRE_TOKENIZERS[info.pre or "default"]
+    return None
+
+
 def build_tokenizer(info: GGUFTokenizer):
     """A ``tokenizers.Tokenizer`` that encodes as the GGUF file's tokenizer does."""
-    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+    from tokenizers import AddedToken, Tokenizer, decoders, models, normalizers, processors
 
     check_supported(info)
     vocab: dict[str, int] = {}
     for i, tok in enumerate(info.tokens):
         vocab.setdefault(tok, i)  # a repeated entry (padding rows) keeps its first id
-    if info.merges is not None:
+    pre = _pre_of(info)
+    if info.model == "bert":
+        from tokenlens.backends.gguf_wordpiece import build_wordpiece
+
+        tok, vocab = build_wordpiece(info)
+        add_bos = True  # llama.cpp puts the CLS (bos) and SEP tokens around every text
+    elif info.merges is not None:
         merges = [_split_merge(m, vocab, info.path) for m in info.merges]
     elif info.model == "llama":
         merges = merges_from_scores(info)
     else:
         raise TokenizerFileError(
-            f"{Path(info.path).name}: a byte-level (gpt2) tokenizer needs tokenizer.ggml.merges, which this file lacks."
+            f"{Path(info.path).name}: a BPE tokenizer of type {info.model!r} needs tokenizer.ggml.merges,"
+            " which this file lacks. Export it again with llama.cpp's converter."
         )
-    unk = info.token(info.unk_id) if info.model == "llama" else None  # byte-level BPE never needs one
     if info.model == "llama":
+        unk = info.token(info.unk_id)
         tok = Tokenizer(models.BPE(vocab, merges, unk_token=unk, byte_fallback=True, fuse_unk=True))
         prefix = info.add_space_prefix is not False
         # SentencePiece puts a space before the text even when it starts with one, and llama.cpp
@@ -439,12 +417,19 @@ def build_tokenizer(info: GGUFTokenizer):
             steps.append(decoders.Strip(content=" ", left=1, right=0))
         tok.decoder = decoders.Sequence(steps)
         add_bos = True if info.add_bos is None else info.add_bos
-    else:
-        pre = PRE_TOKENIZERS[info.pre or "default"]
-        tok = Tokenizer(models.BPE(vocab, merges, unk_token=unk, ignore_merges=pre.ignore_merges))
+    elif pre is not None and pre.raw_utf8:
+        tok = Tokenizer(models.BPE(vocab, merges, byte_fallback=True))
+        tok.normalizer = normalizers.Replace(" ", "\u2581")
+        tok.pre_tokenizer = _splitter(pre.splits)
+        tok.decoder = decoders.Sequence([decoders.Replace("\u2581", " "), decoders.ByteFallback(), decoders.Fuse()])
+        add_bos = True  # llama.cpp overrides a file's add_bos_token = false for Gemma 4 (its PR 21500)
+    elif pre is not None:
+        from tokenizers import pre_tokenizers
+
+        # byte-level BPE never needs an unknown token
+        tok = Tokenizer(models.BPE(vocab, merges, ignore_merges=pre.ignore_merges))
         tok.pre_tokenizer = pre_tokenizers.Sequence(
-            [pre_tokenizers.Split(Regex(s), behavior="isolated") for s in pre.splits]
-            + [pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)]
+            [_splitter(pre.splits), pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)]
         )
         tok.decoder = decoders.ByteLevel()
         add_bos = pre.add_bos if info.add_bos is None else info.add_bos
@@ -466,9 +451,13 @@ def build_tokenizer(info: GGUFTokenizer):
         tok.add_special_tokens(specials)
     if added:
         tok.add_tokens(added)
-    bos, eos = info.token(info.bos_id), info.token(info.eos_id)
+    bos, eos = info.token(info.bos_id), info.token(info.eos_id) if info.add_eos else None
+    if info.model == "bert":
+        from tokenlens.backends.gguf_wordpiece import special_id
+
+        bos, eos = info.token(special_id(info, "bos")), info.token(special_id(info, "sep"))
     first = [bos] if add_bos and bos is not None else []
-    last = [eos] if info.add_eos and eos is not None else []
+    last = [eos] if eos is not None else []
     if first or last:
         tok.post_processor = processors.TemplateProcessing(
             single=[*first, "$A", *last],
@@ -496,6 +485,10 @@ class GGUFBackend(HFBackend):
 
     @property
     def unk_id(self) -> int | None:
+        if self.info.model == "bert":
+            from tokenlens.backends.gguf_wordpiece import special_id
+
+            return special_id(self.info, "unk")
         return self.info.unk_id if self.info.model == "llama" else None
 
     def id_to_piece(self, token_id: int) -> str:
