@@ -16,7 +16,7 @@ STAMP := $(VENV)/.tokenlens-installed
 FRONTEND := $(shell git ls-files src style schema 2>/dev/null)
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test lint format setup browser clean
+.PHONY: lab test lint format setup browser clean dist
 
 setup: $(STAMP) browser
 
@@ -62,5 +62,13 @@ llama-vectors: setup
 lab: setup
 	$(VENV)/bin/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir=examples --ServerApp.default_url=/lab/tree/01-tokenize.ipynb
 
+# The release files in dist/ (RELEASING.md): the front end rebuilt for production first, since the
+# build hook skips Node when built files exist and would ship setup's development build.
+dist: setup
+	jlpm build:prod
+	rm -rf dist
+	$(PY) -m build
+	$(PY) -m twine check --strict dist/*
+
 clean:
-	rm -rf $(VENV) node_modules lib jupyterlab_tokenlens/labextension tokenlens/static
+	rm -rf $(VENV) node_modules lib jupyterlab_tokenlens/labextension tokenlens/static dist

@@ -70,13 +70,14 @@ def lab(tmp_path_factory):
     )
 
 
-def serve_jupyter(root: Path, module: str, app_args: list[str]):
-    """Run `python -m <module>` (jupyterlab, notebook) in root on a free port with a fresh token; yield url, token, root."""
+def serve_jupyter(root: Path, module: str, app_args: list[str], *, python=sys.executable, env=None, cwd=None):
+    """Run `python -m <module>` (jupyterlab, notebook) in root on a free port with a fresh token; yield url, token, root.
+    `python`, `env` and `cwd` default to this process's (test_wheel runs a fresh install's)."""
     token = secrets.token_hex(16)
     port = _free_port()
-    env = dict(os.environ)
+    env = dict(os.environ) if env is None else env
     cmd = [
-        sys.executable,
+        str(python),
         "-m",
         module,
         "--no-browser",
@@ -88,7 +89,7 @@ def serve_jupyter(root: Path, module: str, app_args: list[str]):
         *app_args,
     ]
     log = open(root / "lab.log", "w")
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
