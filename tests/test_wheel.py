@@ -59,7 +59,8 @@ def _run(cmd: list, **kwargs) -> str:
 def _tree_files() -> list[str]:
     """What a fresh clone of this working tree would hold: tracked files and untracked, unignored ones."""
     listed = _run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT)
-    return sorted({p for p in listed.split("\0") if p and os.path.lexists(ROOT / p)})
+    # node_modules is ignored as a folder, but git lists it where it is a symbolic link to one.
+    return sorted({p for p in listed.split("\0") if p and p != "node_modules" and os.path.lexists(ROOT / p)})
 
 
 def _tree_hash(files: list[str]) -> str:
@@ -107,13 +108,28 @@ def dist() -> Path:
         work = CACHE / f".tmp-{os.getpid()}-{secrets.token_hex(4)}"
         try:
             _build(files, work)
-            for old in CACHE.iterdir():  # one cached build is enough
-                if old.name != work.name:
-                    shutil.rmtree(old, ignore_errors=True)
-            os.replace(work, done)
+            if not done.exists():  # a concurrent run may have finished the same tree first
+                os.replace(work, done)
         finally:
             shutil.rmtree(work, ignore_errors=True)
+        _prune_cache(keep=done)
     return done / "dist"
+
+
+def _prune_cache(keep: Path, builds: int = 3) -> None:
+    """Keep the newest few builds (another run may still be installing one) and drop the half-built
+    folders of runs that have ended."""
+    finished = sorted((p for p in CACHE.iterdir() if not p.name.startswith(".tmp-")), key=lambda p: p.stat().st_mtime)
+    for old in finished[:-builds]:
+        if old != keep:
+            shutil.rmtree(old, ignore_errors=True)
+    for half in CACHE.glob(".tmp-*"):
+        try:
+            os.kill(int(half.name.split("-")[1]), 0)
+        except ProcessLookupError:
+            shutil.rmtree(half, ignore_errors=True)
+        except (ValueError, PermissionError):
+            pass
 
 
 def _wheel(dist: Path) -> Path:
