@@ -16,7 +16,7 @@ STAMP := $(VENV)/.tokenlens-installed
 FRONTEND := $(shell git ls-files src style schema 2>/dev/null)
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test lint format setup browser clean dist
+.PHONY: lab test lint format setup browser clean dist llama-vectors
 
 setup: $(STAMP) browser
 
