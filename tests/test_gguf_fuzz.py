@@ -26,6 +26,8 @@ from tokenlens.backends.gguf_backend import GGUFTokenizer, merges_from_scores, r
 from tokenlens.core.limits import LIMITS, configure
 from tokenlens.errors import TokenizerFileError
 
+from .test_gguf import _write_tokenizer_gguf as _write
+
 #: what loading one fuzzed file of a few kilobytes may allocate in Python objects at most
 MEMORY_BOUND = 64 * 1024 * 1024
 
@@ -48,30 +50,6 @@ GPT2_KV = {
     "tokenizer.ggml.merges": ["a b", "\u0120 a", "\u0120a b"],
     "tokenizer.ggml.eos_token_id": 6,
 }
-
-
-def _write(path: Path, arch: str, kv: dict) -> Path:
-    import gguf
-
-    writer = gguf.GGUFWriter(str(path), arch)
-    for key, value in kv.items():
-        if key == "tokenizer.ggml.scores":
-            writer.add_token_scores(value)
-        elif key == "tokenizer.ggml.token_type":
-            writer.add_token_types(value)
-        elif isinstance(value, bool):
-            writer.add_bool(key, value)
-        elif isinstance(value, int):
-            writer.add_uint32(key, value)
-        elif isinstance(value, str):
-            writer.add_string(key, value)
-        else:
-            writer.add_array(key, value)
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
-    return path
 
 
 @functools.cache
