@@ -8,6 +8,7 @@ from .core.api import decode as decode
 from .core.api import decode_view as decode_view
 from .core.api import load as load
 from .core.api import tokenize as tokenize
+from .core.lookup import lookup as lookup
 from .core.resolve import available as available
 from .core.tokenized import Tokenized as Tokenized
 from .errors import TokenizerNotFound as TokenizerNotFound
