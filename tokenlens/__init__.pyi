@@ -14,6 +14,7 @@ from .core.tokenized import Tokenized as Tokenized
 from .errors import TokenizerNotFound as TokenizerNotFound
 from .errors import TokenlensError as TokenlensError
 from .gguf.export import export_gguf as export_gguf
+from .learn.ngram import ngram_lm as ngram_lm
 from .learn.pipeline import ngrams as ngrams
 from .learn.pipeline import pipeline as pipeline
 from .learn.predict import embedding_drift as embedding_drift

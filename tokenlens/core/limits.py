@@ -40,6 +40,8 @@ class Limits:
     chat_template_chars: int = 1_000_000
     #: milliseconds a chat template may take to render
     chat_template_ms: int = 2000
+    #: tokens an n-gram model (ngram_lm) may count from its texts; its tables grow with them
+    ngram_tokens: int = 10_000_000
 
 
 LIMITS = Limits()
