@@ -76,9 +76,14 @@ def dry_run(data: Any, **options: Any) -> DryRun:
     from tokenlens.finetune.data import dry_run as _dry
     from tokenlens.finetune.models import load_tokenizer
 
-    spec, rows = _prepare(data, {"name": "dry-run", **spec_options(options)})
+    options = spec_options(options)
+    spec, rows = _prepare(data, {"name": "dry-run", **options})
     spec.validate()
     rows.check(spec.bad_rows)
+    if not spec.from_scratch:
+        from tokenlens.finetune.models import check_causal_lm, check_context
+
+        check_context(spec, check_causal_lm(spec.model), given="context" in options)
     return _dry(rows, load_tokenizer(spec), spec)
 
 
@@ -110,21 +115,24 @@ def finetune(data: Any, name: str, overwrite: bool = False, root: Path | None = 
             spec, rows = _prepare(data, {"name": name, **options}, stage, run)
             spec.validate()
             rows.check(spec.bad_rows)
-            _check_model_and_tokenizer(spec)
+            _check_model_and_tokenizer(spec, context_given="context" in options)
             _check_disk(base, spec)
             return install(stage, run, spec)
         finally:
             shutil.rmtree(stage.path, ignore_errors=True)  # nothing half-made is left behind
 
 
-def _check_model_and_tokenizer(spec: RunSpec) -> None:
-    """Refuse, before launching, what the trainer would refuse minutes later."""
-    from tokenlens.finetune.models import check_causal_lm, check_qlora, check_vocab, load_tokenizer
+def _check_model_and_tokenizer(spec: RunSpec, context_given: bool) -> None:
+    """Refuse, before launching, what the trainer would refuse minutes later. A context left
+    unset becomes the model's own limit where that is shorter, saved so in the run's spec."""
+    from tokenlens.finetune.models import check_causal_lm, check_context, check_qlora, check_vocab, load_tokenizer
 
     check_qlora(spec)
     tok = load_tokenizer(spec)
     if not spec.from_scratch:
-        check_vocab(spec, tok, check_causal_lm(spec.model))
+        config = check_causal_lm(spec.model)
+        check_context(spec, config, given=context_given)
+        check_vocab(spec, tok, config)
 
 
 def _check_disk(path: Path, spec: RunSpec) -> None:

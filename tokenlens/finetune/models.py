@@ -151,7 +151,8 @@ def _gguf_config(name: str, path: Path):
 
     from tokenlens.gguf.metadata import read_metadata
 
-    arch = read_metadata(path, tensors=False).architecture
+    meta = read_metadata(path, tensors=False)
+    arch = meta.architecture
     try:
         config = AutoConfig.from_pretrained(str(path.parent), gguf_file=path.name, trust_remote_code=False)
     except Exception as exc:
@@ -160,6 +161,9 @@ def _gguf_config(name: str, path: Path):
             f" ({type(exc).__name__}: {str(exc)[:200]}). Fine-tune its Hugging Face original instead"
             f" (--model with its hub id), or a GGUF of an architecture transformers reads: {_gguf_archs()}."
         ) from None
+    if arch == "gpt2" and meta.get("gpt2.context_length"):
+        # as in load_gguf_model: the position table is sized by n_positions, which GGUF leaves unset
+        config.n_positions = int(meta.get("gpt2.context_length"))
     return config
 
 
@@ -201,7 +205,8 @@ def check_causal_lm(name: str):
 
 
 def check_vocab(spec, tok, config) -> None:
-    """A tokenizer whose ids the model has no rows for is refused unless rows are added."""
+    """A tokenizer whose ids the model has no rows for is refused unless rows are added; so is a
+    tokenizer that is not the model's own, whose ids would each read another token's row."""
     if spec.from_scratch:
         return
     if len(tok) > config.vocab_size and not spec.add_tokens:
@@ -210,6 +215,76 @@ def check_vocab(spec, tok, config) -> None:
             f" {config.vocab_size:,}: its ids would point past the model's rows. Use the model's own"
             " tokenizer, --add-tokens to grow the embeddings, or --from-scratch."
         )
+    if spec.tokenizer:
+        check_own_tokenizer(spec, tok)
+
+
+_REMEDY = (
+    "Use the model's own tokenizer (leave out --tokenizer), --add-tokens to give that tokenizer new"
+    " tokens with new trained rows, or --from-scratch to train a new model on {tokenizer}."
+)
+
+
+def check_own_tokenizer(spec, tok) -> None:
+    """``tok`` must be the model's own tokenizer: the same tokens at the same ids (plus the
+    --add-tokens). The model learned one row per id of its tokenizer; with another tokenizer each
+    id would read another token's row, even where the two vocabularies are the same size."""
+    own = _own_tokenizer(spec)
+    remedy = _REMEDY.format(tokenizer=spec.tokenizer)
+    if own is None:
+        raise InputError(
+            f"{spec.model} has no tokenizer saved with it, so tokenlens cannot check that"
+            f" {spec.tokenizer}'s ids are the ones it was trained with. Save the tokenizer it was"
+            f" trained with beside it (tokenizer.save_pretrained(folder)). {remedy}"
+        )
+    own_vocab, run_vocab = own.get_vocab(), tok.get_vocab()
+    moved = [t for t, i in own_vocab.items() if run_vocab.get(t) != i]
+    extra = sorted(set(run_vocab) - set(own_vocab) - set(spec.add_tokens), key=run_vocab.get)
+    if not moved and not extra:
+        return
+    if moved:
+        t = min(moved, key=own_vocab.get)
+        where = f"id {run_vocab[t]}" if t in run_vocab else "no id at all"
+        example = f"{t!r} is id {own_vocab[t]} in the model's tokenizer but {where} in {spec.tokenizer}"
+    else:
+        example = f"{extra[0]!r} (id {run_vocab[extra[0]]}) is not in the model's tokenizer"
+    raise InputError(
+        f"{spec.tokenizer} is not {spec.model}'s own tokenizer: {len(moved):,} of the model's"
+        f" {len(own_vocab):,} tokens have another id (or none) in it and {len(extra):,} of its tokens are"
+        f" not the model's ({example}). The model learned one vector per id of its own tokenizer, so"
+        f" with these ids every token would read another token's row. {remedy}"
+    )
+
+
+def _own_tokenizer(spec):
+    """The tokenizer saved with the model (GGUF: the file's), or None where it has none."""
+    from dataclasses import replace
+
+    try:
+        return load_tokenizer(replace(spec, tokenizer=None, add_tokens=[]))
+    except (InputError, OSError, ValueError, TypeError):
+        return None
+
+
+def context_limit(config) -> int | None:
+    """How many positions the model was made for (its position table, or RoPE's trained length)."""
+    return getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
+
+
+def check_context(spec, config, given: bool = True) -> None:
+    """A pretrained model's own limit is the default context where it is shorter than the
+    default; a longer --context is refused (past the table, a position has no row: IndexError)."""
+    limit = context_limit(config)
+    if spec.from_scratch or not limit or spec.context <= limit:
+        return
+    if not given:
+        spec.context = limit
+        return
+    raise InputError(
+        f"--context {spec.context} is longer than {spec.model} can read: it has positions for"
+        f" {limit} tokens. Use --context {limit} or less (or leave --context out: a pretrained"
+        " model's own limit is then the default where it is shorter)."
+    )
 
 
 def load_model(spec, tok):
@@ -219,6 +294,7 @@ def load_model(spec, tok):
     if spec.from_scratch:
         return AutoModelForCausalLM.from_config(scratch_config(spec, tok))
     config = check_causal_lm(spec.model)
+    check_context(spec, config)
     check_vocab(spec, tok, config)
     gguf = gguf_model_file(spec.model)
     if gguf is not None:
