@@ -25,6 +25,7 @@ from .measure.dataset import dataset_view as dataset_view
 from .measure.stats import Stats as Stats
 from .measure.stats import StatsTable as StatsTable
 from .measure.stats import stats as stats
+from .vocab.sweep import sweep as sweep
 from .vocab.train import train_tokenizer as train_tokenizer
 
 def load_ipython_extension(ipython) -> None: ...

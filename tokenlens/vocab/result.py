@@ -47,7 +47,8 @@ class TrainingResult(ShownAsWidget):
     _widget_class = "tokenlens.views.train_report:TrainReportWidget"
 
     name: str
-    path: Path
+    #: the registry folder it was saved in (None: kept in memory only, ``save=False``)
+    path: Path | None
     algorithm: str
     options: dict[str, Any]
     requested_vocab_size: int
@@ -312,7 +313,7 @@ class TrainingResult(ShownAsWidget):
         )
         lines = [
             f"TrainingResult({self.name!r}: {ALGORITHMS.get(self.algorithm, self.algorithm)}, "
-            f"{self.vocab_size:,} tokens ({made} + {self.n_special} special), saved in {self.path})",
+            f"{self.vocab_size:,} tokens ({made} + {self.n_special} special), {f'saved in {self.path}' if self.path else 'not saved'})",
             f"  trained in {self.seconds.get('train', 0):.1f} s;"
             f" peak memory {self.memory.get('peak_rss', 0) / 2**20:.0f} MB",
         ]

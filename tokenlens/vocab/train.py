@@ -244,6 +244,7 @@ def train_tokenizer(
     seed: int = 0,
     overwrite: bool = False,
     progress: Any = "auto",
+    save: bool = True,
 ) -> TrainingResult:
     """Train a tokenizer and register it under ``name``.
 
@@ -270,6 +271,7 @@ def train_tokenizer(
     itself draws: the ``holdout`` lines.
 
     Stopping the cell (Ctrl-C) raises :class:`TrainingInterrupted` and saves nothing.
+    ``save=False`` keeps the result in memory only (``tokenlens.sweep`` trains many this way).
     """
     from tokenlens.backends.hf import HFBackend
 
@@ -290,7 +292,7 @@ def train_tokenizer(
         seed=int(seed),
     ).checked()
     # Everything that can be refused is refused before any work.
-    target = check_name(name, overwrite)
+    target = check_name(name, overwrite) if save else None
     baselines, heldout_text = _baselines_and_heldout(compare, heldout, heldout_files, field, holdout)
     source = Corpus(corpus, files=files, field=field, on_bad=on_bad, holdout=holdout, seed=opts.seed)
     callback = _auto_progress() if progress in ("auto", True) else (progress or None)
@@ -304,7 +306,10 @@ def train_tokenizer(
         measured = (heldout_text or held)[:FIT_MAX_CHARS]
         fit, sample = _fit_and_sample(HFBackend(name, tok, source=target), baselines, measured, watch)
         result = _result(name, target, tok, opts, source, words, merges, uses, alphabet, fit, sample, word)
-        _save(result, tok, opts, watch, overwrite)
+        if save:
+            _save(result, tok, opts, watch, overwrite)
+        else:
+            watch.close()
         return result
 
 
