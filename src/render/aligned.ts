@@ -10,12 +10,18 @@
 import { hueClass, positionClass } from './colors';
 import { ResultText } from './context';
 import { div, lineBreak, span, thousands } from './dom';
+import { markerLegend } from './markers';
 import { appendVisible } from './text';
 import { BlockList, cutBlocks, IBlockSource } from './virtual';
 import { IDrawn } from './stacked';
 
 /** Columns beyond which the aligned view gets its own scroller and draws only what is seen. */
 const VIRTUAL_MIN_COLUMNS = 2000;
+/**
+ * Up to this many columns each token's id is drawn in its bar, columns widening to fit it: a
+ * short text (a sentence in a notebook's first cell) is read token by token, a long one skimmed.
+ */
+export const IDS_MAX_COLUMNS = 400;
 
 /** True when the results can be aligned: the same text, at most 32 of them. */
 export function canAlign(contexts: ResultText[]): boolean {
@@ -26,22 +32,19 @@ export function canAlign(contexts: ResultText[]): boolean {
   );
 }
 
-/** The counts table: tokens, characters, bytes, characters per token, tokens vs the fewest. */
+/**
+ * The counts table: tokens, characters, bytes, characters per token, tokens vs the fewest and
+ * the vocabulary's size. Each cell carries its column's label (`data-label`), which a narrow
+ * container shows beside the value instead of the header row (style/render.css), so nothing
+ * is cut at the side panel's width.
+ */
 export function countsTable(contexts: ResultText[]): HTMLElement {
   const wrap = div('tl-counts-wrap');
   const table = document.createElement('table');
   wrap.appendChild(table);
   table.className = 'tl-counts';
   const head = table.createTHead().insertRow();
-  for (const [label, title] of [
-    ['', ''],
-    ['tokenizer', ''],
-    ['tokens', 'tokens, special tokens included'],
-    ['chars', 'characters (code points)'],
-    ['bytes', 'UTF-8 bytes'],
-    ['chars/token', 'characters per token: higher means fewer, longer tokens'],
-    ['vs fewest', 'tokens relative to the tokenizer that needs the fewest']
-  ]) {
+  for (const [label, title] of COLUMNS) {
     const th = document.createElement('th');
     th.textContent = label;
     if (title) {
@@ -61,6 +64,11 @@ export function countsTable(contexts: ResultText[]): HTMLElement {
       const td = row.insertCell();
       td.className = cls;
       td.textContent = text;
+      const [label, title] = COLUMNS[td.cellIndex];
+      td.dataset.label = label;
+      if (title) {
+        td.title = title;
+      }
     };
     cell('tl-lane-no', String(lane + 1));
     const name = row.insertCell();
@@ -84,12 +92,28 @@ export function countsTable(contexts: ResultText[]): HTMLElement {
         ? `${(result.n_tokens / fewest).toFixed(2)}×`
         : '–'
     );
+    cell('tl-n-vocab', result.vocab_size ? thousands(result.vocab_size) : '–');
     if (result.n_tokens === fewest) {
       row.classList.add('tl-fewest');
     }
   });
   return wrap;
 }
+
+/** The counts table's columns: label and what it means (a tooltip). */
+const COLUMNS: [string, string][] = [
+  ['', ''],
+  ['tokenizer', ''],
+  ['tokens', 'tokens, special tokens included'],
+  ['chars', 'characters (code points)'],
+  ['bytes', 'UTF-8 bytes'],
+  ['chars/token', 'characters per token: higher means fewer, longer tokens'],
+  ['vs fewest', 'tokens relative to the tokenizer that needs the fewest'],
+  [
+    'vocab',
+    'vocabulary size: how many tokens the tokenizer knows (ids run up to it)'
+  ]
+];
 
 export function alignedView(
   contexts: ResultText[],
@@ -103,6 +127,10 @@ export function alignedView(
     span('tl-legend-cut tl-legend-all', ''),
     document.createTextNode(' all agree')
   );
+  const markers = markerLegend(contexts);
+  if (markers) {
+    legend.appendChild(markers);
+  }
   root.appendChild(legend);
   const grid = div('tl-aligned-grid tl-roving');
   grid.tabIndex = 0;
@@ -118,6 +146,9 @@ export function alignedView(
   const big = source.columns > VIRTUAL_MIN_COLUMNS;
   if (big) {
     grid.classList.add('tl-scroll');
+  }
+  if (source.labels) {
+    root.classList.add('tl-ids-fit');
   }
   root.dataset.columns = String(source.columns);
   root.dataset.disagreements = String(source.disagreements);
@@ -167,6 +198,7 @@ class ColumnBlocks implements IBlockSource {
     this.cuts = cuts;
     this.disagreements = disagreements;
     this.all = all;
+    this.labels = this.columns <= IDS_MAX_COLUMNS;
     const first = contexts[0];
     this.starts = cutBlocks(
       this.columns,
@@ -194,6 +226,8 @@ class ColumnBlocks implements IBlockSource {
   }
 
   readonly disagreements: number;
+  /** Whether bars carry their ids (a short text). */
+  readonly labels: boolean;
 
   render(b: number, el: HTMLElement): void {
     const from = this.starts[b] ?? 0;
@@ -270,7 +304,10 @@ class ColumnBlocks implements IBlockSource {
             this.bar(
               ctx,
               i,
-              ctx.isSpecial(i) ? 'tl-bar tl-bar-special' : 'tl-bar tl-bar-empty'
+              ctx.isSpecial(i)
+                ? 'tl-bar tl-bar-special'
+                : 'tl-bar tl-bar-empty',
+              true
             )
           );
         }
@@ -301,7 +338,7 @@ class ColumnBlocks implements IBlockSource {
           : e === z
             ? 'tl-first tl-last'
             : 'tl-first';
-        cell.appendChild(this.bar(ctx, i, `tl-bar ${edges}`));
+        cell.appendChild(this.bar(ctx, i, `tl-bar ${edges}`, true));
       }
     } else {
       // The token goes on from an earlier column: same colour, no edge.
@@ -311,11 +348,21 @@ class ColumnBlocks implements IBlockSource {
     return cell;
   }
 
-  private bar(ctx: ResultText, i: number, cls: string): HTMLElement {
+  /** A token's bar; where the token starts (`labelled`) it carries its id, shown where it fits. */
+  private bar(
+    ctx: ResultText,
+    i: number,
+    cls: string,
+    labelled = false
+  ): HTMLElement {
     const id = ctx.result.ids[i];
     const bar = span(`${cls} ${positionClass(i)} ${hueClass(id)}`);
     bar.dataset.index = String(i);
     bar.dataset.id = String(id);
+    if (labelled && this.labels) {
+      bar.classList.add('tl-bar-labelled');
+      bar.appendChild(span('tl-bar-id', String(id)));
+    }
     if (ctx.isUnknown(i)) {
       bar.classList.add('tl-unk');
     }

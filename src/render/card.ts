@@ -11,6 +11,7 @@ import { hueForId } from './colors';
 import { chip } from './chips';
 import { ResultText } from './context';
 import { div, span } from './dom';
+import { markerSentence, markersOf } from './markers';
 import { displayBytes, visibleString } from './text';
 import { IExplainer, IExplanation } from './types';
 
@@ -347,6 +348,11 @@ export class TokenCard {
 
     row('text', 'tl-card-display', quoted(visibleString(display)));
     row('piece', 'tl-card-piece', ctx.piece(i));
+    if (!ctx.isSpecial(i)) {
+      for (const m of markersOf(ctx.piece(i))) {
+        row('marker', 'tl-card-marker', markerSentence(m));
+      }
+    }
     const bytes = row('bytes', 'tl-card-bytes', displayBytes(display));
     if (ctx.isSpecial(i)) {
       row(

@@ -11,6 +11,7 @@ import { alignedView, canAlign, countsTable } from './aligned';
 import { TokenCard } from './card';
 import { ResultText } from './context';
 import { div, MessageKind, messageBox, span } from './dom';
+import { markerLegend } from './markers';
 import { IDrawn, stackedResult } from './stacked';
 import {
   IRenderOptions,
@@ -114,6 +115,13 @@ export function renderResults(
   if (ok.length >= 2) {
     const compare = div('tl-compare');
     compare.appendChild(countsTable(ok));
+    if (!aligned) {
+      // The aligned view has the legend; one under the other, the markers are told here.
+      const markers = markerLegend(ok);
+      if (markers) {
+        compare.appendChild(markers);
+      }
+    }
     if (aligned) {
       const view = alignedView(ok, virtualize);
       compare.appendChild(view.root);
@@ -183,7 +191,14 @@ function renderInPlace(
     return false; // a view may have changed already: the caller draws everything anew
   }
   if (contexts.length >= 2) {
-    el.querySelector('.tl-counts-wrap')?.replaceWith(countsTable(contexts));
+    const counts = countsTable(contexts);
+    el.querySelector('.tl-counts-wrap')?.replaceWith(counts);
+    // The markers' legend follows the new pieces (a typed ## or Ġ piece adds its line).
+    el.querySelector('.tl-compare > .tl-markers')?.remove();
+    const markers = markerLegend(contexts);
+    if (markers) {
+      counts.after(markers);
+    }
   }
   setDisplayOptions(el, options);
   last.card.setContexts(new Map(contexts.map(c => [c.r, c])));
