@@ -61,6 +61,7 @@ def test_report_in_chromium():
         detail = report.locator(".tl-train-detail").inner_text()
         assert f"has id {target.id}" in detail and f"merge #{target.rank}" in detail
         assert "not how often it is used" in detail
+        assert "the bigram count of (" in detail and "in the corpus at that step" in detail
         # sorting by uses puts the most used merged token first
         page.fill(".tl-train-search", "")
         page.select_option(".tl-train-merges select", "uses")

@@ -158,6 +158,11 @@ class TrainingResult(ShownAsWidget):
         }
         if merge is not None:
             info.update(rank=merge.rank, left=merge.left, right=merge.right, frequency=merge.frequency)
+            # A merge's count is a bigram count, the n-gram model's own statistic, over the tokens of that step.
+            info["bigram"] = (
+                f"this pair was seen {merge.frequency:,} times: the bigram count of"
+                f" ({self.display(merge.left_id)!r}, {self.display(merge.right_id)!r}) in the corpus at that step"
+            )
         elif token_id >= self.n_special:
             info["kind"] = "alphabet" if self.algorithm != "unigram" else "piece"
         return info

@@ -151,6 +151,13 @@ export class MergeTable {
           `It was merge #${m[0]}: ${visible(text(m[1]))} (id ${m[1]}) + ${visible(text(m[2]))} ` +
             `(id ${m[2]}), when that pair occurred ${fmt(m[4])} times.`
         ),
+        // A merge's pair count is the bigram count an n-gram model keeps, over that step's tokens.
+        el(
+          'div',
+          'tl-train-bigram',
+          `This pair was seen ${fmt(m[4])} times: the bigram count of (${visible(text(m[1]))}, ` +
+            `${visible(text(m[2]))}) in the corpus at that step.`
+        ),
         el(
           'div',
           '',
