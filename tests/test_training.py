@@ -731,6 +731,9 @@ def test_train_notebook():
     nb = run("02-train-tokenizer.ipynb")
     text = outputs_text(nb)
     assert "fertility" in text and "odia-bpe" in text and "gpt2" in text
+    # the classic toy corpus with BPE: the first merge is e + s, a bigram seen 9 times
+    assert "merge #0: 'e' + 's' -> 'es': this pair was seen 9 times: the bigram count of ('e', 's')" in text
+    assert "Sweep of 9 trained tokenizers" in text and "Fertility against vocabulary size" in text
     widgets = [
         o
         for c in nb.cells
