@@ -47,3 +47,20 @@ def test_lookup_refuses_bad_input_with_what_to_do():
 
 def test_lookup_takes_one_name():
     assert tokenlens.lookup("love", "gpt2")["gpt2"]["one_token"] is True
+
+
+def test_notebook_01_answers_with_a_lookup_table():
+    """Notebook 01 shows the lookup: one word's ids and pieces in three vocabularies, and their sizes."""
+    from pathlib import Path
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    nb = nbformat.read(examples / "01-tokenize.ipynb", as_version=4)
+    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(examples)}}).execute()
+    cell = next(c for c in nb.cells if c.cell_type == "code" and "tokenlens.lookup" in c.source)
+    html = "\n".join(str(o.get("data", {}).get("text/html", "")) for o in cell.outputs)
+    assert "1842" in html and "&#x27;Ġlove&#x27;" in html and "50,257" in html  # GPT-2: one token
+    assert "30,522" in html and "32,000" in html  # BERT's and Llama 2's vocabulary sizes
+    assert "##ization" in html and "continues a word" in html
