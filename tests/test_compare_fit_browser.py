@@ -23,6 +23,8 @@ PANEL_WIDTH = 240
 CLIPPED = """() => {
   const out = [];
   const check = (el, what) => {
+    const cs = getComputedStyle(el);
+    if (cs.display === 'none' || cs.visibility === 'hidden') return;  // not drawn, so not cut
     if (el.scrollWidth > el.clientWidth + 0.5) out.push([what, el.textContent, el.scrollWidth, el.clientWidth]);
     const r = el.getBoundingClientRect();
     const box = document.getElementById('live').getBoundingClientRect();
@@ -39,7 +41,8 @@ SHOWN_IDS = """() => [...document.querySelectorAll('#live .tl-lane[data-lane]')]
   lane: Number(lane.dataset.lane),
   ids: [...lane.querySelectorAll('.tl-bar:not(.tl-cont)')].map(bar => {
     const label = bar.querySelector('.tl-bar-id');
-    const shown = label && getComputedStyle(label).display !== 'none' && label.getBoundingClientRect().width > 0;
+    const cs = label && getComputedStyle(label);
+    const shown = label && cs.display !== 'none' && cs.visibility !== 'hidden' && label.getBoundingClientRect().width > 0;
     return shown ? Number(label.textContent) : null;
   })
 }))"""
@@ -83,6 +86,27 @@ def test_a_short_text_shows_every_id_and_nothing_is_clipped_at_panel_width():
         # the ids toggle hides them (and the lanes shrink back)
         draw(page, text, NAMES, PANEL_WIDTH, {"showIds": False})
         assert all(i is None for lane in page.evaluate(SHOWN_IDS) for i in lane["ids"])
+
+
+def test_odia_bytes_share_their_letter_and_show_ids_only_where_they_fit():
+    text = "ଓଡ଼ିଆ ଭାଷା ସୁନ୍ଦର"
+    with harness_page("inplace.html", width=900, height=900, state="attached") as page:
+        draw(page, text, NAMES, PANEL_WIDTH)
+        assert page.evaluate(CLIPPED) == []
+        lanes = page.evaluate(SHOWN_IDS)
+        shown = {k: [i for lane in lanes if lane["lane"] == k for i in lane["ids"] if i is not None] for k in range(4)}
+        # Llama 2's whole-letter tokens and BERT's [UNK] show their ids; every id shown is the token's
+        assert 29871 in shown[2] and 100 in shown[1]
+        for k, name in enumerate(NAMES):
+            assert set(shown[k]) <= set(tokenlens.tokenize(text, name).ids)
+        # GPT-2's bytes of one letter share the letter's width rather than widening it
+        assert page.locator("#live .tl-lane[data-lane='0'] .tl-bar-part").count() > 20
+        widest = page.evaluate(
+            "() => Math.max(...[...document.querySelectorAll('#live .tl-col:not(.tl-col-label)')]"
+            ".map(c => c.getBoundingClientRect().width))"
+        )
+        assert widest < PANEL_WIDTH / 2
+        page.screenshot(path="tests/artifacts/compare-odia-panel-width.png")
 
 
 def test_markers_are_explained_in_the_legend_and_the_card():

@@ -361,7 +361,10 @@ class ColumnBlocks implements IBlockSource {
     bar.dataset.id = String(id);
     if (labelled && this.labels) {
       bar.classList.add('tl-bar-labelled');
-      bar.appendChild(span('tl-bar-id', String(id)));
+      const label = String(id);
+      bar.appendChild(
+        span(`tl-bar-id tl-d${Math.min(6, label.length)}`, label)
+      );
     }
     if (ctx.isUnknown(i)) {
       bar.classList.add('tl-unk');
