@@ -126,3 +126,21 @@ def test_bad_corpora_are_refused():
         sweep(["", "  "], reference=())
     with pytest.raises(InputError, match="must be a string, a list of strings"):
         sweep(42, reference=())
+
+
+def test_the_magic_sweeps_the_cell_body_and_saves_nothing(shell):
+    shell.user_ns["lines"] = flores("eng_Latn")[:120]
+    out = shell.run_cell("%train_tokenizer --var lines --sweep 300,500 --compare gpt2 --out swept")
+    out.raise_error()
+    s = shell.user_ns["swept"]
+    assert [r.tokenizer for r in s.rows] == [
+        *(f"sweep-{a}-{n}" for a in ("bpe", "wordpiece", "unigram") for n in (300, 500)),
+        "gpt2",
+    ]
+    assert "12 held-out lines of 120" in s.measured_on and _registry_names() == set()
+
+
+def test_the_magic_says_how_to_write_sizes(shell):
+    shell.user_ns["lines"] = ["a few words"]
+    out = shell.run_cell("%train_tokenizer --var lines --sweep 300;500")
+    assert "--sweep takes vocabulary sizes joined by commas" in str(out.error_in_exec)

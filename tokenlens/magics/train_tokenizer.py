@@ -112,6 +112,12 @@ class TrainMagics(Magics):
     @argument("--seed", type=int, default=0, help="seed of what tokenlens draws (the --holdout lines)")
     @argument("--overwrite", action="store_true", help="replace a tokenizer of the same name")
     @argument("--no-progress", action="store_true", help="do not show the progress line")
+    @argument(
+        "--sweep",
+        metavar="SIZES",
+        help="instead: train bpe, wordpiece and unigram at each size (e.g. 500,1000,2000) and show them side by side"
+        " with the --compare tokenizers (default gpt2, bert-base-uncased, llama-2); saves nothing",
+    )
     @out_argument()
     @line_cell_magic
     def train_tokenizer(self, line: str, cell: str | None = None):
@@ -136,7 +142,7 @@ class TrainMagics(Magics):
             print(self.train_tokenizer.parser.format_help())
             return None
         args = parse_args(self.train_tokenizer, line)
-        if not args.name:
+        if not args.name and args.sweep is None:
             raise UsageError("Name the tokenizer: --name NAME (letters, digits, . _ + -), e.g. --name odia-bpe.")
         sources = [bool(args.files), args.var is not None, bool(cell and cell.strip())]
         if sum(sources) != 1:
@@ -151,6 +157,8 @@ class TrainMagics(Magics):
             corpus = cell
         if args.out and not args.out.isidentifier():
             raise UsageError(f"--out needs a Python variable name, not {args.out!r}.")
+        if args.sweep is not None:
+            return self._sweep(args, corpus)
         from tokenlens.vocab.train import train_tokenizer
 
         try:
@@ -178,6 +186,35 @@ class TrainMagics(Magics):
                 seed=args.seed,
                 overwrite=args.overwrite,
                 progress=None if args.no_progress else "auto",
+            )
+        except TokenlensError as exc:
+            raise UsageError(str(exc)) from None
+        if args.out:
+            self.shell.user_ns[args.out] = result
+        return result
+
+    def _sweep(self, args, corpus):
+        """``--sweep SIZES``: :func:`tokenlens.sweep` with this magic's text, held-out text and references."""
+        from tokenlens.vocab.sweep import sweep
+        from tokenlens.vocab.train import _read_heldout
+
+        try:
+            sizes = [int(s) for s in args.sweep.split(",") if s.strip()]
+        except ValueError:
+            raise UsageError(
+                f"--sweep takes vocabulary sizes joined by commas, like 500,1000,2000; not {args.sweep!r}."
+            ) from None
+        try:
+            heldout = _read_heldout(None, args.eval, args.field) if args.eval else None
+            result = sweep(
+                corpus,
+                files=args.files or None,
+                field=args.field,
+                vocab_sizes=sizes,
+                reference=args.compare or ("gpt2", "bert-base-uncased", "llama-2"),
+                heldout=heldout,
+                holdout=args.holdout or 0.1,
+                seed=args.seed,
             )
         except TokenlensError as exc:
             raise UsageError(str(exc)) from None
