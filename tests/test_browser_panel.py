@@ -303,12 +303,27 @@ async def test_file_editor_settings_commands_and_themes(lab, files):
         await page.screenshot(path=str(ARTIFACTS / "panel-settings.png"))
         await page.evaluate("window.jupyterapp.shell.currentWidget.close()")
 
-        # light and dark themes, English and Odia
+        # light and dark themes, English and Odia, four tokenizers with their ids
         await page.evaluate(
             "() => window.jupyterapp.commands.execute('docmanager:open', {path: 'notes.txt', factory: 'Editor'})"
         )
-        await page.evaluate("window.jupyterapp.commands.execute('tokenlens:add-tokenizer', {name: 'llama-2'})")
-        await _wait(page, "() => document.querySelector('#tokenlens-panel .tl-aligned')")
+        await page.locator(f"{PANEL} .tl-opt-color button[data-value='id']").click()
+        await page.locator(f"{PANEL} .tl-opt-ids input").click()
+        for name in FOUR[1:]:
+            await page.evaluate("n => window.jupyterapp.commands.execute('tokenlens:add-tokenizer', {name: n})", name)
+        await _wait(
+            page,
+            "n => document.querySelectorAll('#tokenlens-panel .tl-counts tbody tr').length === n"
+            " && document.querySelector('#tokenlens-panel .tl-aligned .tl-bar-id')",
+            arg=len(FOUR),
+        )
+        # the first view shows ids: GPT-2's lane carries each token's id
+        order = await page.locator(f"{PANEL} .tl-counts tbody tr").evaluate_all(
+            "els => els.map(e => e.dataset.tokenizer)"
+        )
+        gpt2_lane = f"{PANEL} .tl-aligned .tl-lane[data-lane='{order.index('gpt2')}'] .tl-bar-id"
+        assert [int(x) for x in await page.locator(gpt2_lane).all_inner_texts()] == _gpt2("I love NLP today!")
+        assert await page.evaluate(CLIPPED) == []
         await page.screenshot(path=str(ARTIFACTS / "panel-file-light.png"))
         light = await page.evaluate("getComputedStyle(document.querySelector('#tokenlens-panel')).backgroundColor")
         await page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})")
@@ -325,6 +340,12 @@ async def test_file_editor_settings_commands_and_themes(lab, files):
         )
         await page.wait_for_timeout(800)
         await page.screenshot(path=str(ARTIFACTS / "panel-odia-dark.png"))
+        # at the panel's default width nothing is cut: the counts, the tokenizers' full names
+        assert await page.evaluate(CLIPPED) == []
+        names = await page.locator(f"{PANEL} .tl-counts .tl-n-name").all_inner_texts()
+        assert sorted(names) == sorted(FOUR)
+        labels = page.locator(f"{PANEL} .tl-aligned .tl-col-label").first.locator(".tl-lane-label")
+        assert sorted(await labels.all_inner_texts()) == sorted(FOUR)
         await page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})")
         await _wait(page, "document.body.dataset.jpThemeLight === 'true'")
         await page.wait_for_timeout(800)
@@ -333,9 +354,8 @@ async def test_file_editor_settings_commands_and_themes(lab, files):
         await page.evaluate(
             "window.jupyterapp.commands.execute('docmanager:open', {path: 'notes.txt', factory: 'Editor'})"
         )
-        await page.locator(f"{PANEL} .tl-chooser-option[data-tokenizer='llama-2'] input").click()
-        await page.locator(f"{PANEL} .tl-opt-color button[data-value='id']").click()
-        await page.locator(f"{PANEL} .tl-opt-ids input").click()
+        for name in FOUR[1:]:
+            await page.locator(f"{PANEL} .tl-chooser-option[data-tokenizer='{name}'] input").click()
 
         # chips readable in every theme, high contrast included: token text and ids at WCAG AA
         await editor.click()
@@ -357,6 +377,26 @@ async def test_file_editor_settings_commands_and_themes(lab, files):
         # the high-contrast theme is higher still (AAA: 7:1)
         assert contrast["JupyterLab Dark High Contrast"]["text"] >= 7
         assert contrast["JupyterLab Dark High Contrast"]["ids"] >= 7
+
+
+FOUR = ["gpt2", "bert-base-uncased", "llama-2", "cl100k_base"]
+
+# What the panel's compare view cuts off: a box whose content is wider than it (the counts
+# table, a cell, a lane's name, an id), or that reaches past the panel's right edge.
+CLIPPED = """() => {
+  const panel = document.querySelector('#tokenlens-panel');
+  const edge = panel.getBoundingClientRect().right;
+  const out = [];
+  const boxes = '.tl-counts-wrap, .tl-counts td, .tl-lane-label, .tl-bar-id, .tl-marker';
+  for (const el of panel.querySelectorAll(boxes)) {
+    const cs = getComputedStyle(el);
+    if (cs.display === 'none' || cs.visibility === 'hidden') continue;  // not drawn, so not cut
+    if (el.scrollWidth > el.clientWidth + 0.5 || el.getBoundingClientRect().right > edge + 0.5) {
+      out.push([el.className, el.textContent, el.scrollWidth, el.clientWidth]);
+    }
+  }
+  return out;
+}"""
 
 
 # The lowest WCAG contrast ratio, over the panel's token chips, of the token text and of the

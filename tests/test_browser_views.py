@@ -274,6 +274,11 @@ async def test_widgets_render_in_notebook_outputs(lab):
         # the token view: both tokenizers aligned, GPT-2's " love" with its id
         await page.wait_for_selector(f"{out} .tl-widget .tl-bar[data-id='1842']", timeout=120_000)
         await page.wait_for_selector(f"{out} .tl-widget .tl-counts tr[data-tokenizer='bert-base-uncased']")
+        # the first view shows ids: each token's id in its bar, as notebook 01's first %%tokenize draws it
+        gpt2_ids = f"{out} .tl-widget .tl-aligned .tl-lane[data-lane='0'] .tl-bar-id"
+        assert [int(x) for x in await page.locator(gpt2_ids).all_inner_texts()] == [40, 1842, 399, 19930]
+        bert_ids = f"{out} .tl-widget .tl-aligned .tl-lane[data-lane='1'] .tl-bar-id"
+        assert [int(x) for x in await page.locator(bert_ids).all_inner_texts()] == [101, 1045, 2293, 17953, 2361, 102]
         # the pipeline view: its stages, and the lossy round trip said
         await page.wait_for_selector(f"{out} .tl-stage[data-stage='normalizer']", timeout=60_000)
         assert await page.locator(f"{out} .tl-stage").count() >= 6
