@@ -78,6 +78,8 @@ def test_a_foreign_tokenizer_of_the_same_size_is_refused(work, other):
             ft.finetune(str(root / "odia.txt"), "foreign", model=str(model), tokenizer=str(root / other), **extra)
         message = str(err.value)
         assert "another token's row" in message
+        size = SIZE + len(extra.get("add_tokens", []))
+        assert f"{other} ({size:,} tokens) is not" in message and f"own tokenizer ({SIZE:,} tokens)" in message
         assert "leave out --tokenizer" in message and "--add-tokens" in message and "--from-scratch" in message
     assert not (root / "runs" / "foreign").exists()
     with pytest.raises(InputError, match="not .* own tokenizer"):

@@ -243,17 +243,29 @@ def check_own_tokenizer(spec, tok) -> None:
     if not moved and not extra:
         return
     if moved:
-        t = min(moved, key=own_vocab.get)
+        # a token both have, at two ids, shows the point best
+        t = _readable(sorted(moved, key=lambda t: (t not in run_vocab, own_vocab[t])), own)
         where = f"id {run_vocab[t]}" if t in run_vocab else "no id at all"
-        example = f"{t!r} is id {own_vocab[t]} in the model's tokenizer but {where} in {spec.tokenizer}"
+        example = f"{_shown(t, own)} is id {own_vocab[t]} in the model's tokenizer but {where} in {spec.tokenizer}"
     else:
-        example = f"{extra[0]!r} (id {run_vocab[extra[0]]}) is not in the model's tokenizer"
+        t = _readable(extra, tok)
+        example = f"{_shown(t, tok)} (id {run_vocab[t]}) is not in the model's tokenizer"
     raise InputError(
-        f"{spec.tokenizer} is not {spec.model}'s own tokenizer: {len(moved):,} of the model's"
-        f" {len(own_vocab):,} tokens have another id (or none) in it and {len(extra):,} of its tokens are"
-        f" not the model's ({example}). The model learned one vector per id of its own tokenizer, so"
-        f" with these ids every token would read another token's row. {remedy}"
+        f"{spec.tokenizer} ({len(tok):,} tokens) is not {spec.model}'s own tokenizer ({len(own):,} tokens):"
+        f" {len(moved):,} of the model's tokens have another id (or none) in it and {len(extra):,} of its"
+        f" tokens are not the model's ({example}). The model learned one vector per id of its own"
+        f" tokenizer, so with these ids every token would read another token's row. {remedy}"
     )
+
+
+def _shown(token: str, tok) -> str:
+    """A token as text (byte-level pieces such as 'Ġthe' read ' the'), quoted."""
+    return repr(tok.convert_tokens_to_string([token]))
+
+
+def _readable(tokens: list[str], tok) -> str:
+    """The first of ``tokens`` that is whole text (not a piece of a character), else the first."""
+    return next((t for t in tokens[:2000] if "\ufffd" not in tok.convert_tokens_to_string([t])), tokens[0])
 
 
 def _own_tokenizer(spec):
