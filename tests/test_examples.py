@@ -67,3 +67,12 @@ def test_pretrain_and_finetune_notebook():
     assert "tokenizer unchanged by training: True" in text
     assert "completed 20" in text  # the fine-tune of our own model ran its 20 steps
     assert "moved" in text  # the embedding drift table
+    # issue 17 item 6: the fine-tune leaves the tokenizer alone, shown on the fine-tune itself
+    assert "tokenizer unchanged by fine-tuning: True" in text
+    assert "the same tokenizer as the pretraining run: True" in text
+    assert "same ids: True" in text and "after (odia-tiny-ft)" in text  # ids and predictions, before/after
+    assert "old ids unchanged: True" in text and "vocabulary 2,000 -> 2,001" in text  # --add-tokens
+    assert "the new row was trained" in text and text.split("the new row was trained")[1].split()[4] == "True"
+    assert "own tokenizer" in text and "another token's row" in text  # a foreign tokenizer of equal size
+    assert "rows of prompt_completion" in text and "rows of messages" in text  # examples/data samples
+    assert "distilgpt2 fine-tune is skipped" in text or "completed 10" in text  # offline: said and skipped
