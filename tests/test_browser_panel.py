@@ -344,6 +344,9 @@ async def test_file_editor_settings_commands_and_themes(lab, files):
         assert await page.evaluate(CLIPPED) == []
         names = await page.locator(f"{PANEL} .tl-counts .tl-n-name").all_inner_texts()
         assert sorted(names) == sorted(FOUR)
+        # each tokenizer's vocabulary size, from the server's answer
+        vocab = f"{PANEL} .tl-counts tr[data-tokenizer='gpt2'] .tl-n-vocab"
+        assert await page.locator(vocab).inner_text() == "50,257"
         labels = page.locator(f"{PANEL} .tl-aligned .tl-col-label").first.locator(".tl-lane-label")
         assert sorted(await labels.all_inner_texts()) == sorted(FOUR)
         await page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})")
