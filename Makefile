@@ -16,7 +16,7 @@ STAMP := $(VENV)/.tokenlens-installed
 FRONTEND := $(shell git ls-files src style schema 2>/dev/null)
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test lint format setup browser clean dist llama-vectors
+.PHONY: lab test lint format setup browser clean dist llama-vectors docs
 
 setup: $(STAMP) browser
 
@@ -29,7 +29,7 @@ $(STAMP): $(PY) pyproject.toml package.json yarn.lock $(FRONTEND)
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet "jupyterlab>=4,<5" "hatchling>=1.5" "hatch-jupyter-builder>=0.9" "hatch-nodejs-version>=0.3.2" editables
 	@# The editable install runs the build hook: jlpm install, TypeScript, labextension, widget bundle.
-	$(PY) -m pip install --quiet --no-build-isolation -e ".[test,finetune]"
+	$(PY) -m pip install --quiet --no-build-isolation -e ".[test,finetune,docs]"
 	$(VENV)/bin/jupyter-builder develop --overwrite . >/dev/null
 	$(VENV)/bin/jupyter server extension enable --sys-prefix jupyterlab_tokenlens >/dev/null
 	touch $@
@@ -59,6 +59,11 @@ test: setup lint llama-vectors
 llama-vectors: setup
 	$(PY) tests/fetch_llama_vectors.py || echo "llama.cpp's vectors could not be fetched: tests/test_llama_vectors.py will skip."
 
+# The documentation site in site/ (mkdocs.yml): the README, the notebooks executed (reusing the
+# copies tests/test_examples.py ran, in build/notebooks), the API reference; warnings are errors.
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
 lab: setup
 	$(VENV)/bin/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir=examples --ServerApp.default_url=/lab/tree/01-tokenize.ipynb
 
@@ -71,4 +76,4 @@ dist: setup
 	$(PY) -m twine check --strict dist/*
 
 clean:
-	rm -rf $(VENV) node_modules lib jupyterlab_tokenlens/labextension tokenlens/static dist
+	rm -rf $(VENV) node_modules lib jupyterlab_tokenlens/labextension tokenlens/static dist site build/notebooks build/docs

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+sys.path.insert(0, str(EXAMPLES.parent / "docs"))
+from executed import save  # noqa: E402  (make docs reuses the notebooks these tests ran)
 
 
 def run(name: str):
     nb = nbformat.read(EXAMPLES / name, as_version=4)
     NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(EXAMPLES)}}).execute()
+    save(EXAMPLES / name, nb)
     return nb
 
 
@@ -48,6 +52,8 @@ def test_pipeline_notebook():
     assert "✗ not the same text" in text and "✓ the same text" in text  # BERT lossy, GPT-2 exact
     assert "'I love NLP'" in text  # ids decoded back
     assert "word 3-grams" in text
+    assert "Predictions of 'english-tiny'" in text  # the ids carried through the model
+    assert "decoded with the model's tokenizer: 'The president of " in text
 
 
 def test_odia_tokenizer_and_token_tax_notebook():
@@ -56,6 +62,9 @@ def test_odia_tokenizer_and_token_tax_notebook():
     ratio = float(text.split("GPT-2 needs ")[1].split("x as many")[0])
     assert ratio >= 3.0  # our Odia BPE: at least 3x lower fertility than GPT-2
     assert "premium" in text and "\ufffd" not in text
+    got = text.split("asked for 4,000 tokens, got ")[1].split(":")[0]
+    assert f"our {got}-token Odia BPE" in text  # the text names the size the training reached
+    assert "StatsTable" in text and text.count("DatasetView(") == 2  # %tokenizer_stats and the dataset view
 
 
 def test_pretrain_and_finetune_notebook():
