@@ -1,8 +1,10 @@
 """Fine-tuning throughput: %finetune's trainer process against a plain transformers Trainer
-script on the same config, side by side in one run; on a GPU also MFU.
+script on the same config, side by side in one run; on a GPU also MFU, loss at equal tokens and
+peak memory of each side (issue 19: %finetune's speed switches against the plain Trainer).
 
     .venv/bin/python benchmarks/bench_finetune.py --configs tiny --steps 60          # CPU
     python3 benchmarks/bench_finetune.py --configs gpt2-124m,llama-1b --steps 60     # GPU
+    python3 benchmarks/bench_finetune.py --configs gpt2-124m,llama-1b --steps 60 --no-speed  # switches off
     .venv/bin/python benchmarks/bench_finetune.py --start 6                          # launch latency
 
 Both sides train the same from-scratch model on the same synthetic text (random words of a
@@ -11,6 +13,9 @@ context, precision and logging interval. Throughput is measured between logging 
 warm-up (steps 20 to the end), so model loading and the first slow steps count for neither.
 MFU = tokens/s × (6·N + 12·layers·width·context) / peak, with N the parameter count and peak
 the H200's dense bf16 figure (989 TFLOP/s; 790 is what a large bf16 matmul reaches there).
+Loss at equal tokens: the mean training loss of the last three logging steps of each side (both
+see the same tokens per step; %finetune's packed attention leaves out only the first token of
+each document from the loss). Peak memory: torch.cuda.max_memory_allocated of each process.
 """
 
 from __future__ import annotations
@@ -91,9 +96,10 @@ else:
                          max_position_embeddings=ctx, tie_word_embeddings=True, **common)
 model = AutoModelForCausalLM.from_config(config)
 times = []
+losses = []
 class Clock(TrainerCallback):
     def on_log(self, args, state, control, logs=None, **kw):
-        if logs and "loss" in logs: times.append((state.global_step, time.time()))
+        if logs and "loss" in logs: times.append((state.global_step, time.time())); losses.append(logs["loss"])
 cuda = torch.cuda.is_available()
 args = TrainingArguments(output_dir=cfg["out"], per_device_train_batch_size=cfg["batch"], max_steps=cfg["steps"],
                          learning_rate=3e-4, logging_steps=cfg["log_every"], save_strategy="no", report_to=[],
@@ -101,6 +107,8 @@ args = TrainingArguments(output_dir=cfg["out"], per_device_train_batch_size=cfg[
 Trainer(model=model, args=args, train_dataset=DS(), data_collator=DataCollatorForLanguageModeling(tok, mlm=False),
         callbacks=[Clock()]).train()
 print("TIMES " + json.dumps(times))
+print("LOSSES " + json.dumps(losses))
+print("PEAK " + json.dumps(torch.cuda.max_memory_allocated() / 2**30 if cuda else None))
 """
 
 
@@ -110,7 +118,7 @@ def rate(times: list[tuple[int, float]], tokens_per_step: int) -> float:
     return (s1 - s0) * tokens_per_step / (t1 - t0)
 
 
-def bench(name: str, steps: int, work: Path) -> dict:
+def bench(name: str, steps: int, work: Path, fast: bool = True) -> dict:
     import torch
 
     import tokenlens.finetune as ft
@@ -139,6 +147,9 @@ def bench(name: str, steps: int, work: Path) -> dict:
     if not line:
         raise SystemExit(f"baseline failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
     plain = rate(json.loads(line[0][6:]), tokens_per_step)
+    found = {x.split(" ", 1)[0]: json.loads(x.split(" ", 1)[1]) for x in out.stdout.splitlines() if " " in x}
+    plain_loss = sum(found["LOSSES"][-3:]) / len(found["LOSSES"][-3:])
+    switches = {} if fast else dict(compile=False, liger=False, batch_probe=False, packed_attention=False)
 
     run = ft.finetune(
         cfg["data"],
@@ -160,13 +171,17 @@ def bench(name: str, steps: int, work: Path) -> dict:
         save_minutes=0,
         sample_tokens=0,
         precision="bf16" if torch.cuda.is_available() else "fp32",
+        **switches,
     )
     state = run.wait(timeout=3000)
     if state.status != "completed":
         raise SystemExit(f"%finetune run failed: {state.error}\n{run.log_tail(40)}")
     events = read_events(run.dir.events_file)[0]
     ours = rate([(e["step"], e["time"]) for e in events if e["event"] == "log"], tokens_per_step)
-    params = next(e for e in events if e["event"] == "start")["params"]
+    start = next(e for e in events if e["event"] == "start")
+    params = start["params"]
+    logs = [e for e in events if e["event"] == "log" and e.get("loss") is not None]
+    ours_loss = sum(e["loss"] for e in logs[-3:]) / len(logs[-3:])
     flops_per_token = 6 * params + 12 * layers * width * context
     result = {
         "config": name,
@@ -178,6 +193,14 @@ def bench(name: str, steps: int, work: Path) -> dict:
         "plain_tokens_per_s": round(plain),
         "finetune_tokens_per_s": round(ours),
         "overhead": round(plain / ours - 1, 4),
+        "speedup": round(ours / plain, 3),
+        "loss_plain": round(plain_loss, 4),
+        "loss_finetune": round(ours_loss, 4),
+        "loss_diff": round(ours_loss / plain_loss - 1, 4),
+        "switches": start.get("speed"),
+        "micro_batch": start.get("micro_batch"),
+        "peak_gb_plain": found.get("PEAK"),
+        "peak_gb_finetune": max((e.get("gpu_mem_gb") or 0 for e in logs), default=None),
     }
     if torch.cuda.is_available():
         result["mfu_plain"] = round(plain * flops_per_token / PEAK_BF16, 4)
@@ -225,6 +248,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--start", type=int, default=0, help="measure launch latency over N launches instead")
     parser.add_argument("--out")
+    parser.add_argument("--no-speed", action="store_true", help="%%finetune with its speed switches off")
     args = parser.parse_args()
     if args.start:
         with tempfile.TemporaryDirectory() as tmp:
@@ -235,20 +259,23 @@ def main() -> None:
         os.environ.setdefault("TOKENLENS_RUNS", str(Path(tmp) / "runs"))
         for name in args.configs.split(","):
             t = time.time()
-            res = bench(name, args.steps, Path(tmp))
+            res = bench(name, args.steps, Path(tmp), fast=not args.no_speed)
             res["wall_s"] = round(time.time() - t, 1)
             print(json.dumps(res), flush=True)
             results.append(res)
     if args.out:
         Path(args.out).write_text(json.dumps(results, indent=2))
     print(
-        "\n| config | params | device | plain Trainer tok/s | %finetune tok/s | overhead | MFU plain | MFU %finetune |"
+        "\n| config | params | device | plain Trainer tok/s | %finetune tok/s | ratio | MFU plain | MFU %finetune"
+        " | loss plain | loss %finetune | peak GiB plain | peak GiB %finetune |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         print(
             f"| {r['config']} | {r['params'] / 1e6:.0f}M | {r['device']} | {r['plain_tokens_per_s']:,} | "
-            f"{r['finetune_tokens_per_s']:,} | {r['overhead'] * 100:+.1f}% | {r.get('mfu_plain', '—')} | {r.get('mfu_finetune', '—')} |"
+            f"{r['finetune_tokens_per_s']:,} | {r['speedup']:.2f}× | {r.get('mfu_plain', '—')} | {r.get('mfu_finetune', '—')}"
+            f" | {r['loss_plain']} | {r['loss_finetune']} ({r['loss_diff'] * 100:+.1f}%) | {r['peak_gb_plain'] or '—'}"
+            f" | {r['peak_gb_finetune'] or '—'} |"
         )
 
 

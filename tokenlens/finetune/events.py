@@ -1,7 +1,8 @@
 """Progress events: the trainer appends JSON lines to events.jsonl; views and monitors read them.
 
-Event kinds (``"event"``): ``start`` (plan, sizes, tokenizer hash), ``log`` (step, epoch, loss,
-perplexity, lr, grad_norm, tokens_per_s, gpu_mem_gb), ``eval`` (eval_loss, perplexity),
+Event kinds (``"event"``): ``start`` (plan, sizes, tokenizer hash, ``speed``: the speed switches
+as applied with why any is off, micro_batch, grad_accum), ``log`` (step, epoch, loss, perplexity,
+lr, grad_norm, tokens_per_s, mfu: the share of the GPU's bf16 peak, gpu_mem_gb: peak allocated), ``eval`` (eval_loss, perplexity),
 ``sample`` (prompt, text), ``checkpoint`` (step, path, reason), ``status`` (running, stopping),
 ``error`` (message), ``export`` (GGUF path, Modelfile, dtype, size, or error) and ``end`` (status,
 step, final path, tokenizer hash after; with ``killed``, the signal and a message). One event is
@@ -22,6 +23,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tokenlens.finetune.speed import describe
 
 
 class EventWriter:
@@ -114,6 +117,7 @@ class RunState:
     lr: float | None = None
     grad_norm: float | None = None
     tokens_per_s: float | None = None
+    mfu: float | None = None
     gpu_mem_gb: float | None = None
     last_checkpoint: dict | None = None
     samples: list[dict] = field(default_factory=list)
@@ -149,7 +153,7 @@ class RunState:
             self.epoch = float(ev.get("epoch", self.epoch) or 0)
             if ev.get("loss") is not None:
                 self.loss.append((self.step, float(ev["loss"])))
-            for key in ("lr", "grad_norm", "tokens_per_s", "gpu_mem_gb"):
+            for key in ("lr", "grad_norm", "tokens_per_s", "mfu", "gpu_mem_gb"):
                 if ev.get(key) is not None:
                     setattr(self, key, float(ev[key]))
         elif kind == "eval":
@@ -212,6 +216,8 @@ class RunState:
             "lr": self.lr,
             "grad_norm": self.grad_norm,
             "tokens_per_s": self.tokens_per_s,
+            "mfu": self.mfu,
+            "switches": describe(self.plan.get("speed")),
             "gpu_mem_gb": self.gpu_mem_gb,
             "last_checkpoint": self.last_checkpoint,
             "samples": self.samples[-5:],

@@ -106,6 +106,23 @@ class RunSpec:
     keep: int = option(2, "complete checkpoints kept (the newest is always kept)", group="progress")
     sample_prompt: str = option("", "prompt for the sample generation at each evaluation", group="progress")
     sample_tokens: int = option(24, "tokens generated for each sample (0: no samples)", group="progress")
+    attention: str = option(
+        "auto",
+        "attention kernel (auto: flash-attention 2 on CUDA when installed, else PyTorch's SDPA)",
+        ("auto", "eager", "sdpa", "flash"),
+        group="speed",
+    )
+    compile: bool = option(True, "torch.compile the model on CUDA (falls back with a notice)", group="speed")
+    fused_adamw: bool = option(True, "the fused AdamW kernel", group="speed")
+    liger: bool = option(True, "Liger kernels on CUDA when liger-kernel is installed", group="speed")
+    batch_probe: bool = option(
+        True,
+        "on CUDA, the largest micro-batch that fits, found once (batch-size x grad-accum sequences per step kept)",
+        group="speed",
+    )
+    packed_attention: bool = option(
+        True, "packed documents attend only to themselves (position ids restart per document)", group="speed"
+    )
     launcher: str = option("python", "how the trainer starts", ("python", "accelerate", "torchrun"), group="launch")
     num_processes: int = option(1, "processes (GPUs) per machine", group="launch")
     num_machines: int = option(1, "machines", group="launch")
@@ -136,6 +153,8 @@ class RunSpec:
             self.launcher = "accelerate"  # many processes need a real launcher
         if self.precision not in {"auto", "bf16", "fp16", "fp32"}:
             raise InputError(f"--precision {self.precision!r}: choose auto, bf16, fp16 or fp32.")
+        if self.attention not in {"auto", "eager", "sdpa", "flash"}:
+            raise InputError(f"--attention {self.attention!r}: choose auto, eager, sdpa or flash.")
         if self.bad_rows not in {"skip", "fatal"}:
             raise InputError("--bad-rows must be skip or fatal.")
         if not 0 <= self.validation < 0.9:

@@ -18,7 +18,7 @@ import time
 import traceback
 from pathlib import Path
 
-from tokenlens.finetune import lock, swap
+from tokenlens.finetune import lock, speed, swap
 from tokenlens.finetune.data import iter_blocks, read_rows, render_row, split
 from tokenlens.finetune.events import EventWriter, killed_message, perplexity, signal_name
 from tokenlens.finetune.models import load_model, load_tokenizer, tokenizer_hash
@@ -56,17 +56,21 @@ def _precision(spec: RunSpec) -> dict:
 class _Blocks:
     """Token blocks as a map-style dataset (all the Trainer needs; no extra library)."""
 
-    def __init__(self, blocks: list[list[int]]):
+    def __init__(self, blocks: list[list[int]], eos_id: int | None = None, packed: bool = False):
         self.blocks = blocks
+        self.eos_id = eos_id
+        self.packed = packed
 
     def __len__(self) -> int:
         return len(self.blocks)
 
     def __getitem__(self, i: int) -> dict:
+        if self.packed:
+            return {"input_ids": self.blocks[i], "position_ids": speed.positions(self.blocks[i], self.eos_id)}
         return {"input_ids": self.blocks[i]}
 
 
-def _text_datasets(spec, tok, train_rows, val_rows):
+def _text_datasets(spec, tok, train_rows, val_rows, packed: bool = False):
     def blocks(rows):
         texts = [render_row(r, tok) for r in rows]
         ids = tok(texts, add_special_tokens=False)["input_ids"] if texts else []
@@ -74,7 +78,7 @@ def _text_datasets(spec, tok, train_rows, val_rows):
             out = list(iter_blocks(ids, tok.eos_token_id, spec.context))
         else:
             out = [x[: spec.context] for x in ids if x]
-        return _Blocks(out) if out else None
+        return _Blocks(out, tok.eos_token_id, packed) if out else None
 
     return blocks(train_rows), blocks(val_rows) if val_rows else None
 
@@ -98,7 +102,7 @@ def _sft_rows(rows, tok):
     return out
 
 
-def _callbacks(spec: RunSpec, run: RunDir, events, tok, tokens_per_step: int):
+def _callbacks(spec: RunSpec, run: RunDir, events, tok, tokens_per_step: int, flops: float | None = None):
     import torch
     from transformers import TrainerCallback
 
@@ -125,6 +129,7 @@ def _callbacks(spec: RunSpec, run: RunDir, events, tok, tokens_per_step: int):
                 steps = state.global_step - self.last_step
                 rate = tokens_per_step * steps / (now - self.last_time) if steps and now > self.last_time else None
                 self.last_time, self.last_step = now, state.global_step
+                # allocator counters, read on the host: no wait for the GPU
                 mem = torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else None
                 events.write(
                     "log",
@@ -135,6 +140,7 @@ def _callbacks(spec: RunSpec, run: RunDir, events, tok, tokens_per_step: int):
                     lr=logs.get("learning_rate"),
                     grad_norm=logs.get("grad_norm"),
                     tokens_per_s=rate,
+                    mfu=rate * flops if rate and flops else None,
                     gpu_mem_gb=mem,
                 )
 
@@ -153,7 +159,11 @@ def _callbacks(spec: RunSpec, run: RunDir, events, tok, tokens_per_step: int):
         def on_step_end(self, args, state, control, **kw):
             _STEP[0] = state.global_step
             stop = run.stop_file.exists()
-            stop = _agree(stop, args)
+            if state.global_step % max(args.logging_steps, 1) == 0:
+                # processes agree through the GPU, which waits for it: only on logging steps
+                stop = _agree(stop, args)
+            elif _world() > 1:
+                stop = False
             if stop:
                 events.write("status", status="stopping", step=state.global_step)
                 control.should_save = True
@@ -176,6 +186,69 @@ def _callbacks(spec: RunSpec, run: RunDir, events, tok, tokens_per_step: int):
                 run.prune_checkpoints(spec.keep)
 
     return [Report()]
+
+
+def _set_attention(model, spec: RunSpec, switches: dict) -> None:
+    """The attention kernel of the plan; with ``--attention auto`` a model that has no such
+    kernel keeps its own, and the plan says so."""
+    kernel = switches["attention"]
+    speed.check_attention(kernel)
+    try:
+        model.set_attn_implementation(kernel)
+    except (ValueError, ImportError) as exc:
+        if spec.attention != "auto":
+            raise SystemExit(f"--attention {spec.attention}: {exc} Use --attention auto or eager.") from None
+        switches["attention"] = model.config._attn_implementation
+        switches["off"]["attention"] = f"{kernel} not supported by this model"
+
+
+def _fast_path(spec: RunSpec, run: RunDir, model, switches: dict, events) -> tuple[int, int]:
+    """On CUDA: the micro-batch probe, then compilation tried on one step of that size.
+    Returns the micro-batch and gradient-accumulation steps."""
+    import torch
+
+    device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    torch.cuda.set_device(device)
+    if not getattr(model, "is_quantized", False):  # 4-bit weights are placed on loading and cannot move
+        model.to(device)
+    total = spec.batch_size * spec.grad_accum
+    vocab = model.get_input_embeddings().weight.shape[0]
+    bf16 = bool(_precision(spec).get("bf16"))
+
+    def step(m: int) -> None:
+        ids = torch.randint(0, vocab, (m, spec.context), device=device)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=bf16):
+            loss = model(input_ids=ids, labels=ids).loss
+        loss.backward()
+        model.zero_grad(set_to_none=True)
+
+    def fits(m: int) -> bool:
+        torch.cuda.reset_peak_memory_stats()
+        try:
+            step(m)
+        except torch.OutOfMemoryError:
+            model.zero_grad(set_to_none=True)
+            torch.cuda.empty_cache()
+            return False
+        # AdamW keeps two fp32 values per trained weight, not allocated yet
+        states = 8 * sum(p.numel() for p in model.parameters() if p.requires_grad)
+        return torch.cuda.max_memory_allocated() + states < 0.9 * torch.cuda.get_device_properties(0).total_memory
+
+    micro = speed.probe_batch(run.path, total, fits) if switches["batch_probe"] else spec.batch_size
+    micro = micro if total % micro == 0 else spec.batch_size
+    if switches["compile"]:
+
+        def say(line: str) -> None:
+            print(line, file=sys.stderr)
+            events.write("status", status="running", message=line)
+            switches["compile"] = False
+            switches["off"]["compile"] = line
+
+        ids = torch.randint(0, model.get_input_embeddings().weight.shape[0], (micro, spec.context), device=device)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=bf16):
+            speed.compile_model(model, {"input_ids": ids, "labels": ids}, say)
+    torch.cuda.reset_peak_memory_stats()
+    return micro, total // micro
 
 
 def _agree(flag: bool, args) -> bool:
@@ -282,6 +355,9 @@ def _train(spec: RunSpec, run: RunDir, events, resume: bool) -> int:
     rows = read_rows(spec.data, spec.text_field).check(spec.bad_rows)
     train_rows, val_rows = split(rows.rows, spec.validation, spec.seed)
     model = load_model(spec, tok)
+    cpu = spec.device == "cpu" or not torch.cuda.is_available()
+    switches = speed.plan(spec, cuda=not cpu)
+    _set_attention(model, spec, switches)
     if spec.lora_r > 0 or spec.qlora:
         from peft import LoraConfig, get_peft_model
 
@@ -295,12 +371,14 @@ def _train(spec: RunSpec, run: RunDir, events, resume: bool) -> int:
                 task_type="CAUSAL_LM",
             ),
         )
-    cpu = spec.device == "cpu" or not torch.cuda.is_available()
+    micro, accum = spec.batch_size, spec.grad_accum
+    if not cpu:
+        micro, accum = _fast_path(spec, run, model, switches, events)
     common = dict(
         output_dir=str(run.checkpoints),
-        per_device_train_batch_size=spec.batch_size,
-        per_device_eval_batch_size=spec.batch_size,
-        gradient_accumulation_steps=spec.grad_accum,
+        per_device_train_batch_size=micro,
+        per_device_eval_batch_size=micro,
+        gradient_accumulation_steps=accum,
         num_train_epochs=spec.epochs,
         max_steps=spec.max_steps,
         learning_rate=spec.lr,
@@ -323,11 +401,16 @@ def _train(spec: RunSpec, run: RunDir, events, resume: bool) -> int:
         dataloader_num_workers=0,
         ddp_backend="gloo" if cpu and _world() > 1 else None,
         **_precision(spec),
+        **speed.training_args(switches),
     )
     world = _world()
     tokens_per_step = spec.batch_size * spec.grad_accum * world * spec.context
+    peak = None if cpu else speed.peak_flops(torch.cuda.get_device_name(0))
+    flops = speed.flops_per_token(model, spec.context) / (peak * world) if peak else None
     if rows.kind == "text":
-        train_ds, val_ds = _text_datasets(spec, tok, train_rows, val_rows)
+        packed = switches["packed_attention"]
+        train_ds, val_ds = _text_datasets(spec, tok, train_rows, val_rows, packed)
+        pad = tok.pad_token_id if tok.pad_token_id is not None else (tok.eos_token_id or 0)
         if train_ds is None:
             raise ValueError("The training rows hold no tokens after tokenisation.")
         trainer = Trainer(
@@ -335,9 +418,9 @@ def _train(spec: RunSpec, run: RunDir, events, resume: bool) -> int:
             args=TrainingArguments(**common),
             train_dataset=train_ds,
             eval_dataset=val_ds,
-            data_collator=DataCollatorForLanguageModeling(tok, mlm=False),
+            data_collator=speed.PackedCollator(pad) if packed else DataCollatorForLanguageModeling(tok, mlm=False),
             processing_class=tok,
-            callbacks=_callbacks(spec, run, events, tok, tokens_per_step),
+            callbacks=_callbacks(spec, run, events, tok, tokens_per_step, flops),
         )
     else:
         from datasets import Dataset
@@ -351,7 +434,7 @@ def _train(spec: RunSpec, run: RunDir, events, resume: bool) -> int:
             train_dataset=Dataset.from_list(_sft_rows(train_rows, tok)),
             eval_dataset=Dataset.from_list(val) if val else None,
             processing_class=tok,
-            callbacks=_callbacks(spec, run, events, tok, tokens_per_step),
+            callbacks=_callbacks(spec, run, events, tok, tokens_per_step, flops),
         )
     if rows.kind != "text" and len(trainer.train_dataset) == 0:
         raise ValueError(
@@ -383,6 +466,9 @@ def _train(spec: RunSpec, run: RunDir, events, resume: bool) -> int:
         val_rows=len(val_rows),
         skipped_rows=len(rows.bad),
         device="cpu" if cpu else torch.cuda.get_device_name(0),
+        speed=switches,
+        micro_batch=micro,
+        grad_accum=accum,
     )
     if resume and checkpoint is None:
         events.write("status", status="running", message="no complete checkpoint yet: starting from the beginning")

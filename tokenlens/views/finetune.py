@@ -276,6 +276,10 @@ def summary_html(name: str, state: dict, command: str = "", error: str = "") -> 
     ):
         if state.get(key) is not None:
             rows.append((label, _num(state[key], digits) + unit))
+    if state.get("mfu") is not None:
+        rows.append(("MFU", f"{100 * state['mfu']:.1f}% of the GPU's bf16 peak"))
+    if state.get("switches"):
+        rows.append(("Speed switches", e(state["switches"])))
     ckpt = state.get("last_checkpoint")
     if ckpt:
         when = ""

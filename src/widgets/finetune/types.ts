@@ -43,6 +43,10 @@ export interface IRunState {
   lr: number | null;
   grad_norm: number | null;
   tokens_per_s: number | null;
+  /** share of the GPU's dense bf16 peak; null on CPU or an unknown GPU */
+  mfu?: number | null;
+  /** the speed switches in words, with why any is off */
+  switches?: string;
   gpu_mem_gb: number | null;
   last_checkpoint: ICheckpoint | null;
   samples: ISample[];

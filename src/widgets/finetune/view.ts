@@ -311,7 +311,13 @@ export class FinetuneView {
     );
     this.lr.set(num(s.lr, 6));
     this.grad.set(num(s.grad_norm, 3));
-    this.speed.set(num(s.tokens_per_s, 0));
+    this.speed.set(
+      num(s.tokens_per_s, 0),
+      s.mfu === null || s.mfu === undefined ? '' : `MFU ${(100 * s.mfu).toFixed(1)}%`
+    );
+    this.speed.node.title = s.switches
+      ? `Training tokens per second since the previous log; ${s.switches}`
+      : 'Training tokens per second since the previous log';
     this.gpu.node.hidden = s.gpu_mem_gb === null || s.gpu_mem_gb === undefined;
     this.gpu.set(`${num(s.gpu_mem_gb, 2)} GiB`, 'peak');
     this.updateCheckpoint();
