@@ -85,3 +85,6 @@ def test_pretrain_and_finetune_notebook():
     assert "own tokenizer" in text and "another token's row" in text  # a foreign tokenizer of equal size
     assert "rows of prompt_completion" in text and "rows of messages" in text  # examples/data samples
     assert "distilgpt2 fine-tune is skipped" in text or "completed 10" in text  # offline: said and skipped
+    # issue 17 item 5: n-grams against attention, held-out perplexity and predictions side by side
+    assert "Odia: unigram ≥ bigram ≥ trigram: True" in text and "English: unigram ≥ bigram ≥ trigram: True" in text
+    assert "held-out perplexity" in text and "bigram over odia-bpe-small" in text and "english-tiny-04" in text
