@@ -147,7 +147,11 @@ def bench(name: str, steps: int, work: Path, fast: bool = True) -> dict:
     if not line:
         raise SystemExit(f"baseline failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
     plain = rate(json.loads(line[0][6:]), tokens_per_step)
-    found = {x.split(" ", 1)[0]: json.loads(x.split(" ", 1)[1]) for x in out.stdout.splitlines() if " " in x}
+    found = {
+        x.split(" ", 1)[0]: json.loads(x.split(" ", 1)[1])
+        for x in out.stdout.splitlines()
+        if x.startswith(("LOSSES ", "PEAK "))
+    }
     plain_loss = sum(found["LOSSES"][-3:]) / len(found["LOSSES"][-3:])
     switches = {} if fast else dict(compile=False, liger=False, batch_probe=False, packed_attention=False)
 
@@ -200,7 +204,7 @@ def bench(name: str, steps: int, work: Path, fast: bool = True) -> dict:
         "switches": start.get("speed"),
         "micro_batch": start.get("micro_batch"),
         "peak_gb_plain": found.get("PEAK"),
-        "peak_gb_finetune": max((e.get("gpu_mem_gb") or 0 for e in logs), default=None),
+        "peak_gb_finetune": max((e["gpu_mem_gb"] for e in logs if e.get("gpu_mem_gb") is not None), default=None),
     }
     if torch.cuda.is_available():
         result["mfu_plain"] = round(plain * flops_per_token / PEAK_BF16, 4)
