@@ -2,8 +2,9 @@
 
 Starts JupyterLab (news prompt off, a fresh settings folder, a scratch root holding only the
 notebook shot here), runs that notebook in a live kernel and photographs the Tokens panel (light,
-dark, Odia), the aligned compare, the training report, the dataset view and a completed
-fine-tune into docs/images/. Run from the repo root after `make setup`:
+dark, Odia), the aligned compare, the training report, the dataset view, a completed fine-tune
+and the premium chart into docs/images/.
+Run from the repo root after `make setup`:
 
     TOKENLENS_PATH=../shared/data/tokenizers .venv/bin/python docs/shoot.py
 """
@@ -45,6 +46,12 @@ CELLS = [
         "%finetune --from-scratch --tokenizer odia-shot --data odia.txt --layers 2 --width 64 --heads 2"
         " --context 64 --batch-size 8 --max-steps 60 --lr 3e-3 --eval-steps 30 --save-steps 60 --device cpu"
         " --sample-prompt ଓଡ଼ିଆ --name odia-shot-run --overwrite",
+    ),
+    (
+        "code",
+        "from pathlib import Path\n\nimport tokenlens\n\n"
+        "tokenlens.stats({'English': Path('eng-eval.txt'), 'Odia': Path('odia-eval.txt')},"
+        " ['gpt2', 'cl100k_base', 'llama-2', 'odia-shot'], reference='English', progress=False)",
     ),
 ]
 
@@ -135,6 +142,13 @@ def shoot(page, url: str) -> None:
     run.scroll_into_view_if_needed()
     page.wait_for_timeout(1500)
     run.screenshot(path=str(IMAGES / "finetune-completed-light.png"))
+    # the premium chart (tokens per English token, the trained Odia BPE among them)
+    for index, name in ((8, "premium-chart.png"),):
+        shown = cell_output(page, index).locator(".jp-OutputArea-output").last  # not the weights' progress bar
+        shown.locator("svg, table").first.wait_for(timeout=300_000)
+        shown.scroll_into_view_if_needed()
+        page.wait_for_timeout(1000)
+        shown.screenshot(path=str(IMAGES / name))
 
 
 def main() -> None:
@@ -150,6 +164,7 @@ def main() -> None:
         (root / "tokens.ipynb").write_text(json.dumps(notebook()), encoding="utf-8")
         (root / "odia.txt").write_text(odia, encoding="utf-8")
         (root / "odia-eval.txt").write_text((FLORES / "ory_Orya.devtest").read_text(encoding="utf-8"))
+        (root / "eng-eval.txt").write_text((FLORES / "eng_Latn.devtest").read_text(encoding="utf-8"))
         os.environ.setdefault("TOKENLENS_PATH", str(ROOT.parent / "shared" / "data" / "tokenizers"))
         # A scratch registry and runs folder: the panel lists only what this script trains.
         os.environ["TOKENLENS_REGISTRY"] = str(tmp / "registry")
