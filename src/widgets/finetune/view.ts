@@ -313,7 +313,9 @@ export class FinetuneView {
     this.grad.set(num(s.grad_norm, 3));
     this.speed.set(
       num(s.tokens_per_s, 0),
-      s.mfu === null || s.mfu === undefined ? '' : `MFU ${(100 * s.mfu).toFixed(1)}%`
+      s.mfu === null || s.mfu === undefined
+        ? ''
+        : `MFU ${(100 * s.mfu).toFixed(1)}%`
     );
     this.speed.node.title = s.switches
       ? `Training tokens per second since the previous log; ${s.switches}`
