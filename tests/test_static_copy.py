@@ -100,7 +100,54 @@ async def test_token_view(tmp_path, tokenizers):
         assert await view.pairs() == [p for r in comparison.results for p in _expected_pairs(r)]
         shown = await view.text()
         for r in comparison.results:
-            assert f"{r.tokenizer} · {len(r)} tokens · {r.n_chars} characters" in shown
+            # each tokenizer's vocabulary size, as the live compare view's "vocab" column gives it
+            assert f"{r.tokenizer} · {len(r)} tokens · {r.n_chars} characters · vocabulary {r.vocab_size:,}" in shown
+
+
+@pytest.mark.parametrize(
+    ("text", "tokenizers", "markers"),
+    [
+        ("I love tokenization", ["gpt2", "bert-base-uncased", "llama-2"], ["Ġ", "▁", "##"]),
+        ("I love tokenization", ["bert-base-uncased"], ["##"]),
+        ("Hello", ["gpt2", "bert-base-uncased"], []),
+    ],
+    ids=["all", "wordpiece", "none"],
+)
+async def test_token_view_explains_the_markers_it_shows(tmp_path, text, tokenizers, markers):
+    """Where Ġ, ▁ or ## appear in the pieces shown, the saved copy says what they mean, with the
+    live legend's sentences; where none appear, it says nothing about them."""
+    from tokenlens.core.lookup import MARKERS
+
+    async with static_page(tmp_path) as static:
+        comparison = tokenlens.compare(text, tokenizers)
+        await static.open(saved_html(comparison))
+        lines = await static.page.locator(".tokenlens-marker").all_inner_texts()
+        assert lines == [MARKERS[m] for m in markers]
+        # each chip's title spells the vocabulary's own piece where it differs from the text
+        titles = await static.page.locator("span[title]").evaluate_all("els => els.map(e => e.title)")
+        pieces = [p for r in comparison.results for p in r.pieces]
+        assert [t.partition(" · piece ")[2] or None for t in titles] == [
+            p if p != tok else None for r in comparison.results for p, tok in zip(r.pieces, r.tokens)
+        ]
+        assert len(titles) == len(pieces)
+
+
+def test_marker_sentences_are_the_live_views():
+    """The sentences live in Python once (core/lookup.py) and in the TypeScript renderer once
+    (src/render/markers.ts): both must say the same."""
+    import re
+
+    from tokenlens.core.lookup import MARKERS, markers_in
+
+    from .conftest import ROOT
+
+    ts = (ROOT / "src" / "render" / "markers.ts").read_text(encoding="utf-8")
+    block = ts[ts.index("export const MARKERS") :]
+    block = block[: block.index("];") + 2]
+    spelled = re.findall(r"\[\s*'([^']+)',\s*'((?:[^'\\]|\\.)*)'\s*\]", block)
+    assert spelled and dict(spelled) == MARKERS and [m for m, _ in spelled] == list(MARKERS)
+    # and the same rule for which pieces carry them: ## only as a word's continuation
+    assert markers_in(["##", "#", "a##b"]) == [] and markers_in(["##ing", "Ġa", "▁b"]) == ["Ġ", "▁", "##"]
 
 
 async def test_pipeline(tmp_path):

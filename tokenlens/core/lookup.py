@@ -18,8 +18,13 @@ MARKERS = {
 
 
 def markers_in(pieces: Sequence[str]) -> list[str]:
-    """The markers of :data:`MARKERS` that the pieces carry, in the table's order."""
-    return [m for m in MARKERS if any(m in p for p in pieces)]
+    """The markers of :data:`MARKERS` that the pieces carry, in the table's order (the rule of
+    ``markersOf`` in src/render/markers.ts: ## only as a prefix, so the token "##" is no marker)."""
+    return [m for m in MARKERS if any(_carries(p, m) for p in pieces)]
+
+
+def _carries(piece: str, marker: str) -> bool:
+    return piece.startswith("##") and len(piece) > 2 if marker == "##" else marker in piece
 
 
 class Lookup:

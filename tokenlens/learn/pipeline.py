@@ -42,7 +42,7 @@ class Pipeline(ShownAsWidget):
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        from tokenlens.views.html import token_hue
+        from tokenlens.views.html import chip_html
 
         out = [f'<div class="tokenlens-pipeline"><b>{escape(self.tokenizer)}</b>: text → tokens → ids → text</div><ol>']
         for s in self.stages:
@@ -56,9 +56,7 @@ class Pipeline(ShownAsWidget):
                 )
             elif s["stage"] in {"model", "post-processor"}:
                 body = f"<small>{len(s['ids'])} tokens</small> " + " ".join(
-                    f'<span style="background:hsla({token_hue(i)},70%,60%,.35);padding:0 2px;border-radius:3px;'
-                    f'font-family:monospace" title="id {i}">{escape(t)}<sub>{i}</sub></span>'
-                    for t, i in zip(s["tokens"], s["ids"])
+                    chip_html(i, t) for t, i in zip(s["tokens"], s["ids"])
                 )
             elif s["stage"] == "ids":
                 # the numbers themselves: without them a saved copy says only how many
@@ -223,7 +221,7 @@ class NGrams:
     rows = 30
 
     def _repr_html_(self) -> str:
-        from tokenlens.views.html import token_hue
+        from tokenlens.views.html import chip_html
 
         def table(title: str, note: str, head: list[str], rows: list[tuple]) -> str:
             cells = "".join(f"<th style='text-align:left;padding:0 .8em 0 0'>{h}</th>" for h in head)
@@ -263,19 +261,12 @@ class NGrams:
             ),
         ]
         if self.tokens:
-
-            def chip(t: str, i: int) -> str:
-                return (
-                    f"<span style='background:hsla({token_hue(i)},70%,60%,.35);padding:0 3px;"
-                    f"border-radius:3px;white-space:pre;font-family:monospace'>{visible(t)}</span>"
-                )
-
             parts.append(
                 table(
                     f"{escape(self.tokenizer)} tokens",
                     f"{len(self.tokens):,} distinct of {sum(c for _, _, c in self.tokens):,}; ids from its vocabulary",
                     ["token", "id", "count"],
-                    [(chip(t, i), i, c) for t, i, c in self.tokens],
+                    [(chip_html(i, t, visible_whitespace=True, show_id=False), i, c) for t, i, c in self.tokens],
                 )
             )
         return "<div class='tokenlens-ngrams'>" + "".join(parts) + "</div>"

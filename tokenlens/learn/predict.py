@@ -183,16 +183,6 @@ class Position:
         }
 
 
-def _chip(token_id: int, text: str, extra: str = "", title: str = "") -> str:
-    from tokenlens.views.html import token_hue
-
-    return (
-        f'<span style="background:hsla({token_hue(token_id)},70%,60%,.35);border-radius:3px;'
-        f'padding:0 3px;margin:0 1px;font-family:monospace;white-space:pre" title="{escape(title or f"id {token_id}")}">'
-        f'{escape(text)}<sub style="opacity:.7">{token_id}</sub>{extra}</span>'
-    )
-
-
 @dataclass
 class Predictions(ShownAsWidget):
     """Next-token predictions after every position of a text (and, optionally, a continuation)."""
@@ -235,9 +225,11 @@ class Predictions(ShownAsWidget):
         return f"Predictions of {self.model!r} after each of {len(self.positions)} tokens (top {self.top_k}){more}"
 
     def _repr_html_(self) -> str:
+        from tokenlens.views.html import chip_html
+
         rows = "".join(
-            f"<tr><td>{_chip(p.id, p.token)}</td><td>"
-            + " ".join(_chip(i, t, f" <small>{prob:.0%}</small>") for i, t, prob in p.top)
+            f"<tr><td>{chip_html(p.id, p.token)}</td><td>"
+            + " ".join(chip_html(i, t, extra=f" <small>{prob:.0%}</small>") for i, t, prob in p.top)
             + f"</td><td>{'' if p.actual_next_prob is None else f'{p.actual_next_prob:.1%}'}</td></tr>"
             for p in self.positions
         )
@@ -379,8 +371,10 @@ class Generation(ShownAsWidget):
         return f"Generation of {len(self.steps)} tokens by {self.model!r}: {self.text!r}"
 
     def _repr_html_(self) -> str:
+        from tokenlens.views.html import chip_html
+
         chips = "".join(
-            _chip(s["id"], s["token"], title=f"step {k + 1}: id {s['id']}, p={s['prob']:.3f}")
+            chip_html(s["id"], s["token"], title=f"step {k + 1}: id {s['id']}, p={s['prob']:.3f}")
             for k, s in enumerate(self.steps)
         )
         how = "greedy: the most likely token each time" if self.greedy else "sampled"

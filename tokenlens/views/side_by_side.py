@@ -42,18 +42,18 @@ class SideBySide:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        from tokenlens.learn.predict import _chip
+        from tokenlens.views.html import chip_html
 
         head = "<tr><th>token</th>" + "".join(f"<th>{escape(p.model)}</th>" for p in self.predictions) + "</tr>"
         rows = []
         for k, pos in enumerate(self.predictions[0].positions):
             cells = "".join(
                 "<td>"
-                + " ".join(_chip(i, t, f" <small>{p:.0%}</small>") for i, t, p in pred.positions[k].top)
+                + " ".join(chip_html(i, t, extra=f" <small>{p:.0%}</small>") for i, t, p in pred.positions[k].top)
                 + "</td>"
                 for pred in self.predictions
             )
-            rows.append(f"<tr><td>{_chip(pos.id, pos.token)}</td>{cells}</tr>")
+            rows.append(f"<tr><td>{chip_html(pos.id, pos.token)}</td>{cells}</tr>")
         return (
             f"<div><b>What comes next</b>, model by model, after each token of {escape(self.predictions[0].text)!s}</div>"
             f"<table>{head}{''.join(rows)}</table>"
