@@ -2,7 +2,10 @@
 
 The histogram of tokens per row, the rows a model would truncate, the longest rows (which open
 in the token view), the total token count and its cost at a price per million tokens. The
-counting is :func:`tokenlens.measure.stats.stats`; this module reads its per-row counts.
+counting is :func:`tokenlens.measure.stats.stats`; this module reads its bounded summary of
+tokens per row (:class:`tokenlens.measure.tally.Lengths`), so a view of any number of rows takes
+the memory of a few batches: every number is exact, and the longest 100 rows are kept (more
+with ``longest=``).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import numpy as np
 from tokenlens.backends import Backend
 from tokenlens.errors import InputError
 from tokenlens.measure.stats import Stats, TokenizerLike, stats
+from tokenlens.measure.tally import Lengths
 from tokenlens.sources.texts import Texts, as_texts, shorten
 from tokenlens.views.display import ShownAsWidget
 
@@ -53,30 +57,31 @@ class DatasetView(ShownAsWidget):
         return self.stats.label
 
     @property
-    def token_counts(self) -> np.ndarray:
+    def token_counts(self) -> np.ndarray | None:
+        """Tokens of every row, kept up to ``Limits.stats_row_counts`` rows (None beyond)."""
         return self.stats.token_counts
 
     @property
+    def lengths(self) -> Lengths:
+        return self.stats.lengths
+
+    @property
     def n_rows(self) -> int:
-        return len(self.token_counts)
+        return self.stats.n_texts
 
     @property
     def total_tokens(self) -> int:
-        return int(self.token_counts.sum())
+        return self.stats.n_tokens
 
     @property
     def n_truncated(self) -> int:
         """Rows with more tokens than the context length (0 without a context length)."""
-        if not self.context_length:
-            return 0
-        return int(np.count_nonzero(self.token_counts > self.context_length))
+        return self.lengths.over(self.context_length)[0] if self.context_length else 0
 
     @property
     def tokens_cut(self) -> int:
         """Tokens beyond the context length, summed over the truncated rows."""
-        if not self.context_length:
-            return 0
-        return int(np.clip(self.token_counts - self.context_length, 0, None).sum())
+        return self.lengths.over(self.context_length)[1] if self.context_length else 0
 
     def cost(self, price_per_million: float | None = None) -> float | None:
         """Price of all tokens at ``price_per_million`` (currency per 1M tokens)."""
@@ -88,17 +93,17 @@ class DatasetView(ShownAsWidget):
         return self.total_tokens / 1e6 * price
 
     def summary(self) -> dict[str, Any]:
-        c = self.token_counts
-        has = len(c) > 0
+        c = self.lengths
+        has = c.n > 0
         return {
             "tokenizer": self.tokenizer,
             "label": self.label,
             "rows": self.n_rows,
             "total_tokens": self.total_tokens,
-            "mean": float(c.mean()) if has else math.nan,
-            "median": float(np.median(c)) if has else math.nan,
-            "p95": float(np.percentile(c, 95)) if has else math.nan,
-            "max": int(c.max()) if has else 0,
+            "mean": self.total_tokens / c.n if has else math.nan,
+            "median": c.median(),
+            "p95": c.percentile(95),
+            "max": c.max,
             "empty_rows": self.stats.n_empty,
             "context_length": self.context_length,
             "truncated_rows": self.n_truncated,
@@ -111,38 +116,47 @@ class DatasetView(ShownAsWidget):
 
     def histogram(self, bins: int = 30) -> tuple[np.ndarray, np.ndarray]:
         """(counts, edges) of the token counts per row, integer-aligned bins."""
-        c = self.token_counts
-        top = int(c.max()) if len(c) else 1
+        c = self.lengths
+        top = c.max if c.n else 1
         if self.context_length:
             top = max(top, int(self.context_length))
         width = max(1, math.ceil((top + 1) / bins))
         edges = np.arange(0, top + width + 1, width)
-        counts, edges = np.histogram(c, bins=edges)
-        return counts, edges
+        return c.histogram(edges), edges
 
     def longest(self, n: int | None = None) -> list[dict[str, Any]]:
         """The longest rows: row number, tokens and the first characters of the text."""
         n = self.n_longest if n is None else n
-        c = self.token_counts
-        if not len(c) or n <= 0:
+        if n <= 0:
             return []
-        n = min(n, len(c))
-        top = np.argpartition(-c, n - 1)[:n]
-        top = top[np.lexsort((top, -c[top]))]
-        texts = self._source.get_many([int(i) for i in top]) if self._source is not None else {}
+        if n > self.lengths.keep and self.token_counts is None:
+            raise InputError(
+                f"This view kept its {self.lengths.keep} longest rows (its rows are too many to keep"
+                f" every count); ask for at most {self.lengths.keep}, or make the view again with longest={n}."
+            )
+        top = self._top(n)
+        texts = self._source.get_many([row for _, row in top]) if self._source is not None else {}
         out = []
-        for i in top:
-            text = texts.get(int(i), "")
+        for tokens, row in top:
+            text = texts.get(row, "")
             out.append(
                 {
-                    "row": int(i),
-                    "tokens": int(c[i]),
+                    "row": row,
+                    "tokens": tokens,
                     "chars": len(text),
                     "preview": shorten(text.replace("\n", " "), 160),
-                    "truncated": bool(self.context_length and c[i] > self.context_length),
+                    "truncated": bool(self.context_length and tokens > self.context_length),
                 }
             )
         return out
+
+    def _top(self, n: int) -> list[tuple[int, int]]:
+        """(tokens, row) of the ``n`` longest rows, most tokens first (ties: the earlier row)."""
+        c = self.token_counts
+        if n <= self.lengths.keep or c is None:
+            return self.lengths.longest()[:n]
+        top = np.lexsort((np.arange(len(c)), -c))[:n]
+        return [(int(c[i]), int(i)) for i in top]
 
     def text(self, row: int) -> str:
         if self._source is None:

@@ -36,6 +36,7 @@ import numpy as np
 from tokenlens.backends import Backend
 from tokenlens.errors import InputError, TokenlensError
 from tokenlens.measure.fertility import charge_words, joined_units, not_unicode, token_spans
+from tokenlens.measure.tally import Lengths, Tally
 from tokenlens.sources.texts import Joined, Texts, as_texts
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -84,9 +85,12 @@ class Stats:
     special_per_text: int = 0
     reference_label: str | None = None
     reference_tokens: int | None = None
-    #: tokens per text (with special tokens if they were added)
-    token_counts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False)
+    #: tokens per text (with special tokens if they were added), kept while the texts number at
+    #: most ``Limits.stats_row_counts``; None beyond (``lengths`` summarises them at any size)
+    token_counts: np.ndarray | None = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False)
     notes: list[str] = field(default_factory=list)
+    #: tokens per text as a bounded summary: distribution, percentiles, the longest texts
+    lengths: Lengths = field(default_factory=Lengths, repr=False)
 
     @property
     def chars_per_token(self) -> float:
@@ -285,23 +289,6 @@ _METRIC_TITLES = {
 # -- measuring ---------------------------------------------------------------------------------
 
 
-@dataclass
-class _Tally:
-    n_texts: int = 0
-    n_empty: int = 0
-    n_tokens: int = 0
-    n_chars: int = 0
-    n_bytes: int = 0
-    n_words: int = 0
-    n_word_tokens: int = 0
-    n_split_words: int = 0
-    n_unknown: int = 0
-    n_byte_fallback: int = 0
-    n_partial: int = 0
-    longest: int = 0
-    longest_row: int = 0
-
-
 def _flag_bits(table) -> np.ndarray:
     """One small integer per id: 1 unknown, 2 byte fallback, 4 partial character."""
     bits = getattr(table, "_bits", None)
@@ -334,7 +321,10 @@ def _flag_counts(ids: np.ndarray, table) -> tuple[int, int, int]:
     return (int(np.count_nonzero(flags & 1)), int(np.count_nonzero(flags & 2)), int(np.count_nonzero(flags & 4)))
 
 
-def _measure_batch(batch: list[str], enc, table, tally: _Tally, first_row: int) -> None:
+def _measure_batch(batch: list[str], enc, table, tally: Tally, specials: int = 0) -> None:
+    """Fold one encoded batch into ``tally`` (its texts follow the tally's; ``specials``: special
+    tokens added to each text, counted in the lengths only)."""
+    first_row = tally.n_texts
     u, ws, sizes = joined_units(batch, enc.unit, first_row, enc.sizes, enc.raw)
     n = len(batch)
     chars = sizes if enc.unit == "char" else np.fromiter(map(len, batch), dtype=np.int64, count=n)
@@ -366,6 +356,7 @@ def _measure_batch(batch: list[str], enc, table, tally: _Tally, first_row: int) 
         i = int(np.argmax(chars))
         if chars[i] > tally.longest:
             tally.longest, tally.longest_row = int(chars[i]), first_row + i
+    tally.lengths.add(enc.counts + specials if specials else enc.counts, first_row)
 
 
 def _progress(total: int, desc: str, show: bool):
@@ -389,8 +380,8 @@ def measure(
 ) -> Stats:
     """Measure one loaded tokenizer on one source (no reference)."""
     table = backend.token_table()
-    tally = _Tally()
-    counts: list[np.ndarray] = []
+    specials = backend.special_tokens_added() if add_special_tokens else 0
+    tally = new_tally()
     # The engine encodes batch k+1 in a helper thread while this one measures batch k.
     batches = source.batches(batch_chars)
     with ThreadPoolExecutor(1, thread_name_prefix="tokenlens-encode") as pool:
@@ -409,17 +400,35 @@ def measure(
                 following = next(batches, None)
                 if following is not None:
                     pending = pool.submit(backend.encode_batch_spans, following, num_threads)
-                _measure_batch(batch, enc, table, tally, tally.n_texts)
-                counts.append(enc.counts)
+                _measure_batch(batch, enc, table, tally, specials)
                 if bar is not None:
                     bar.update(len(batch))
+                del enc  # so that at most two batches' encodings are alive at once
                 batch = following
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
+    return stats_from_tally(tally, backend, source.label, add_special_tokens=add_special_tokens, notes=source.notes)
+
+
+def new_tally() -> Tally:
+    """An empty tally that keeps per-text counts up to ``Limits.stats_row_counts`` texts."""
+    from tokenlens.core.limits import LIMITS
+
+    return Tally(lengths=Lengths(keep_rows=LIMITS.stats_row_counts))
+
+
+def stats_from_tally(
+    tally: Tally,
+    backend: Backend,
+    label: str,
+    *,
+    add_special_tokens: bool = False,
+    notes: Sequence[str] = (),
+) -> Stats:
+    """The :class:`Stats` of a (merged) tally of ``backend`` on the texts called ``label``."""
     specials = backend.special_tokens_added() if add_special_tokens else 0
-    token_counts = (np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)) + specials
-    notes = list(source.notes)
+    notes = list(notes)
     if tally.n_texts and tally.n_empty == tally.n_texts:
         notes.append(f"all {tally.n_texts:,} texts are empty: the ratios are undefined (NaN)")
     elif tally.n_empty:
@@ -432,10 +441,10 @@ def measure(
         )
     return Stats(
         tokenizer=backend.name,
-        label=source.label,
+        label=label,
         n_texts=tally.n_texts,
         n_empty=tally.n_empty,
-        n_tokens=int(token_counts.sum()),
+        n_tokens=tally.n_tokens + specials * tally.n_texts,
         n_chars=tally.n_chars,
         n_bytes=tally.n_bytes,
         n_words=tally.n_words,
@@ -447,8 +456,9 @@ def measure(
         unknown_token=backend.token_table().unknown_token,
         add_special_tokens=add_special_tokens,
         special_per_text=specials,
-        token_counts=token_counts,
+        token_counts=tally.lengths.rows,
         notes=notes,
+        lengths=tally.lengths,
     )
 
 
@@ -568,4 +578,4 @@ def stats(
     return StatsTable(rows)
 
 
-__all__ = ["Stats", "StatsTable", "measure", "stats"]
+__all__ = ["Stats", "StatsTable", "measure", "new_tally", "stats", "stats_from_tally"]
