@@ -255,6 +255,29 @@ def test_predict_widget_state_and_messages(lms):
     assert [s["token"] for s in w.generation["steps"]] == [" sat", " on"] and w.error == ""
 
 
+def test_predict_widget_continues_an_ngram_model():
+    """The Continue button of an n-gram model's predictions continues through that model (it has
+    no model folder to load by name), as the view of its continuation alone does."""
+    from tokenlens.views.learning import PredictWidget
+
+    lm = tokenlens.ngram_lm(TRAIN, "gpt2", n=2)
+    w = PredictWidget(lm.next_tokens("The dog", top_k=3))
+    assert w.model_name == "bigram over gpt2" and w.generation is None
+    w._on_custom_msg(w, {"type": "generate", "max_new_tokens": 4, "greedy": True}, [])
+    w.wait()
+    assert w.error == ""
+    assert [s["token"] for s in w.generation["steps"]] == [" sat", " on", " the", " mat"]
+    assert w.generation["text"] == " sat on the mat" and w.generation["model"] == "bigram over gpt2"
+    assert w.predictions.generation.text == " sat on the mat"
+    w._on_custom_msg(w, {"type": "generate", "max_new_tokens": 3, "greedy": False, "seed": 7}, [])
+    w.wait()
+    assert w.error == "" and len(w.generation["steps"]) == 3 and w.generation["greedy"] is False
+    alone = PredictWidget.of(lm.generate("The cat", max_new_tokens=2))
+    alone._on_custom_msg(alone, {"type": "generate", "max_new_tokens": 3}, [])
+    alone.wait()
+    assert alone.error == "" and alone.generation["text"] == " sat on the"
+
+
 def test_bad_models_and_text_say_what_to_do(lms, monkeypatch):
     import sys
 

@@ -135,3 +135,69 @@ def test_the_token_limit_is_a_limit():
             ngram_lm(["one two three four five six seven"], "gpt2")
     finally:
         configure(ngram_tokens=saved)
+
+
+def test_generate_follows_the_most_likely_next_token():
+    """Greedy: each step is the id the model gives most probability after the last n−1 ids
+    (the prompt's, then the chosen ones), decoded through the tokenizer."""
+    gpt2 = tokenlens.load("gpt2")
+    a, b, c = (gpt2.encode(f" {w}", add_special_tokens=False).ids[0] for w in "abc")
+    lm = ngram_lm([" a b a c", " a b"], "gpt2", n=2, discount=0.5)
+    # by hand: after a, b (twice) beats c (once); after b only a was seen
+    gen = lm.generate(" a", max_new_tokens=4)
+    assert [s["id"] for s in gen.steps] == [b, a, b, a]
+    assert gen.text == " b a b a" and gen.prompt == " a" and gen.model == "bigram over gpt2"
+    assert [s["text"] for s in gen.steps] == [" b", " b a", " b a b", " b a b a"]
+    assert gen.steps[0]["prob"] == pytest.approx(lm.prob(b, [a]))
+
+    train, _ = _flores("eng_Latn")
+    lm = ngram_lm(train[:500], "gpt2", n=3)
+    prompt = "The city of"
+    gen = lm.generate(prompt, max_new_tokens=12)
+    history = list(gpt2.encode(prompt, add_special_tokens=False).ids)
+    for step in gen.steps:
+        p = lm.distribution(history)
+        assert step["id"] == int(np.argmax(p)) and step["prob"] == pytest.approx(p.max())
+        assert step["token"] == gpt2.display(step["id"])
+        history.append(step["id"])
+    assert gen.text == gpt2.decode([s["id"] for s in gen.steps]) and gen.stopped == "length"
+    assert gen.greedy and len(gen.steps) == 12
+    # the same model, the same prompt: the same continuation
+    assert [s["id"] for s in lm.generate(prompt, max_new_tokens=12).steps] == [s["id"] for s in gen.steps]
+
+
+def test_generate_samples_reproducibly_and_keeps_characters_whole():
+    train, _ = _flores("ory_Orya")
+    lm = ngram_lm(train[:300], "gpt2", n=3)
+    one = lm.generate("ଓଡ଼ିଆ", max_new_tokens=15, greedy=False, seed=3)
+    assert not one.greedy and [s["id"] for s in one.steps] == [
+        s["id"] for s in lm.generate("ଓଡ଼ିଆ", max_new_tokens=15, greedy=False, seed=3).steps
+    ]
+    # GPT-2 spells Odia in bytes: a step in the middle of a character says so, never U+FFFD
+    greedy = lm.generate("ଓଡ଼ିଆ", max_new_tokens=15)
+    assert any(s["pending"] for s in greedy.steps)
+    assert all("\ufffd" not in s["text"] for s in one.steps + greedy.steps)
+    # a temperature near 0 leaves only the most likely token
+    cold = lm.generate("ଓଡ଼ିଆ", max_new_tokens=15, greedy=False, temperature=1e-6, seed=0)
+    assert [s["id"] for s in cold.steps] == [s["id"] for s in greedy.steps]
+    # an empty prompt continues from a text's start; special ids are never chosen
+    start = lm.generate("", max_new_tokens=5, greedy=False, seed=1)
+    assert len(start.steps) == 5 and not any(lm.backend.is_special(s["id"]) for s in start.steps)
+
+
+def test_generate_refuses_bad_options():
+    lm = ngram_lm(["a few words"], "gpt2", n=2)
+    with pytest.raises(InputError, match="from 0 to 512 tokens"):
+        lm.generate("a", max_new_tokens=10_000)
+    with pytest.raises(InputError, match="temperature must be a number above 0"):
+        lm.generate("a", temperature=0)
+    with pytest.raises(InputError, match="greedy must be True or False"):
+        lm.generate("a", greedy="yes")
+
+
+def test_predictions_continue_through_the_model_that_made_them():
+    lm = ngram_lm(["The cat sat on the mat. The dog sat on the mat."], "gpt2", n=2)
+    gen = lm.next_tokens("The dog").continue_text(max_new_tokens=3)
+    assert gen.text == " sat on the" and gen.model == "bigram over gpt2"
+    # a continuation shown alone continues the same way
+    assert gen.generator(gen.prompt, max_new_tokens=3).text == " sat on the"

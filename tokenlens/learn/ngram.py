@@ -15,6 +15,7 @@ full context. With discount ``D`` (0 < D < 1), for a context ``h`` and its short
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -24,7 +25,7 @@ import numpy as np
 
 from tokenlens.core.api import TokenizerLike, check_text, load
 from tokenlens.errors import InputError
-from tokenlens.learn.predict import Position, Predictions, _check_top_k
+from tokenlens.learn.predict import Generation, Position, Predictions, _check_new_tokens, _check_top_k
 
 #: the context marker before a text's first token (no tokenizer id is negative)
 START = -1
@@ -72,6 +73,7 @@ class NGramLM:
         self.orders = orders
         # Ney's estimate from each order's counts of ones and twos, unless a discount was given.
         self.discounts = [discount if discount is not None else _estimated_discount(o) for o in orders]
+        self._special_mask: np.ndarray | None = None
 
     @property
     def name(self) -> str:
@@ -146,7 +148,7 @@ class NGramLM:
         if not seq:
             raise InputError("The text gives no tokens: nothing to predict from.")
         spans = [tuple(map(int, s)) for s in np.asarray(enc.spans).reshape(-1, 2)]
-        out = Predictions(text, self.name, top_k=top_k)
+        out = Predictions(text, self.name, top_k=top_k, generator=self.generate)
         for i, token in enumerate(seq):
             p = self.distribution(seq[max(0, i - self.n + 2) : i + 1])
             best = np.argsort(-p, kind="stable")[:top_k]
@@ -159,6 +161,65 @@ class NGramLM:
                 Position(i, token, enc.tokens[i], top, actual, rank, spans[i] if i < len(spans) else None)
             )
         return out
+
+    def _special(self) -> np.ndarray:
+        """A mask of the vocabulary's special ids: no text the model counted held one."""
+        if self._special_mask is None:
+            self._special_mask = np.array(self.backend.special_flags(range(self.vocab_size)), dtype=bool)
+        return self._special_mask
+
+    def generate(
+        self,
+        prompt: str,
+        max_new_tokens: int = 20,
+        greedy: bool = True,
+        temperature: float = 1.0,
+        seed: int | None = None,
+    ) -> Generation:
+        """Continue ``prompt`` one token at a time, as :func:`tokenlens.generate` does for a
+        transformer: greedy takes the most likely next id after the last ``n − 1`` ids, else one
+        is drawn (``temperature``, ``seed``); each step keeps its id, how it reads, its
+        probability and the continuation decoded through the tokenizer so far. Special ids, which
+        no counted text held, are never chosen; an empty prompt continues from a text's start."""
+        prompt = check_text(prompt)
+        max_new_tokens = _check_new_tokens(max_new_tokens)
+        if not isinstance(greedy, bool):
+            raise InputError(f"greedy must be True or False, not {greedy!r}.")
+        if isinstance(temperature, bool) or not isinstance(temperature, int | float) or not temperature > 0:
+            raise InputError(
+                f"temperature must be a number above 0 (1 keeps the model's probabilities), not {temperature!r}."
+            )
+        history = list(self.backend.encode(prompt, add_special_tokens=False).ids)
+        rng = np.random.default_rng(seed)
+        special = self._special()
+        steps: list[dict] = []
+        chosen: list[int] = []
+        for _ in range(max_new_tokens):
+            p = self.distribution(history[-(self.n - 1) :] if self.n > 1 else [])
+            if temperature != 1:  # p ** (1/T), in logs so that a small T does not underflow to 0
+                p = np.exp((np.log(p) - np.log(p.max())) / temperature)
+                p /= p.sum()
+            allowed = np.where(special, 0.0, p)
+            if greedy:
+                nxt = int(np.argmax(allowed))  # the first of equals, as argsort in next_tokens
+            else:
+                nxt = int(rng.choice(self.vocab_size, p=allowed / allowed.sum()))
+            chosen.append(nxt)
+            history.append(nxt)
+            so_far = self.backend.decode(chosen)
+            complete = so_far.rstrip("\ufffd")  # a character whose bytes have not all come yet
+            steps.append(
+                {
+                    "id": nxt,
+                    "token": self.backend.display(nxt),
+                    "prob": float(p[nxt]),
+                    "text": complete,
+                    "pending": len(so_far) > len(complete),
+                }
+            )
+        text = self.backend.decode(chosen)
+        again = functools.partial(self.generate, temperature=temperature)
+        return Generation(prompt, text, steps, self.name, greedy, "length", generator=again)
 
 
 _ORDER_NAMES = {1: "unigram", 2: "bigram", 3: "trigram"}

@@ -4,8 +4,10 @@ safetensors, never with remote code."""
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -194,6 +196,16 @@ class Predictions(ShownAsWidget):
     positions: list[Position] = field(default_factory=list)
     top_k: int = 5
     generation: Generation | None = None
+    #: what continues ``text`` for the model that made these predictions (its ``generate``, a
+    #: transformer's or an n-gram model's): ``generator(prompt, max_new_tokens=…, greedy=…,
+    #: seed=…) -> Generation``; not part of the saved state
+    generator: Callable[..., Generation] | None = field(default=None, repr=False, compare=False)
+
+    def continue_text(self, max_new_tokens: int = 20, greedy: bool = True, seed: int | None = None) -> Generation:
+        """Continue the text with the model that made these predictions (by its name when they
+        were made without one, e.g. rebuilt from a saved dict)."""
+        make = self.generator or functools.partial(generate, model=self.model)
+        return make(self.text, max_new_tokens=max_new_tokens, greedy=greedy, seed=seed)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -316,7 +328,9 @@ def next_tokens(text: str, model: str, top_k: int = 5, *, sandbox: Sandbox = NO_
     if limit and ids.shape[1] > limit:
         raise InputError(f"The text is {ids.shape[1]} tokens; this model reads at most {limit}. Shorten the text.")
     seq = ids[0].tolist()
-    out = Predictions(text, str(model), top_k=top_k)
+    out = Predictions(
+        text, str(model), top_k=top_k, generator=functools.partial(generate, model=model, sandbox=sandbox)
+    )
     with torch.no_grad():
         for start, logits, _ in _logits_in_chunks(lm, ids):
             probs = torch.softmax(logits.float(), dim=-1)
@@ -356,6 +370,8 @@ class Generation(ShownAsWidget):
     greedy: bool = True
     #: why it stopped: "length", "eos" (the model's end token) or "context" (the model's limit)
     stopped: str = "length"
+    #: what made it (as ``Predictions.generator``), so its view can continue the prompt again
+    generator: Callable[..., Generation] | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -444,7 +460,9 @@ def generate(
             if nxt == tok.eos_token_id:
                 stopped = "eos"
                 break
-    return Generation(prompt, tok.decode(chosen, skip_special_tokens=True), steps, str(model), greedy, stopped)
+    again = functools.partial(generate, model=model, temperature=temperature, sandbox=sandbox)
+    text = tok.decode(chosen, skip_special_tokens=True)
+    return Generation(prompt, text, steps, str(model), greedy, stopped, generator=again)
 
 
 def embedding_drift(run_name: str, top: int = 20) -> list[dict]:

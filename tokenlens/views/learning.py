@@ -105,7 +105,7 @@ class PredictWidget(BundledWidget, bundle="predict"):
         from tokenlens.learn.predict import Generation, Predictions
 
         if isinstance(obj, Generation):
-            obj = Predictions(obj.prompt, obj.model, generation=obj)
+            obj = Predictions(obj.prompt, obj.model, generation=obj, generator=obj.generator)
         return cls(obj)
 
     @property
@@ -145,10 +145,9 @@ class PredictWidget(BundledWidget, bundle="predict"):
         self._worker.start()
 
     def _generate(self, n: Any, greedy: bool, seed: int | None) -> None:
-        from tokenlens.learn.predict import generate
-
         try:
-            gen = generate(self._source.text, self._source.model, max_new_tokens=n, greedy=greedy, seed=seed)
+            # through what made the predictions: an n-gram model has no model folder to load by name
+            gen = self._source.continue_text(max_new_tokens=n, greedy=greedy, seed=seed)
         except TokenlensError as exc:
             self.error = str(exc)
             return
