@@ -488,6 +488,129 @@ def test_interrupted_overwrite_keeps_the_old_tokenizer(monkeypatch):
     assert leftovers() == ["keep"] and tokenlens.load("keep").vocab_size == 400
 
 
+# -- big corpora: a seeded sample, or the first lines ----------------------------------------------
+def algorithm_l(items: list, k: int, seed: int) -> list:
+    """Li's Algorithm L as the paper writes it, on a list: the reference the streaming sample must
+    agree with, index for index."""
+    import math
+    import random
+
+    rng = random.Random(seed)
+    if len(items) <= k:
+        return list(items)
+    kept = list(range(k))
+    w = math.exp(math.log(rng.random()) / k)
+    i = k - 1
+    while True:
+        i += math.floor(math.log(rng.random()) / math.log(1 - w)) + 1
+        if i >= len(items):
+            break
+        kept[rng.randrange(k)] = i
+        w *= math.exp(math.log(rng.random()) / k)
+    return [items[j] for j in sorted(kept)]
+
+
+def corpus_lines(corpus: Corpus) -> list[str]:
+    return [line for batch in corpus.batches() for line in batch]
+
+
+def test_sample_draws_the_reference_lines_with_its_seed():
+    from tokenlens.vocab.sample import Portion
+
+    lines = [f"line {i}\n" for i in range(5_000)]
+    for k, seed in [(1, 0), (7, 0), (100, 3), (2_500, 11), (4_999, 5)]:
+        drawn = corpus_lines(Corpus(iter(lines), portion=Portion(sample=k, seed=seed)))
+        assert drawn == algorithm_l(lines, k, seed), (k, seed)
+        assert len(drawn) == k and len(set(drawn)) == k  # N lines, each once, in corpus order
+    again = corpus_lines(Corpus(iter(lines), portion=Portion(sample=100, seed=3)))
+    other = corpus_lines(Corpus(iter(lines), portion=Portion(sample=100, seed=4)))
+    assert again == algorithm_l(lines, 100, 3) and other != again
+    # fewer lines than asked: all of them
+    assert corpus_lines(Corpus(iter(lines[:40]), portion=Portion(sample=100))) == lines[:40]
+
+
+def test_sample_gives_every_line_the_same_chance():
+    """Over 3,000 fixed seeds each of 60 lines is drawn about 3,000 · 6/60 = 300 times (σ ≈ 16):
+    the bounds are 4σ wide, and the seeds are fixed, so this cannot flake."""
+    from tokenlens.vocab.sample import reservoir
+
+    counts = Counter()
+    for seed in range(3_000):
+        counts.update(reservoir(range(60), 6, seed))
+    assert sorted(counts) == list(range(60))
+    assert all(235 <= c <= 365 for c in counts.values()), counts
+    first, last = sum(counts[i] for i in range(20)), sum(counts[i] for i in range(40, 60))
+    assert abs(first - last) < 420  # early and late lines alike: 6,000 each expected, σ of the gap ≈ 105
+
+
+def test_training_on_a_sample_is_reproducible_and_reported():
+    a = small("sample-a", sample=100, seed=0)
+    b = small("sample-b", sample=100, seed=0)
+    c = small("sample-c", sample=100, seed=1)
+    assert a.corpus["lines"] == 100 and a.corpus["lines_seen"] == len(SMALL)
+    assert a.merges == b.merges and a.uses == b.uses and a.merges != c.merges
+    seen = "trained on 100 of 300 texts (33.3%), a seeded sample (seed 0)"
+    assert a.corpus["seen"] == seen and seen in a.corpus["description"]
+    assert seen in repr(a) and seen in a._repr_html_()
+    assert load_training("sample-a").corpus["seen"] == seen
+    assert seen in a.widget.report["corpus"]["description"]  # the line the live report shows
+    held = small("sample-h", sample=100, holdout=0.2, seed=1)
+    assert held.corpus["lines"] == 100 and held.corpus["lines_seen"] + held.corpus["heldout_lines"] == len(SMALL)
+    assert held.corpus["seen"].endswith(f"; {held.corpus['heldout_lines']} more held out to measure the fit")
+    whole = small("sample-all", sample=1_000)
+    assert whole.corpus["seen"] == "trained on all 300 texts (the sample of 1,000 asked for more than the corpus holds)"
+    assert small("no-sample").corpus["seen"] == "trained on all 300 texts"
+
+
+def test_max_lines_reads_no_further():
+    read = 0
+
+    def lines():
+        nonlocal read
+        for i in range(10**6):
+            read += 1
+            if read > 201:
+                raise AssertionError(f"line {read} was read")
+            yield SMALL[i % len(SMALL)] + "\n"
+
+    result = train_tokenizer(lines(), name="first-200", vocab_size=500, max_lines=200, progress=None)
+    assert result.corpus["lines"] == 200 and read == 201
+    assert result.corpus["seen"] == "trained on the first 200 texts; reading stopped there, the corpus holds more"
+    short = small("first-all", max_lines=1_000)
+    assert short.corpus["seen"] == "trained on all 300 texts (the corpus ended before the first 1,000)"
+
+
+def test_max_lines_never_opens_the_files_after_its_last_line(tmp_path):
+    (tmp_path / "a.txt").write_text("\n".join(SMALL) + "\n", encoding="utf-8")
+    (tmp_path / "b.txt").write_bytes(b"caf\xe9 is not UTF-8\n")  # would be skipped if it were checked
+    result = train_tokenizer(files=tmp_path, name="first-files", vocab_size=500, max_lines=120, progress=None)
+    assert result.corpus["lines"] == 120 and result.corpus["files_skipped"] == [] and result.corpus["files"] == 1
+    assert result.corpus["seen"].startswith("trained on the first 120 lines; reading stopped there")
+    whole = train_tokenizer(files=tmp_path, name="all-files", vocab_size=500, max_lines=10_000, progress=None)
+    assert whole.corpus["lines"] == len(SMALL) and [p for p, _ in whole.corpus["files_skipped"]] == [
+        str(tmp_path / "b.txt")
+    ]
+
+
+@pytest.mark.parametrize(
+    "kw,fragment",
+    [
+        (dict(sample=0), "--sample takes a number of lines of at least 1, like --sample 100000; got 0."),
+        (dict(sample=-3), "--sample takes a number of lines of at least 1, like --sample 100000; got -3."),
+        (dict(max_lines=0), "--max-lines takes a number of lines of at least 1"),
+        (dict(sample="10"), "--sample takes a whole number of lines, like --sample 100000; got '10'."),
+        (dict(sample=10, max_lines=10), "Give --sample N or --max-lines N, not both"),
+    ],
+)
+def test_bad_sample_or_max_lines_is_refused_and_changes_nothing(kw, fragment):
+    kept = small("kept", vocab_size=400)
+    files = {p.name: p.read_bytes() for p in kept.path.iterdir()}
+    with pytest.raises(InputError) as info:
+        small("kept", vocab_size=500, overwrite=True, **kw)
+    assert fragment in str(info.value)
+    assert {p.name: p.read_bytes() for p in kept.path.iterdir()} == files and leftovers() == ["kept"]
+
+
 # -- pieces ----------------------------------------------------------------------------------------
 def test_regex_patterns_split_like_tiktoken():
     import regex
@@ -610,6 +733,11 @@ def test_magic_cell_body_and_variables(shell):
         ("%train_tokenizer --var lines --name x --compare gpt2", "needs held-out text"),
         ("%train_tokenizer --var lines --name x --out 1x", "--out needs a Python variable name"),
         ("%%train_tokenizer --name x\n\n   \n", "Give the training text one way"),
+        ("%train_tokenizer --var lines --name x --sample 0", "--sample takes a number of lines of at least 1"),
+        ("%train_tokenizer --var lines --name x --sample -3", "got -3"),
+        ("%train_tokenizer --var lines --name x --sample 5 --max-lines 5", "not both"),
+        ("%train_tokenizer --var lines --name x --max-lines ten", "invalid int value: 'ten'"),
+        ("%train_tokenizer --var lines --sweep 300,400 --sample 5", "leave out --sample and --max-lines"),
     ],
 )
 def test_magic_bad_input_is_a_usage_error(shell, capsys, cell, fragment):

@@ -109,7 +109,20 @@ class TrainMagics(Magics):
         help="a tokenizer to compare the fit with (repeat), e.g. gpt2, o200k_base",
     )
     @argument("--word", default=None, help="the word the report builds merge by merge (default: a frequent one)")
-    @argument("--seed", type=int, default=0, help="seed of what tokenlens draws (the --holdout lines)")
+    @argument(
+        "--sample",
+        type=int,
+        default=None,
+        metavar="N",
+        help="train on N lines drawn at random (seeded by --seed) from the whole corpus, read once; for corpora"
+        " whose word counts would not fit in memory",
+    )
+    @argument(
+        "--max-lines", type=int, default=None, metavar="N", help="train on the first N lines; nothing after is read"
+    )
+    @argument(
+        "--seed", type=int, default=0, help="seed of what tokenlens draws (the --sample and --holdout lines; default 0)"
+    )
     @argument("--overwrite", action="store_true", help="replace a tokenizer of the same name")
     @argument("--no-progress", action="store_true", help="do not show the progress line")
     @argument(
@@ -133,6 +146,7 @@ class TrainMagics(Magics):
             %train_tokenizer corpus/*.txt --algorithm bpe --vocab-size 8000 --name odia-bpe
             %train_tokenizer data.jsonl.gz --field text --name my-wp --algorithm wordpiece
             %train_tokenizer --var df.text --name from-pandas --eval heldout.txt --compare gpt2
+            %train_tokenizer wiki/*.txt.gz --sample 1000000 --seed 0 --name wiki-bpe
 
             %%train_tokenizer --name tiny --vocab-size 300
             the corpus is the cell body,
@@ -158,6 +172,8 @@ class TrainMagics(Magics):
         if args.out and not args.out.isidentifier():
             raise UsageError(f"--out needs a Python variable name, not {args.out!r}.")
         if args.sweep is not None:
+            if args.sample is not None or args.max_lines is not None:
+                raise UsageError("--sweep trains on the whole corpus: leave out --sample and --max-lines.")
             return self._sweep(args, corpus)
         from tokenlens.vocab.train import train_tokenizer
 
@@ -184,6 +200,8 @@ class TrainMagics(Magics):
                 compare=args.compare or (),
                 word=args.word,
                 seed=args.seed,
+                sample=args.sample,
+                max_lines=args.max_lines,
                 overwrite=args.overwrite,
                 progress=None if args.no_progress else "auto",
             )

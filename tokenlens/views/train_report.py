@@ -234,6 +234,7 @@ def report_html(result: TrainingResult, merges_shown: int = 100) -> str:
         f" special · trained in {s.get('train', 0):.1f} s (merge frequencies counted in {s.get('count', 0):.1f} s)"
         f" · peak memory {mem:,.0f} MB · {c.get('bytes_read', 0) / 1e6:,.1f} MB, {c.get('lines', 0):,} lines"
         + (f" · {skipped} skipped" if skipped else "")
+        + (f" · {escape(c['seen'])}" if c.get("seen") else "")
         + f"</div><div>saved in <code>{escape(str(result.path))}</code></div>",
         "<h5>Fit on held-out text</h5>",
         _fit_table(result),

@@ -23,6 +23,7 @@ from tokenlens.errors import InputError, SourceError, TokenlensError
 from tokenlens.sources.files import RECORD_HINT, check, read_texts
 from tokenlens.sources.objects import ITEM_HINT, item_problem, items_of
 from tokenlens.sources.paths import expand
+from tokenlens.vocab.sample import Portion, reservoir
 
 #: what to do with input that is not usable text
 ON_BAD = ("skip", "stop")
@@ -56,6 +57,10 @@ class CorpusStats:
     items_skipped: int = 0
     items_skipped_reason: str = ""
     heldout_lines: int = 0
+    #: lines read and not held out: the lines trained on, or those a sample was drawn from
+    lines_seen: int = 0
+    #: reading stopped at ``max_lines`` with more of the corpus unread
+    more: bool = False
     done: bool = False
 
     def to_dict(self) -> dict[str, Any]:
@@ -69,6 +74,8 @@ class CorpusStats:
             "items_skipped": self.items_skipped,
             "items_skipped_reason": self.items_skipped_reason,
             "heldout_lines": self.heldout_lines,
+            "lines_seen": self.lines_seen,
+            "more": self.more,
         }
 
 
@@ -87,6 +94,10 @@ class Corpus:
 
     ``holdout`` keeps that fraction of lines out of training, drawn with ``seed``, for measuring
     the fit on text the tokenizer did not see (at most ``holdout_max_bytes`` are kept).
+
+    ``portion`` trains on the first N lines (``max_lines``: the source is read no further) or on
+    a seeded uniform sample of N of the lines not held out (``sample``: read in one pass, only
+    the N lines held), see :mod:`tokenlens.vocab.sample`.
     """
 
     def __init__(
@@ -100,6 +111,7 @@ class Corpus:
         seed: int = 0,
         holdout_max_bytes: int = 2_000_000,
         batch_lines: int = BATCH_LINES,
+        portion: Portion | None = None,
     ):
         if on_bad not in ON_BAD:
             raise InputError(f"on_bad must be one of {', '.join(ON_BAD)}, not {on_bad!r}.")
@@ -110,6 +122,7 @@ class Corpus:
             )
         if not 0.0 <= float(holdout) < 1.0:
             raise InputError(f"holdout is a fraction of the lines, from 0 up to (not including) 1; got {holdout}.")
+        self.portion = (portion or Portion()).checked()
         self.field = field
         self.on_bad = on_bad
         self.holdout = float(holdout)
@@ -146,48 +159,62 @@ class Corpus:
     # -- reading --------------------------------------------------------------------------------
     def check_files(self) -> None:
         """Check every file before training; skip the unusable ones or stop, as chosen."""
-        good = []
-        total = 0
-        for path in self.files:
-            checked = check(path, count_lines=False)
-            if checked.problem is None:
-                good.append(path)
-                total += checked.size
-                continue
-            if self.on_bad == "stop":
-                raise checked.error(_SKIP_HINT)
-            self.stats.files_skipped.append((str(path), checked.problem))
+        good = [path for path in self.files if self._usable(path)]
         if not good:
             detail = "; ".join(f"{p} {r}" for p, r in self.stats.files_skipped[:5])
             raise CorpusError(f"No file of the corpus is usable text: {detail}.")
         self.files = good
-        self.stats.bytes_total = total
+        self.stats.bytes_total = sum(path.stat().st_size for path in good)
+
+    def _usable(self, path: Path) -> bool:
+        checked = check(path, count_lines=False)
+        if checked.problem is None:
+            return True
+        if self.on_bad == "stop":
+            raise checked.error(_SKIP_HINT)
+        self.stats.files_skipped.append((str(path), checked.problem))
+        return False
 
     def batches(self) -> Iterator[list[str]]:
-        """Lists of up to ``batch_lines`` lines (line endings kept, as the trainers read files)."""
-        source = self._until_stopped(self._file_lines() if self.files else self._data_lines())
-        rng = random.Random(self.seed) if self.holdout > 0 else None
-        held_bytes = 0
+        """Lists of up to ``batch_lines`` lines (line endings kept, as the trainers read files):
+        the lines not held out, all of them, the first ``max_lines`` or a seeded sample."""
+        lines = self._kept(self._first(self._until_stopped(self._file_lines() if self.files else self._data_lines())))
+        if self.portion.sample is not None:
+            # the whole corpus is read here, once; only the sample stays in memory
+            lines = iter(reservoir(lines, self.portion.sample, self.portion.seed))
         while True:
             if self._stop.is_set():
                 raise TrainingInterrupted("Training was stopped while reading the corpus.")
-            batch = list(itertools.islice(source, self.batch_lines))
+            batch = list(itertools.islice(lines, self.batch_lines))
             if not batch:
                 break
-            if rng is not None and held_bytes < self.holdout_max_bytes:
-                keep = []
-                for line in batch:
-                    if held_bytes < self.holdout_max_bytes and rng.random() < self.holdout:
-                        self.heldout.append(line)
-                        held_bytes += utf8_len(line)
-                    else:
-                        keep.append(line)
-                self.stats.heldout_lines = len(self.heldout)
-                batch = keep
             self.stats.lines += len(batch)
-            if batch:
-                yield batch
+            yield batch
         self.stats.done = True
+
+    def _first(self, lines: Iterator[str]) -> Iterator[str]:
+        """The first ``max_lines`` lines, and a look at the next one to know whether there was
+        more: the source is read no further."""
+        limit = self.portion.max_lines
+        if limit is None:
+            yield from lines
+            return
+        yield from itertools.islice(lines, limit)
+        self.stats.more = next(lines, None) is not None
+
+    def _kept(self, lines: Iterator[str]) -> Iterator[str]:
+        """The lines not held out; a seeded share is kept aside to measure the fit on."""
+        rng = random.Random(self.seed) if self.holdout > 0 else None
+        held_bytes = 0
+        stats = self.stats
+        for line in lines:
+            if rng is not None and held_bytes < self.holdout_max_bytes and rng.random() < self.holdout:
+                self.heldout.append(line)
+                held_bytes += utf8_len(line)
+                stats.heldout_lines += 1
+                continue
+            stats.lines_seen += 1
+            yield line
 
     def _until_stopped(self, lines: Iterator[str]) -> Iterator[str]:
         stop = self._stop
@@ -197,10 +224,15 @@ class Corpus:
             yield line
 
     def _file_lines(self) -> Iterator[str]:
-        if self.stats.bytes_total is None:
+        # With max_lines each file is checked only when reading reaches it, so the files after
+        # the last line read are never opened.
+        lazy = self.stats.bytes_total is None and self.portion.max_lines is not None
+        if self.stats.bytes_total is None and not lazy:
             self.check_files()
         done_bytes = 0
         for path in self.files:
+            if lazy and not self._usable(path):
+                continue
             self.stats.files += 1
 
             def progress(read: int, done: int = done_bytes) -> None:

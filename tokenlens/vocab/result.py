@@ -322,6 +322,8 @@ class TrainingResult(ShownAsWidget):
             f"  trained in {self.seconds.get('train', 0):.1f} s;"
             f" peak memory {self.memory.get('peak_rss', 0) / 2**20:.0f} MB",
         ]
+        if self.corpus.get("seen"):
+            lines.append(f"  {self.corpus['seen']}")
         for f in self.fit:
             lines.append(
                 f"  {f.tokenizer}: {f.tokens:,} tokens, {f.chars_per_token:.2f} chars/token,"

@@ -40,6 +40,7 @@ from tokenlens.vocab.options import (
 )
 from tokenlens.vocab.registry import TRAINING_FILE, check_name, config_files, save_atomically
 from tokenlens.vocab.result import TrainingResult, _package_version, example_words, load_training
+from tokenlens.vocab.sample import DEFAULT_SEED, Portion, seen_line
 
 #: the fit is measured on at most this many characters of held-out text
 FIT_MAX_CHARS = 1_000_000
@@ -113,7 +114,7 @@ class _Watch:
                 elapsed=now - self.start,
                 bytes_read=s.bytes_read,
                 bytes_total=s.bytes_total,
-                lines=s.lines,
+                lines=s.lines_seen + s.heldout_lines,
                 rss=rss,
                 done=self.phase_name == "done",
             )
@@ -241,7 +242,9 @@ def train_tokenizer(
     holdout: float = 0.0,
     compare: Sequence[str] = (),
     word: str | None = None,
-    seed: int = 0,
+    seed: int = DEFAULT_SEED,
+    sample: int | None = None,
+    max_lines: int | None = None,
     overwrite: bool = False,
     progress: Any = "auto",
     save: bool = True,
@@ -264,17 +267,23 @@ def train_tokenizer(
     ``%%tokenize -t name``, the side panel and ``transformers.AutoTokenizer.from_pretrained(path)``
     can use it at once. An existing name is kept unless ``overwrite=True``.
 
+    A corpus too big for the trainer's word counts can be cut: ``sample=N`` trains on N lines
+    drawn uniformly at random with ``seed`` (the whole corpus is read once, only the N lines are
+    held), ``max_lines=N`` on the first N lines (nothing after them is read). The report says how
+    much of the corpus was seen.
+
     Reproducibility: the ``tokenizers`` trainers take no seed. Byte-level BPE and character BPE
     (with the default ▁ words) give the same tokenizer for the same text and options every time;
     WordPiece, Unigram and character BPE with ``</w>`` or a continuation prefix may break ties
     differently from run to run (hash-map order inside the trainer). ``seed`` fixes what tokenlens
-    itself draws: the ``holdout`` lines.
+    itself draws: the ``holdout`` lines and the ``sample``.
 
     Stopping the cell (Ctrl-C) raises :class:`TrainingInterrupted` and saves nothing.
     ``save=False`` keeps the result in memory only (``tokenlens.sweep`` trains many this way).
     """
     from tokenlens.backends.hf import HFBackend
 
+    portion = Portion(sample=sample, max_lines=max_lines, seed=seed).checked()
     if isinstance(pre_tokenizer, str):
         pre_tokenizer = [pre_tokenizer]
     opts = TrainingOptions(
@@ -294,7 +303,7 @@ def train_tokenizer(
     # Everything that can be refused is refused before any work.
     target = check_name(name, overwrite) if save else None
     baselines, heldout_text = _baselines_and_heldout(compare, heldout, heldout_files, field, holdout)
-    source = Corpus(corpus, files=files, field=field, on_bad=on_bad, holdout=holdout, seed=opts.seed)
+    source = Corpus(corpus, files=files, field=field, on_bad=on_bad, holdout=holdout, seed=opts.seed, portion=portion)
     callback = _auto_progress() if progress in ("auto", True) else (progress or None)
     watch = _Watch(callback, source)
     with _nothing_saved_when_stopped(watch, callback):
@@ -353,7 +362,7 @@ def _nothing_saved_when_stopped(watch: _Watch, callback) -> Iterator[None]:
 def _read_and_train(opts: TrainingOptions, source: Corpus, watch: _Watch) -> tuple[Any, dict[str, int]]:
     """Check the files, then stream the corpus into the trainer: the trained tokenizer and the
     word counts the trainer kept."""
-    if source.files:
+    if source.files and source.portion.max_lines is None:  # with max_lines, each file when reached
         watch.phase("checking the files", key="check")
         source.check_files()
         if not source.stats.bytes_total:
@@ -447,12 +456,7 @@ def _result(
         special_tokens=list(opts.special_tokens or []),
         merges=merges,
         uses=uses,
-        corpus={
-            "description": source.description,
-            **source.stats.to_dict(),
-            "distinct_words": len(words),
-            "word_occurrences": sum(words.values()),
-        },
+        corpus=_corpus_record(source, words),
         fit=fit,
         sample=sample,
         versions={"tokenizers": tokenizers.__version__, "tokenlens": _package_version()},
@@ -461,6 +465,30 @@ def _result(
     result.example_words = example_words(result, words)
     result.word = word if word is not None else (result.example_words[0] if result.example_words else "")
     return result
+
+
+def _corpus_record(source: Corpus, words: dict[str, int]) -> dict[str, Any]:
+    """What the report says of the corpus, with the sentence on how much of it was seen (also in
+    the description, which every view of the report shows)."""
+    st = source.stats
+    seen = seen_line(
+        lines=st.lines,
+        lines_seen=st.lines_seen,
+        more=st.more,
+        portion=source.portion,
+        unit="lines" if source.files or isinstance(source.data, str) else "texts",
+        heldout=st.heldout_lines,
+    )
+    return {
+        "description": f"{source.description}; {seen}",
+        **st.to_dict(),
+        "seen": seen,
+        "sample": source.portion.sample,
+        "max_lines": source.portion.max_lines,
+        "seed": source.portion.seed,
+        "distinct_words": len(words),
+        "word_occurrences": sum(words.values()),
+    }
 
 
 def _save(result: TrainingResult, tok, opts: TrainingOptions, watch: _Watch, overwrite: bool) -> None:
