@@ -15,7 +15,7 @@ from jupyter_server.utils import url_path_join
 from .config import TokenLens, apply_library_limits
 from .failures import RequestError, failure
 from .pools import Pools
-from .service import ROUTES, Route, Service, too_large
+from .service import ROUTES, Reply, Route, Service, too_large
 
 
 @tornado.web.stream_request_body
@@ -53,8 +53,10 @@ class RouteHandler(APIHandler):
             self._chunks.append(chunk)
 
     @tornado.web.authenticated
-    async def get(self) -> None:
+    async def get(self, name: str | None = None) -> None:
         params = {k: self.get_query_argument(k) for k in self.request.query_arguments}
+        if name is not None:  # the path's own part (/tokenlens/page-tokenizers/<name>), decoded
+            params["name"] = name
         await self._respond(b"", params)
 
     @tornado.web.authenticated
@@ -70,8 +72,22 @@ class RouteHandler(APIHandler):
             answer = await asyncio.wrap_future(future)
         except Exception as exc:
             return self._fail(exc)
+        if isinstance(answer, Reply):
+            return self._reply(answer)
         self.set_header("Content-Type", "application/json")
         self.finish(answer)
+
+    def _reply(self, reply: Reply) -> None:
+        """A file with its entity tag; 304 when the browser already holds this version."""
+        self.set_header("Content-Type", reply.media_type)
+        if reply.etag:
+            tag = f'"{reply.etag}"'
+            self.set_header("ETag", tag)
+            self.set_header("Cache-Control", "private, no-cache")
+            if tag in (self.request.headers.get("If-None-Match") or "").replace(" ", "").split(","):
+                self.set_status(304)
+                return self.finish()
+        self.finish(reply.body)
 
     def _fail(self, exc: BaseException) -> None:
         """A JSON error a person can act on; never a traceback."""
@@ -95,7 +111,11 @@ def setup_handlers(server_app) -> None:
     web_app.add_handlers(
         ".*$",
         [
-            (url_path_join(base, name), RouteHandler, {"route": route, "service": service, "pools": pools})
+            (
+                url_path_join(base, route.path or name),
+                RouteHandler,
+                {"route": route, "service": service, "pools": pools},
+            )
             for name, route in ROUTES.items()
         ],
     )

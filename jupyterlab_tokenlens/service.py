@@ -45,6 +45,17 @@ class Route:
     heavy: bool
     body_limit: Callable[[Any], int]
     limit_option: str = ""
+    #: the path under /tokenlens when it is not the name (a group is passed as "name")
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An answer that is not JSON made here: its bytes, media type and entity tag."""
+
+    body: bytes
+    media_type: str
+    etag: str = ""
 
 
 ROUTES = {
@@ -52,6 +63,8 @@ ROUTES = {
     for r in (
         Route("tokenizers", "GET", False, lambda s: 0),
         Route("ranks", "GET", False, lambda s: 0),
+        Route("page_tokenizers", "GET", False, lambda s: 0, path="page-tokenizers"),
+        Route("page_file", "GET", False, lambda s: 0, path=r"page-tokenizers/([^/]+)"),
         Route("tokenize", "POST", False, lambda s: s.max_body_bytes, "max_body_bytes"),
         Route("explain", "POST", False, lambda s: 32 * s.max_explain_ids + _BODY_SLACK, "max_explain_ids"),
         Route(
@@ -140,13 +153,13 @@ class Service:
         self.settings = settings
         self.cache = cache if cache is not None else AnswerCache(settings.cache_bytes)
 
-    def answer(self, route: str, body: bytes = b"", params: Mapping[str, str] | None = None) -> bytes:
+    def answer(self, route: str, body: bytes = b"", params: Mapping[str, str] | None = None) -> bytes | Reply:
         """The JSON answer to one request: the body parsed (POST) or the query (GET), then the
         route's work; one call, so a pool thread does all of it."""
         spec = ROUTES[route]
         request: Any = dict(params or {}) if spec.method == "GET" else parse(body)
         result = getattr(self, route)(request)
-        return result if isinstance(result, bytes) else dumps(result)
+        return result if isinstance(result, (bytes, Reply)) else dumps(result)
 
     # -- the sandbox ----------------------------------------------------------------------------
 
@@ -211,6 +224,46 @@ class Service:
                 " count with. The panel counts its tokens on the server.",
             )
         return dumps(table)
+
+    def page_tokenizers(self, query: Mapping[str, str]) -> dict:
+        """The files a page needs to count and draw tokens itself (``GET
+        /tokenlens/page-tokenizers[?tokenizers=a,b]``; all that load without a download by
+        default): per tokenizer its kind, sha256, size and ``url`` relative to this route, or
+        ``page: false`` and the reason it stays on the server."""
+        from tokenlens.core.page_files import page_manifest
+        from tokenlens.core.resolve import available
+        from tokenlens.errors import TokenlensError
+
+        asked = [n for n in query.get("tokenizers", "").split(",") if n.strip()]
+        if len(asked) > self.settings.max_tokenizers:
+            raise RequestError(
+                400, f"At most {self.settings.max_tokenizers} tokenizers per request; {len(asked)} were named."
+            )
+        names = [self._name(n, "Name tokenizers as in ?tokenizers=gpt2,bert-base-uncased.") for n in asked]
+        if not names:
+            names = [e.name for e in available(include_hub_cache=False)]
+        entries = []
+        for name in names:
+            try:
+                with self._sandboxed(get=True) as sandbox:
+                    entries.extend(page_manifest([name], sandbox))
+            except (TokenlensError, RequestError) as exc:
+                # one tokenizer the page cannot have is counted on the server; the rest still come
+                status, payload, _ = failure(exc)
+                entries.append({"name": name, "page": False, "reason": payload["message"], "status": status})
+        return {"version": __version__, "tokenizers": entries}
+
+    def page_file(self, query: Mapping[str, str]) -> Reply:
+        """One tokenizer's file for the page (``GET /tokenlens/page-tokenizers/gpt2``), tagged
+        with its sha256 so the browser asks again only when it changed."""
+        import hashlib
+
+        from tokenlens.core.page_files import page_file
+
+        name = self._name(query.get("name"), "Name a tokenizer, as in /tokenlens/page-tokenizers/gpt2.")
+        with self._sandboxed(get=True) as sandbox:
+            data, media_type = page_file(name, sandbox)
+        return Reply(data, media_type, hashlib.sha256(data).hexdigest())
 
     def tokenize(self, body: Any) -> bytes:
         """Ids, tokens and spans of a text under each named tokenizer (``counts_only``: counts)."""

@@ -602,3 +602,79 @@ async def test_bodies_are_parsed_off_the_event_loop(jp_fetch, monkeypatch):
     finally:
         gate.set()
     assert json.loads((await slow).body)["explanations"][0]["piece"] == "I"
+
+
+# -- GET /tokenlens/page-tokenizers: the files a page counts and draws tokens with (issue #21) ---
+
+
+async def page(jp_fetch, *parts: str, **kwargs):
+    return await jp_fetch("tokenlens", "page-tokenizers", *parts, **kwargs)
+
+
+async def test_page_manifest_and_files_match_and_are_tagged(jp_fetch):
+    import hashlib
+
+    listed = json.loads((await page(jp_fetch, params={"tokenizers": "gpt2,bert-base-uncased,llama-2"})).body)
+    entries = {e["name"]: e for e in listed["tokenizers"]}
+    assert entries["gpt2"]["kind"] == "tiktoken" and entries["bert-base-uncased"]["kind"] == "tokenizers-json"
+    for name, entry in entries.items():
+        assert entry["url"] == f"page-tokenizers/{name}" and entry.get("page", True)
+        response = await page(jp_fetch, name)
+        assert hashlib.sha256(response.body).hexdigest() == entry["sha256"] and len(response.body) == entry["bytes"]
+        assert response.headers["ETag"] == f'"{entry["sha256"]}"'
+    # the tokenizer.json is what the server's engine runs: the same ids for the same text
+    from tokenizers import Tokenizer
+
+    import tokenlens
+
+    served = Tokenizer.from_str((await page(jp_fetch, "llama-2")).body.decode())
+    text = "Hello  world, ଓଡ଼ିଆ 🙂"
+    assert served.encode(text).ids == list(tokenlens.tokenize(text, "llama-2").ids)
+    # the browser's copy still current: 304 and no body
+    with pytest.raises(HTTPClientError) as info:
+        await page(jp_fetch, "gpt2", headers={"If-None-Match": f'"{entries["gpt2"]["sha256"]}"'})
+    assert info.value.code == 304
+    # every available tokenizer when none is named
+    everything = json.loads((await page(jp_fetch)).body)["tokenizers"]
+    assert {"gpt2", "cl100k_base", "o200k_base", "bert-base-uncased", "llama-2"} <= {e["name"] for e in everything}
+
+
+async def test_page_files_need_auth(jp_fetch):
+    for parts in ((), ("gpt2",)):
+        with pytest.raises(HTTPClientError) as info:
+            await page(jp_fetch, *parts, headers={"Authorization": ""})
+        assert info.value.code == 403
+
+
+async def test_page_files_are_local_names_only(jp_fetch, tmp_path):
+    code, payload = await error_of(page(jp_fetch, "gpt-2"))
+    assert code == 404 and "No tokenizer named 'gpt-2'" in payload["message"] and payload["suggestions"] == ["gpt2"]
+    (tmp_path / "tokenizer.json").write_bytes(word_level_json(["hello"]))
+    for name in (str(tmp_path), str(TOKENIZERS / "gpt2"), "../gpt2", ".."):
+        code, payload = await error_of(page(jp_fetch, name.replace("/", "%2F")))
+        assert code == 404, name
+    code, payload = await error_of(page(jp_fetch, "x" * 257))
+    assert code == 400 and "at most 256 characters" in payload["message"]
+    # in the manifest, a name the page cannot have is marked, and the others still come
+    listed = json.loads((await page(jp_fetch, params={"tokenizers": "gpt-2,gpt2"})).body)["tokenizers"]
+    assert listed[0]["page"] is False and listed[0]["status"] == 404 and "gpt-2" in listed[0]["reason"]
+    assert listed[1]["name"] == "gpt2" and "sha256" in listed[1]
+
+
+@pytest.mark.parametrize("jp_server_config", [config_with(page_file_bytes=1_000_000)])
+async def test_page_files_larger_than_the_limit_are_refused(jp_fetch, restore_limits):
+    code, payload = await error_of(page(jp_fetch, "o200k_base"))
+    assert code == 400 and "page_file_bytes" in payload["message"] and "1,000,000" in payload["message"]
+    entry = json.loads((await page(jp_fetch, params={"tokenizers": "o200k_base"})).body)["tokenizers"][0]
+    assert entry["page"] is False and "counted on the server" in entry["reason"]
+    assert (await page(jp_fetch, "gpt2")).code == 200  # 886,020 bytes
+
+
+@pytest.mark.parametrize("jp_server_config", [config_with(allow_hub_downloads=True)])
+async def test_page_files_never_download_even_where_downloads_are_allowed(jp_fetch, fake_hub):
+    fake_hub.files["someone/words"] = {"tokenizer.json": word_level_json(["hello"])}
+    code, payload = await error_of(page(jp_fetch, "someone%2Fwords"))
+    assert code == 404 and "GET routes read only" in payload["message"]
+    listed = json.loads((await page(jp_fetch, params={"tokenizers": "someone/words"})).body)["tokenizers"]
+    assert listed[0]["page"] is False
+    assert fake_hub.requests == []

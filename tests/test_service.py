@@ -148,3 +148,31 @@ def test_options_default_to_a_closed_server():
     settings = TokenLens()
     assert settings.allow_hub_downloads is False
     assert settings.heavy_workers >= 1 and settings.heavy_queue >= 0
+
+
+def test_page_files_of_sentencepiece_split_as_sentencepiece_does(service):
+    """Llama 2's tokenizer.json for the page: the same ids as the sentencepiece library on FLORES
+    in eight languages and on runs of spaces (the merges by score, the words as it splits them)."""
+    from pathlib import Path
+
+    from tokenizers import Tokenizer
+
+    import tokenlens
+
+    reply = service.page_file({"name": "llama-2"})
+    assert reply.media_type == "application/json" and len(reply.etag) == 64
+    served = Tokenizer.from_str(reply.body.decode())
+    flores = Path(TOKENIZERS).parent / "flores200"
+    texts = ["Hello  world", "x   y    z", "  lead", "trail  ", "<s> a </s>", "a\n\tb", ""]
+    for lang in ("eng_Latn", "spa_Latn", "hin_Deva", "ben_Beng", "ory_Orya", "tam_Taml", "arb_Arab", "zho_Hans"):
+        texts += (flores / f"{lang}.dev").read_text(encoding="utf-8").splitlines()[:40]
+    for text in texts:
+        assert served.encode(text).ids == list(tokenlens.tokenize(text, "llama-2").ids), text
+
+
+def test_page_manifest_bounds_its_names(service):
+    with pytest.raises(RequestError) as info:
+        service.page_tokenizers({"tokenizers": ",".join(["gpt2"] * 9)})
+    assert info.value.status == 400 and "At most 8 tokenizers" in info.value.message
+    entries = service.page_tokenizers({"tokenizers": "bert-base-uncased"})["tokenizers"]
+    assert entries[0]["kind"] == "tokenizers-json" and entries[0]["url"] == "page-tokenizers/bert-base-uncased"

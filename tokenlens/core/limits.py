@@ -42,6 +42,8 @@ class Limits:
     chat_template_ms: int = 2000
     #: tokens an n-gram model (ngram_lm) may count from its texts; its tables grow with them
     ngram_tokens: int = 10_000_000
+    #: largest tokenizer file (bytes) sent to a web page to count in (rank table or tokenizer.json); larger ones count on the server
+    page_file_bytes: int = 64 * 1024 * 1024
     #: texts whose token counts stats() keeps one by one (Stats.token_counts, 8 bytes each); beyond, a bounded summary
     stats_row_counts: int = 1_000_000
 
