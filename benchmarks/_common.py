@@ -9,6 +9,7 @@ import this module as `_common`.
 from __future__ import annotations
 
 import os
+import runpy
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -17,15 +18,10 @@ FLORES = SHARED / "flores200"
 os.environ.setdefault("TOKENLENS_PATH", str(SHARED / "tokenizers"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+# Chromium's path and flags live once, in ui-tests/harness/chromium.py
+_CHROMIUM = runpy.run_path(str(ROOT / "ui-tests" / "harness" / "chromium.py"))
+CHROMIUM: str = _CHROMIUM["CHROMIUM"]
+FLAGS: list[str] = _CHROMIUM["FLAGS"]
 MIX = ["hin_Deva", "ory_Orya", "zho_Hans", "arb_Arab"]
 
 

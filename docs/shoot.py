@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import runpy
 import secrets
 import shutil
 import socket
@@ -26,7 +27,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 IMAGES = ROOT / "docs" / "images"
 FLORES = ROOT.parent / "shared" / "data" / "flores200"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+# Chromium's path and flags live once, in ui-tests/harness/chromium.py
+_CHROMIUM = runpy.run_path(str(ROOT / "ui-tests" / "harness" / "chromium.py"))
+CHROMIUM: str = _CHROMIUM["CHROMIUM"]
+FLAGS: list[str] = _CHROMIUM["FLAGS"]
 PANEL = "#tokenlens-panel"
 
 CELLS = [
@@ -172,7 +176,7 @@ def main() -> None:
         proc, url = start_lab(root)
         try:
             with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
                 page = browser.new_page(viewport={"width": 1280, "height": 800}, device_scale_factor=1)
                 try:
                     shoot(page, url)

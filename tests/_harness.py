@@ -7,22 +7,17 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
-import shutil
+import runpy
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 from .conftest import ROOT
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+# Chromium's path and flags live once, in ui-tests/harness/chromium.py, for scripts and tests alike
+_CHROMIUM = runpy.run_path(str(ROOT / "ui-tests" / "harness" / "chromium.py"))
+CHROMIUM: str = _CHROMIUM["CHROMIUM"]
+FLAGS: list[str] = _CHROMIUM["FLAGS"]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 SKIP_REASON = "Debian's chromium is not installed (make test installs it as root)"
 

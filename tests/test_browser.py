@@ -9,7 +9,6 @@ import contextlib
 import json
 import os
 import secrets
-import shutil
 import socket
 import subprocess
 import sys
@@ -19,18 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from ._harness import CHROMIUM, FLAGS
+
 pytestmark = pytest.mark.browser
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 if not Path(CHROMIUM).exists():  # pragma: no cover - make installs it; say so if it could not
     pytest.skip("Debian's chromium is not installed (make test installs it as root)", allow_module_level=True)
@@ -118,7 +110,7 @@ async def chromium_page(**kwargs):
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
         try:
             yield await browser.new_page(**kwargs)
         finally:
@@ -187,3 +179,24 @@ async def test_panel_follows_the_active_cell(lab):
         await page.wait_for_function("document.body.dataset.jpThemeLight === 'false'")
         await page.wait_for_timeout(800)
         await page.screenshot(path=str(ARTIFACTS / "panel-dark-odia.png"))
+
+
+def test_chromium_flags_are_spelled_once():
+    """Every script and test launches Chromium with ui-tests/harness/chromium.py's flags: none
+    spells its own (a copy drifts: docs/shoot.py's once lacked two)."""
+    from .conftest import ROOT
+
+    home = ROOT / "ui-tests" / "harness" / "chromium.py"
+    flag = "--disable-" + "background-networking"  # in two parts, so this file does not spell it
+    spelled = [
+        path.relative_to(ROOT).as_posix()
+        for folder in ("tests", "benchmarks", "docs", "ui-tests", "tokenlens", "jupyterlab_tokenlens")
+        for path in (ROOT / folder).rglob("*")
+        if path.suffix in {".py", ".ts", ".js", ".json"}
+        and "node_modules" not in path.parts
+        and path != home
+        and path.is_file()
+        and flag in path.read_text(encoding="utf-8", errors="replace")
+    ]
+    assert spelled == [], spelled
+    assert flag in home.read_text(encoding="utf-8") and flag in FLAGS

@@ -11,18 +11,11 @@ import sys
 import threading
 from pathlib import Path
 
+from chromium import CHROMIUM, FLAGS  # this folder is on sys.path: the script's own
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/tokenlens-harness")
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SAMPLES = ("english", "odia", "emoji", "single", "unknown", "decoded", "errors")
 
 
@@ -42,7 +35,7 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     server, url = serve()
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 800, "height": 900})
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
