@@ -118,8 +118,10 @@ def test_bad_options_are_refused(kwargs, says):
 def test_bad_texts_are_refused():
     with pytest.raises(InputError, match="give the model some text"):
         ngram_lm(["", ""], "gpt2")
-    with pytest.raises(InputError, match="string or a list of strings"):
+    with pytest.raises(InputError, match="Cannot read texts from a int: give a string, a list"):
         ngram_lm(42, "gpt2")
+    with pytest.raises(InputError, match="No such file or folder"):
+        ngram_lm(Path("no-such-corpus.txt"), "gpt2")
     lm = ngram_lm("a few words", "gpt2")
     with pytest.raises(InputError, match="at least one token"):
         lm.perplexity([""])
@@ -201,3 +203,16 @@ def test_predictions_continue_through_the_model_that_made_them():
     assert gen.text == " sat on the" and gen.model == "bigram over gpt2"
     # a continuation shown alone continues the same way
     assert gen.generator(gen.prompt, max_new_tokens=3).text == " sat on the"
+
+
+def test_texts_may_be_a_file_as_everywhere_else(tmp_path):
+    """A Path is read by tokenlens.sources, as stats and train_tokenizer read it: one text per
+    line (the screenshot's n-gram cell, ngram_lm(Path('odia.txt'), ...), failed on it)."""
+    lines = (FLORES / "ory_Orya.dev").read_text(encoding="utf-8").splitlines()[:200]
+    corpus = tmp_path / "odia.txt"
+    corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    from_file = ngram_lm(corpus, "gpt2", n=2)
+    from_lines = ngram_lm(lines, "gpt2", n=2)
+    assert from_file.tokens_seen == from_lines.tokens_seen
+    assert from_file.orders[-1].counts == from_lines.orders[-1].counts
+    assert from_file.perplexity(corpus) == pytest.approx(from_lines.perplexity(lines))

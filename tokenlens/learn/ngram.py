@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -241,17 +241,18 @@ def _estimated_discount(order: _Order) -> float:
     return min(max(n1 / (n1 + 2 * n2), 0.1), 0.95) if n1 + n2 else 0.75
 
 
-def _texts(texts: Any) -> list[str]:
-    if isinstance(texts, str):
-        texts = [texts]
-    if not isinstance(texts, Iterable):
-        raise InputError(f"Texts must be a string or a list of strings, not {type(texts).__name__}.")
-    return [check_text(t) for t in texts]
+def _texts(texts: Any) -> Iterator[str]:
+    """Each text, read by the one loader every other call uses (``tokenlens.sources``): a string,
+    strings, a Series or column, or a ``Path`` (a file's lines, a folder's files, a glob)."""
+    from tokenlens.sources import as_texts
+
+    for t in as_texts(texts):
+        yield check_text(t)
 
 
 def ngram_lm(texts: Any, tokenizer: TokenizerLike = "gpt2", n: int = 3, *, discount: float | None = None) -> NGramLM:
     """Count the n-grams of ``tokenizer``'s ids in ``texts`` (a string or strings, one per line
-    or document) and return an interpolated Kneser–Ney model of order ``n`` (1 = unigram).
+    or document, or a ``Path``: a text file's lines, a folder's files) and return an interpolated Kneser–Ney model of order ``n`` (1 = unigram).
     ``discount``: one D for every order; by default each order's is estimated from its counts."""
     from tokenlens.core.limits import LIMITS, raise_hint
 
