@@ -19,6 +19,7 @@ import numpy as np
 
 from tokenlens.backends import Backend
 from tokenlens.errors import InputError
+from tokenlens.measure import distributed
 from tokenlens.measure.stats import Stats, TokenizerLike, stats
 from tokenlens.measure.tally import Lengths
 from tokenlens.sources.texts import Texts, as_texts, shorten
@@ -135,7 +136,8 @@ class DatasetView(ShownAsWidget):
                 f" every count); ask for at most {self.lengths.keep}, or make the view again with longest={n}."
             )
         top = self._top(n)
-        texts = self._source.get_many([row for _, row in top]) if self._source is not None else {}
+        readable = self._source is not None and not self._source.once()  # a generator is read once: no previews
+        texts = self._source.get_many([row for _, row in top]) if readable else {}
         out = []
         for tokens, row in top:
             text = texts.get(row, "")
@@ -161,6 +163,11 @@ class DatasetView(ShownAsWidget):
     def text(self, row: int) -> str:
         if self._source is None:
             raise InputError("This view does not keep its texts, so rows cannot be opened.")
+        if self._source.once():
+            raise InputError(
+                "These texts came from a generator, which can be read only once, so rows cannot be"
+                " opened. Pass a list, files or a dataset to open rows."
+            )
         if not 0 <= row < self.n_rows:
             raise InputError(
                 f"Row {row} is out of range: the column has {self.n_rows:,} rows (0 to {self.n_rows - 1})."
@@ -217,13 +224,16 @@ def dataset_view(
     label: str | None = None,
     num_threads: int | None = None,
     progress: bool | None = None,
+    engine: str | None = None,
+    num_cpus: int | None = None,
 ) -> DatasetView:
     """Token counts per row of ``texts`` (a column, list, files…) under ``tokenizer``.
 
     Shows the histogram of tokens per row, the rows longer than ``context_length`` (truncated
     when a model reads them), the longest rows (click to open them in the token view), the
     total token count and its cost at ``price_per_million``. Special tokens are counted, as a
-    model receives them. ``texts`` are read as :func:`~tokenlens.measure.stats.stats` reads them.
+    model receives them. ``texts`` are read as :func:`~tokenlens.measure.stats.stats` reads them,
+    a ``ray.data.Dataset`` too; ``engine="ray"`` and ``num_cpus`` count in Ray workers, as there.
     """
     if context_length is not None and (not isinstance(context_length, int) or context_length < 1):
         raise InputError(f"The context length must be a whole number of tokens ≥ 1, not {context_length!r}.")
@@ -231,8 +241,19 @@ def dataset_view(
         raise InputError("The dataset view takes one column of texts, not a dict of several.")
     if not isinstance(tokenizer, (str, Backend)):
         raise InputError("The dataset view takes one tokenizer; use stats() to compare several.")
-    source = as_texts(texts, label, whole_files, field)
-    result = stats(source, tokenizer, add_special_tokens=add_special_tokens, num_threads=num_threads, progress=progress)
+    engine = distributed.choose_engine(engine, texts)
+    source = as_texts(distributed.wrap(texts, label, field), label, whole_files, field)
+    if engine == "ray":  # the Ray source keeps the longest rows' texts that the workers send back
+        source = distributed.as_ray_texts(source)
+    result = stats(
+        source,
+        tokenizer,
+        add_special_tokens=add_special_tokens,
+        num_threads=num_threads,
+        progress=progress,
+        engine=engine,
+        num_cpus=num_cpus,
+    )
     view = DatasetView(result, context_length, price_per_million, longest, source)
     view.cost()  # refuse a bad price now, not when displayed
     return view

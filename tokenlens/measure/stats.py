@@ -359,14 +359,18 @@ def _measure_batch(batch: list[str], enc, table, tally: Tally, specials: int = 0
     tally.lengths.add(enc.counts + specials if specials else enc.counts, first_row)
 
 
-def _progress(total: int, desc: str, show: bool):
+def _progress(total: int | None, desc: str, show: bool, delay: float = 0):
+    """A tqdm bar (a widget in a notebook, text in a terminal) with rate and ETA; without a
+    ``total`` (texts not known before reading) it shows the count and rate; ``delay``: seconds
+    before it appears (quick jobs show none)."""
     if not show:
         return None
     try:
         from tqdm.auto import tqdm
     except ImportError:  # pragma: no cover - tqdm comes with huggingface_hub
         return None
-    return tqdm(total=total, desc=desc, unit="text", unit_scale=total >= 10_000, leave=False)
+    big = total is None or total >= 10_000
+    return tqdm(total=total, desc=desc, unit="text", unit_scale=big, leave=False, delay=delay)
 
 
 def measure(
@@ -462,14 +466,27 @@ def stats_from_tally(
     )
 
 
-def _check_parallel(text: Texts, reference: Texts) -> None:
-    if text.n != reference.n:
+def _check_parallel(text: Texts, reference: Texts, n: int | None = None, n_ref: int | None = None) -> None:
+    """Refuse a reference with another number of texts: before any work when both numbers are
+    known, otherwise once both are read (``n``, ``n_ref``: the texts measured)."""
+    n, n_ref = (text.n if n is None else n), (reference.n if n_ref is None else n_ref)
+    if n is not None and n_ref is not None and n != n_ref:
+        found = " (found once they were read)" if text.n is None or reference.n is None else ""
         raise InputError(
-            f"The reference is not parallel to {text.label!r}: {text.label!r} has {text.n:,} texts"
-            f" (lines) and the reference {reference.label!r} has {reference.n:,}. The premium"
+            f"The reference is not parallel to {text.label!r}: {text.label!r} has {n:,} texts"
+            f" (lines) and the reference {reference.label!r} has {n_ref:,}{found}. The premium"
             " compares text i with its translation i, so both need the same number of texts,"
             " in the same order."
         )
+
+
+def _read(source: Texts, measured: Stats) -> int:
+    """How many texts of ``source`` were measured (a joined source: the texts it joined)."""
+    return source.joined_texts if isinstance(source, Joined) else measured.n_texts
+
+
+def _empty(source: Texts) -> InputError:
+    return InputError(f"{source.label!r} holds no texts (an empty list or empty files): nothing to measure.")
 
 
 def _sources(texts: Any, label: str | None, whole_files: bool, field: str | None) -> list[Texts]:
@@ -493,6 +510,8 @@ def stats(
     num_threads: int | None = None,
     batch_chars: int = BATCH_CHARS,
     progress: bool | None = None,
+    engine: str | None = None,
+    num_cpus: int | None = None,
 ) -> Stats | StatsTable:
     """Measure ``tokenizer`` on ``texts``; see the module docstring for what is measured.
 
@@ -506,13 +525,20 @@ def stats(
     texts, in the same order), or the key of ``texts`` that holds it (e.g. ``"eng_Latn"``).
     ``join``: tokenize all texts of a set as one text joined by this separator, as Petrov et al.
     counted FLORES (``join=" "``); by default each text is tokenized on its own and the counts
-    are summed.
+    are summed. ``engine="ray"`` measures in Ray Data workers with the same numbers (a
+    ``ray.data.Dataset``, by its ``field`` column, uses Ray unless ``engine="local"``); without
+    a connected Ray, a local one is started with ``num_cpus`` (see
+    :mod:`tokenlens.measure.distributed`).
 
     Returns a :class:`Stats` for one tokenizer on one set of texts, otherwise a
     :class:`StatsTable` (one row per tokenizer and set) that displays as a table and a chart.
     """
     from tokenlens.core.api import load
+    from tokenlens.measure import distributed
 
+    engine = distributed.choose_engine(engine, texts, reference)
+    texts, reference = distributed.wrap(texts, label, field), distributed.wrap(reference, None, field)
+    run = distributed.measurer(engine, num_cpus)
     sources = _sources(texts, label, whole_files, field)
     ref_source: Texts | None = None
     ref_key: str | None = None
@@ -525,7 +551,7 @@ def stats(
             ref_source.label = "reference"
     for s in sources + ([ref_source] if ref_source is not None else []):
         if s.n == 0:
-            raise InputError(f"{s.label!r} holds no texts (an empty list or empty files): nothing to measure.")
+            raise _empty(s)
     if ref_source is not None:
         for s in sources:
             _check_parallel(s, ref_source)
@@ -542,18 +568,19 @@ def stats(
     work = list(sources)
     if ref_source is not None and ref_key is None:
         work.append(ref_source)
-    total_texts = sum(s.n for s in work) * len(backends)
+    unknown = any(s.n is None for s in work)  # a stream: its size is told once it is read
+    total_texts = None if unknown else sum(s.n for s in work) * len(backends)
     total_chars = sum(s.size_hint() for s in work) * len(backends)
-    show = progress if progress is not None else total_chars >= PROGRESS_CHARS
-    bar = _progress(total_texts, "tokenlens.stats", show)
+    show = progress if progress is not None else unknown or total_chars >= PROGRESS_CHARS
+    bar = _progress(total_texts, "tokenlens.stats", show, delay=2 if unknown and progress is None else 0)
     rows: list[Stats] = []
     try:
         for backend in backends:
             measured = {}
             for s in work:
                 if bar is not None:
-                    bar.set_description(f"{backend.name} · {s.label}")
-                measured[id(s)] = measure(
+                    bar.set_description(f"{backend.name} · {s.label}", refresh=False)  # no bar before its delay
+                measured[id(s)] = run(
                     backend,
                     s,
                     add_special_tokens=add_special_tokens,
@@ -561,9 +588,14 @@ def stats(
                     batch_chars=batch_chars,
                     bar=bar,
                 )
+            for s in work:
+                if _read(s, measured[id(s)]) == 0:
+                    raise _empty(s)
             ref_stats = measured[id(ref_source)] if ref_source is not None else None
             for s in sources:
                 row = measured[id(s)]
+                if ref_stats is not None:
+                    _check_parallel(s, ref_source, _read(s, row), _read(ref_source, ref_stats))
                 if ref_stats is not None:
                     row.reference_label = ref_source.label
                     row.reference_tokens = ref_stats.n_tokens
