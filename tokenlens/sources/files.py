@@ -1,7 +1,11 @@
-"""One file of texts: plain text or JSON lines, gzip or not, checked before it is read.
+"""One file of texts: plain text or JSON lines (gzip, zstandard or neither), or a Parquet or
+Arrow table, checked before it is read.
 
-- A name ending in ``.gz`` is decompressed as it is read.
-- ``.jsonl``, ``.ndjson`` and ``.json`` (before an optional ``.gz``) are JSON lines: one object a
+- A name ending in ``.gz`` or ``.zst`` is decompressed as it is read (``.zst`` with the
+  ``zstandard`` package).
+- ``.parquet``, ``.arrow``, ``.feather`` and ``.ipc`` are tables: one text per row of a string
+  column, ``text`` unless another is named (:mod:`tokenlens.sources.tables`).
+- ``.jsonl``, ``.ndjson`` and ``.json`` (before an optional ``.gz`` or ``.zst``) are JSON lines: one object a
   line, blank lines skipped. The text is a field of each object: ``text`` unless another is
   named, and dots reach into nested objects (``meta.body``).
 - Any other file is UTF-8 text, read a line at a time (split on ``\\n`` only, as the
@@ -9,7 +13,8 @@
 
 :func:`check` reads a file once, in blocks of 1 MB, before any work is done with it: a binary file
 (a NUL byte in its first 8 KB, as git decides) or one that is not UTF-8 is then refused or
-skipped whole, with the line and byte where it goes wrong, and is never half used.
+skipped whole, with the line and byte where it goes wrong, and is never half used. A table is
+checked from its metadata (readable, the column there and of strings), without a pass.
 """
 
 from __future__ import annotations
@@ -25,8 +30,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from tokenlens.errors import SourceError
+from tokenlens.sources.tables import HINTS as TABLE_HINTS
+from tokenlens.sources.tables import inspect_table, is_table, read_table
 
-#: file name endings read as one JSON object a line (before an optional ``.gz``)
+#: file name endings read as one JSON object a line (before an optional ``.gz`` or ``.zst``)
 JSON_LINES = (".jsonl", ".ndjson", ".json")
 #: bytes looked at for a NUL byte, the sign of a binary file (git's rule)
 SNIFF_BYTES = 8192
@@ -43,17 +50,27 @@ _HINTS = {
     "utf8": "Convert it to UTF-8 (e.g. iconv -f latin1 -t utf-8), or read it with its own encoding"
     " (open(path, encoding=...)) and pass the text.",
     "gzip": "It may be cut short: download or compress it again.",
+    "zstd": "It may be cut short: download or compress it again.",
     "open": "Check that it exists and that you may read it.",
+    **TABLE_HINTS,
 }
+#: endings of compressed files, decompressed as they are read
+COMPRESSED = (".gz", ".zst")
 
 
 def is_gzip(path: Path) -> bool:
     return path.name.lower().endswith(".gz")
 
 
+def is_zstd(path: Path) -> bool:
+    return path.name.lower().endswith(".zst")
+
+
 def is_json_lines(path: Path) -> bool:
     name = path.name.lower()
-    return (name[:-3] if name.endswith(".gz") else name).endswith(JSON_LINES)
+    for ending in COMPRESSED:
+        name = name.removesuffix(ending)
+    return name.endswith(JSON_LINES)
 
 
 def where(path: Path | str, line: int) -> str:
@@ -63,17 +80,72 @@ def where(path: Path | str, line: int) -> str:
 
 @contextmanager
 def open_bytes(path: Path) -> Iterator[tuple[IO[bytes], IO[bytes]]]:
-    """(the file's bytes, decompressed if gzip; the file on disk, whose ``tell()`` is progress)."""
+    """(the file's bytes, decompressed if gzip or zstandard; the file on disk, whose ``tell()`` is progress)."""
     with open(path, "rb") as raw:
-        yield (gzip.GzipFile(fileobj=raw) if is_gzip(path) else raw), raw
+        if is_zstd(path):
+            yield io.BufferedReader(_zstd_reader(raw), _BLOCK), raw
+        else:
+            yield (gzip.GzipFile(fileobj=raw) if is_gzip(path) else raw), raw
+
+
+class _ZstdReader(io.RawIOBase):
+    """A zstandard file's bytes, frame after frame; a file cut inside a frame is an error
+    (zstandard's own stream reader ends such a file in silence)."""
+
+    def __init__(self, raw: IO[bytes]):
+        try:
+            import zstandard
+        except ImportError:  # pragma: no cover - zstandard is a dependency
+            raise SourceError("Reading .zst files needs the zstandard package: pip install zstandard") from None
+        self._zstd = zstandard
+        self._raw = raw
+        self._frame = zstandard.ZstdDecompressor().decompressobj()
+        self._started = False  # whether the current frame has had any input
+        self._out = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self._out:
+            block = self._raw.read(_BLOCK)
+            if not block:
+                if self._started and not self._frame.eof:
+                    raise self._zstd.ZstdError("the file ends inside a frame")
+                return 0
+            while block:
+                if self._frame.eof:
+                    self._frame = self._zstd.ZstdDecompressor().decompressobj()
+                self._started = True
+                self._out += self._frame.decompress(block)
+                block = self._frame.unused_data if self._frame.eof else b""
+        n = min(len(buffer), len(self._out))
+        buffer[:n] = self._out[:n]
+        self._out = self._out[n:]
+        return n
+
+
+def _zstd_reader(raw: IO[bytes]) -> IO[bytes]:
+    return _ZstdReader(raw)
+
+
+def _zstd_errors() -> tuple[type[Exception], ...]:
+    """zstandard's error type, or nothing when the package is absent (no .zst file was read)."""
+    try:
+        import zstandard
+    except ImportError:  # pragma: no cover - zstandard is a dependency
+        return ()
+    return (zstandard.ZstdError,)
 
 
 def looks_binary(path: Path) -> bool:
-    """Whether the file's first 8 KB (decompressed, for gzip) hold a NUL byte."""
+    """Whether the file's first 8 KB (decompressed) hold a NUL byte; tables are not binary here."""
+    if is_table(path):
+        return False
     try:
         with open_bytes(path) as (stream, _):
             return b"\0" in stream.read(SNIFF_BYTES)
-    except (OSError, EOFError):
+    except (OSError, EOFError, *_zstd_errors()):
         return False  # unreadable: check() says why
 
 
@@ -84,7 +156,7 @@ class FileCheck:
     path: Path
     #: bytes on disk (compressed, for gzip: what progress counts)
     size: int = 0
-    #: lines of text (a last line without a newline counts)
+    #: lines of text (a last line without a newline counts); rows, for a table
     lines: int = 0
     #: why the file cannot be used, worded to follow its path ("is binary (…)"); None when it can
     problem: str | None = None
@@ -98,12 +170,16 @@ class FileCheck:
         return SourceError(self.message() + (f" {also}" if also else ""))
 
 
-def check(path: Path, count_lines: bool = True) -> FileCheck:
+def check(path: Path, count_lines: bool = True, field: str | None = None) -> FileCheck:
     """Read ``path`` once in 1 MB blocks (bounded memory): its lines (when ``count_lines``), or
-    why it is not UTF-8 text."""
+    why it is not UTF-8 text. A table is checked from its metadata: its rows, or why it cannot
+    be read (and, when ``field`` is named, that column missing or not text)."""
     found = FileCheck(path)
     try:
         found.size = path.stat().st_size
+        if is_table(path):
+            found.lines, problem, kind = inspect_table(path, field)
+            return found if problem is None else _bad(found, problem, kind)
         with open_bytes(path) as (stream, _):
             return _scan(found, stream, count_lines)
     except OSError as exc:
@@ -119,6 +195,8 @@ def _scan(found: FileCheck, stream: IO[bytes], count_lines: bool) -> FileCheck:
             block = stream.read(_BLOCK)
         except (OSError, EOFError) as exc:
             return _bad(found, f"is not a readable gzip file ({exc})", "gzip")
+        except _zstd_errors() as exc:
+            return _bad(found, f"is not a readable zstandard file ({exc})", "zstd")
         if not offset and b"\0" in block[:SNIFF_BYTES]:
             return _bad(found, "is binary (it holds NUL bytes)", "binary")
         pending = decoder.getstate()[0]  # the start of a character the last block cut
@@ -193,7 +271,9 @@ def read_records(path: Path, progress: Callable[[int], None] | None = None) -> I
 
 
 def count_records(path: Path) -> int:
-    """The non-blank lines of a JSON lines file: the texts it holds."""
+    """The non-blank lines of a JSON lines file (the texts it holds), or a table's rows."""
+    if is_table(path):
+        return inspect_table(path, None)[0]
     with open_bytes(path) as (stream, _):
         return sum(1 for line in io.TextIOWrapper(stream, encoding="utf-8", newline="\n") if line.strip())
 
@@ -212,8 +292,11 @@ def read_texts(
 
     A JSON line that gives no text is told to ``bad`` (as "FILE, line N: why") and skipped;
     without ``bad`` it raises :class:`SourceError`. ``progress`` is told the bytes of the file
-    read so far, every 256 texts.
+    read so far, every 256 texts. A table gives its ``field`` column's rows.
     """
+    if is_table(path):
+        yield from read_table(path, field, bad, progress)
+        return
     if is_json_lines(path):
         yield from _field_texts(path, field or "text", bad, progress)
         return
@@ -253,6 +336,8 @@ __all__ = [
     "field_problem",
     "is_gzip",
     "is_json_lines",
+    "is_table",
+    "is_zstd",
     "looks_binary",
     "read_records",
     "read_texts",

@@ -1,22 +1,31 @@
 """Texts to measure: a label, how many there are, and the texts in batches.
 
 Every source becomes a :class:`Texts`: a label (a language, a column name), how many texts it
-holds (known before any work, so a parallel reference can be checked at once), notes on what was
-left out, and its texts in batches of about the same number of characters. Files are checked
-first and then read lazily, one text per line (or per file, ``whole_files``; one per object for
-JSON lines). Where texts come from follows the rules of :mod:`tokenlens.sources`.
+holds, notes on what was left out, and its texts in batches of about the same number of
+characters. Files are checked first and then read lazily, one text per line (or per file,
+``whole_files``; one per object for JSON lines, one per row for Parquet and Arrow tables, whose
+row counts come from their metadata). Where texts come from follows the rules of
+:mod:`tokenlens.sources`.
+
+Nothing but the batch in hand is held: files, ``datasets`` Datasets and IterableDatasets,
+generators and other iterables without a length are read as they are measured. The number of
+texts is known before any work for files, tables, lists and Datasets (so a parallel reference
+is checked at once); it is None for an IterableDataset or a generator, which tell it only once
+read (callers then check it at the end). Lists, tuples and pandas Series are already in memory
+and are read in place.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from tokenlens.errors import SourceError
-from tokenlens.sources.files import check, count_records, is_json_lines, read_texts
-from tokenlens.sources.objects import ITEM_HINT, item_problem, items_of
+from tokenlens.sources.files import check, count_records, is_json_lines, is_table, read_texts
+from tokenlens.sources.objects import ITEM_HINT, item_problem, items_of, kind_of
 from tokenlens.sources.paths import Found, expand
 
 
@@ -24,7 +33,8 @@ class Texts:
     """A source of texts: a label, how many texts, and the texts in batches."""
 
     label: str = "text"
-    n: int = 0
+    #: how many texts (None: not known before they are read, e.g. a generator)
+    n: int | None = 0
     chars: int | None = None
     #: what was left out on the way (a folder's binary files), for the results' notes
     notes: tuple[str, ...] = ()
@@ -49,8 +59,12 @@ class Texts:
         return {i: t for i, t in enumerate(self) if i in wanted}
 
     def size_hint(self) -> int:
-        """Characters (or, for files, bytes) to read: for deciding whether to show progress."""
+        """Characters (or, for files, bytes) to read: for deciding whether to show progress (0: unknown)."""
         return self.chars or 0
+
+    def once(self) -> bool:
+        """Whether the texts can be read only once (a generator): rows cannot be opened again."""
+        return False
 
 
 class _Memory(Texts):
@@ -82,10 +96,12 @@ class _Files(Texts):
         self.notes = (found.note(),) if found.note() else ()
         self.n = 0
         for path in self.paths:
-            checked = check(path)
+            checked = check(path, field=(field or "text") if is_table(path) else None)
             if checked.problem is not None:
                 raise checked.error()
-            if is_json_lines(path):
+            if is_table(path):
+                self.n += checked.lines
+            elif is_json_lines(path):
                 self.n += count_records(path)
             else:
                 self.n += 1 if whole_files else checked.lines
@@ -98,8 +114,38 @@ class _Files(Texts):
             yield from read_texts(path, field=self.field, keep_ends=False, whole=self.whole_files)
 
 
+class _Stream(Texts):
+    """Texts read as they are measured: a ``datasets`` column, a generator, an iterable."""
+
+    def __init__(self, items: Iterable[Any], n: int | None, label: str, reread: Any = None):
+        self.items = items
+        self.n = n
+        self.label = label
+        #: how to read the texts again (a function), or None when they can be read once only
+        self.reread = reread
+        self._read = False
+
+    def once(self) -> bool:
+        return self.reread is None
+
+    def __iter__(self) -> Iterator[str]:
+        if self._read:
+            if self.reread is None:
+                raise SourceError(
+                    f"{self.label}: these texts came from a generator, which can be read only once."
+                    " Pass a list, files or a dataset to read them again."
+                )
+            self.items = self.reread()
+        self._read = True
+        for i, t in enumerate(self.items):
+            problem = item_problem(i, t)
+            if problem is not None:
+                raise SourceError(f"{self.label}: {problem}. Every item must be a text. {ITEM_HINT}")
+            yield t
+
+
 class Joined(Texts):
-    """All texts of a source as one text, joined by a separator."""
+    """All texts of a source as one text, joined by a separator (held whole: it is one text)."""
 
     def __init__(self, source: Texts, sep: str):
         self.source = source
@@ -107,12 +153,21 @@ class Joined(Texts):
         self.label = source.label
         self.notes = source.notes
         self.n = 1
+        #: how many texts the last reading joined
+        self.joined_texts = source.n
 
     def size_hint(self) -> int:
         return self.source.size_hint()
 
     def __iter__(self) -> Iterator[str]:
-        yield self.sep.join(self.source)
+        self.joined_texts = 0
+
+        def counted() -> Iterator[str]:
+            for text in self.source:
+                self.joined_texts += 1
+                yield text
+
+        yield self.sep.join(counted())
 
 
 def shorten(text: str, limit: int) -> str:
@@ -134,10 +189,23 @@ def as_texts(source: Any, label: str | None = None, whole_files: bool = False, f
     if isinstance(source, os.PathLike):
         return _files([source], label, whole_files, field)
     items = items_of(source, field)
-    values = list(items.items)
-    if values and all(isinstance(p, os.PathLike) for p in values):
-        return _files(values, label, whole_files, field)
-    return _Memory(values, label or items.label or "text")
+    if isinstance(source, (list, tuple)) or kind_of(source) == "series":
+        values = list(items.items)
+        if values and all(isinstance(p, os.PathLike) for p in values):
+            return _files(values, label, whole_files, field)
+        return _Memory(values, label or items.label or "text")
+    stream = iter(items.items)
+    first = next(stream, _END)
+    if isinstance(first, os.PathLike):  # an iterable of paths: files (a short list)
+        return as_texts([first, *stream], label, whole_files, field)
+    reread = None
+    if kind_of(source) == "dataset":  # a Dataset or IterableDataset can be read again
+        reread = lambda: items_of(source, field).items  # noqa: E731
+    head = () if first is _END else (first,)
+    return _Stream(itertools.chain(head, stream), items.n, label or items.label or "text", reread)
+
+
+_END = object()
 
 
 def _files(specs: Iterable[os.PathLike], label: str | None, whole_files: bool, field: str | None) -> Texts:

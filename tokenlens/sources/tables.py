@@ -1,0 +1,136 @@
+"""Parquet and Arrow files: one text per row of a string column, read in record batches.
+
+- ``.parquet`` (``.pq``) files are read with ``pyarrow.parquet.ParquetFile.iter_batches``, one
+  column only; ``.arrow``, ``.feather`` and ``.ipc`` files are Arrow IPC files (random access,
+  memory-mapped) or, failing that, Arrow IPC streams.
+- The column is ``text`` unless another is named (``field``); it must hold strings. A null row is
+  told like a JSON line without its field ("data.parquet, row 3: field 'text' is missing").
+- Row counts come from the file's metadata (Parquet footer, Arrow IPC record batch headers),
+  so knowing how many texts a table holds costs no pass over it (an IPC stream, which has no
+  footer, is read once).
+
+Memory: a batch of :data:`BATCH_ROWS` rows of the one column at a time (for Parquet, at most one
+row group's column chunk is decompressed at once).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from tokenlens.errors import SourceError
+
+#: file name endings read as tables (Parquet, Arrow IPC / Feather)
+PARQUET = (".parquet", ".pq")
+ARROW = (".arrow", ".feather", ".ipc")
+#: rows read at once (one column)
+BATCH_ROWS = 4096
+
+HINTS = {
+    "table": "It may be cut short or not a table at all: write it again (e.g. df.to_parquet(path)).",
+    "column": "Name the column that holds the text: field='...' (--field in the magics).",
+}
+
+
+def is_table(path: Path) -> bool:
+    return path.name.lower().endswith(PARQUET + ARROW)
+
+
+def _pyarrow():
+    try:
+        import pyarrow as pa
+        import pyarrow.ipc as ipc
+        import pyarrow.parquet as pq
+    except ImportError:  # pragma: no cover - pyarrow is a dependency
+        raise SourceError("Reading Parquet and Arrow files needs pyarrow: pip install pyarrow") from None
+    return pa, ipc, pq
+
+
+def inspect_table(path: Path, field: str | None) -> tuple[int, str | None, str]:
+    """(rows, why the file cannot be used or None, which hint) from the table's metadata; the
+    column ``field`` is checked when named (None: only whether the table can be read)."""
+    pa, ipc, pq = _pyarrow()
+    try:
+        if path.name.lower().endswith(PARQUET):
+            meta = pq.ParquetFile(path)
+            schema, rows = meta.schema_arrow, meta.metadata.num_rows
+        else:
+            schema, rows = _arrow_rows(path, ipc, pa)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        kind = "Parquet" if path.name.lower().endswith(PARQUET) else "Arrow IPC"
+        return 0, f"is not a readable {kind} file ({str(exc).splitlines()[0]})", "table"
+    if field is None:
+        return rows, None, ""
+    name = field
+    if name not in schema.names:
+        return rows, f"has no column {name!r} (its columns: {', '.join(schema.names)})", "column"
+    kind = schema.field(name).type
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)):
+        return rows, f"has a column {name!r} of {kind}, not text", "column"
+    return rows, None, ""
+
+
+def _arrow_rows(path: Path, ipc, pa):
+    try:
+        with pa.memory_map(str(path)) as source:
+            reader = ipc.open_file(source)
+            return reader.schema, sum(reader.get_batch(i).num_rows for i in range(reader.num_record_batches))
+    except pa.ArrowInvalid:
+        with pa.memory_map(str(path)) as source:  # an IPC stream: no footer, so count its batches
+            reader = ipc.open_stream(source)
+            return reader.schema, sum(batch.num_rows for batch in reader)
+
+
+def _batches(path: Path, column: str) -> Iterator:
+    pa, ipc, pq = _pyarrow()
+    if path.name.lower().endswith(PARQUET):
+        yield from pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=[column])
+        return
+    with pa.memory_map(str(path)) as source:
+        try:
+            reader = ipc.open_file(source)
+            batches = (reader.get_batch(i) for i in range(reader.num_record_batches))
+        except pa.ArrowInvalid:
+            batches = ipc.open_stream(source)
+        for batch in batches:
+            for start in range(0, batch.num_rows, BATCH_ROWS):
+                yield batch.slice(start, BATCH_ROWS).select([column])
+
+
+def read_table(
+    path: Path,
+    field: str | None = None,
+    bad: Callable[[str], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[str]:
+    """The texts of column ``field`` (``text``) of a checked table, a row at a time.
+
+    A null row is told to ``bad`` ("FILE, row N: ...") and skipped; without ``bad`` it raises
+    :class:`SourceError`. ``progress`` is told the share of the file's bytes read, after each batch.
+    """
+    from tokenlens.sources.files import RECORD_HINT
+
+    column = field or "text"
+    rows, problem, kind = inspect_table(path, column)
+    if problem is not None:  # read without a check first (a caller that checks only readability)
+        raise SourceError(f"{path} {problem}. {HINTS[kind]}")
+    size = path.stat().st_size
+    total, rows = rows, 0
+    for batch in _batches(path, column):
+        values = batch.column(0).to_pylist()
+        for i, value in enumerate(values):
+            if value is None:
+                message = f"{path}, row {rows + i + 1}: field {column!r} is missing (null)"
+                if bad is None:
+                    raise SourceError(f"{message}. {RECORD_HINT}")
+                bad(message)
+                continue
+            yield value
+        rows += len(values)
+        if progress is not None:
+            progress(size * rows // max(total, 1))
+
+
+__all__ = ["ARROW", "BATCH_ROWS", "PARQUET", "inspect_table", "is_table", "read_table"]
