@@ -16,7 +16,7 @@ STAMP := $(VENV)/.tokenlens-installed
 FRONTEND := $(shell git ls-files src style schema 2>/dev/null)
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test lint format setup browser clean dist llama-vectors docs
+.PHONY: lab test lint format setup browser clean dist llama-vectors docs lite
 
 setup: $(STAMP) browser
 
@@ -29,7 +29,7 @@ $(STAMP): $(PY) pyproject.toml package.json yarn.lock $(FRONTEND)
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet "jupyterlab>=4,<5" "hatchling>=1.5" "hatch-jupyter-builder>=0.9" "hatch-nodejs-version>=0.3.2" editables
 	@# The editable install runs the build hook: jlpm install, TypeScript, labextension, widget bundle.
-	$(PY) -m pip install --quiet --no-build-isolation -e ".[test,finetune,docs]"
+	$(PY) -m pip install --quiet --no-build-isolation -e ".[test,finetune,docs,scale]"
 	$(VENV)/bin/jupyter-builder develop --overwrite . >/dev/null
 	$(VENV)/bin/jupyter server extension enable --sys-prefix jupyterlab_tokenlens >/dev/null
 	touch $@
@@ -61,8 +61,15 @@ llama-vectors: setup
 
 # The documentation site in site/ (mkdocs.yml): the README, the notebooks executed (reusing the
 # copies tests/test_examples.py ran, in build/notebooks), the API reference; warnings are errors.
-docs: setup
+# The JupyterLite site goes in site/lite/, where the README's "Try it in your browser" leads.
+docs: setup lite
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+	rm -rf site/lite && cp -r lite/_output site/lite
+
+# The JupyterLite site in lite/_output (lite/build.py): JupyterLab with the Tokens panel from the
+# release wheel and the shared tokenizers' files, static files that need no server and no kernel.
+lite: dist
+	$(PY) lite/build.py --extension "$$(ls -t dist/jupyterlab_tokenlens-*.whl | head -1)" --output lite/_output
 
 lab: setup
 	$(VENV)/bin/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir=examples --ServerApp.default_url=/lab/tree/01-tokenize.ipynb
@@ -76,4 +83,4 @@ dist: setup
 	$(PY) -m twine check --strict dist/*
 
 clean:
-	rm -rf $(VENV) node_modules lib jupyterlab_tokenlens/labextension tokenlens/static dist site build/notebooks build/docs
+	rm -rf $(VENV) node_modules lib jupyterlab_tokenlens/labextension tokenlens/static dist site build/notebooks build/docs lite/_output
