@@ -239,6 +239,9 @@ def test_two_processes_through_torchrun(workdir, runs):
     assert state.status == "completed", run.log_tail(60)
     start = [e for e in events_of(run) if e["event"] == "start"][0]
     assert start["world_size"] == 2 and state.step == 6
+    # rank 0 prepared the data while rank 1 waited, then rank 1 read what rank 0 kept
+    log = run.dir.log_file.read_text(errors="replace")
+    assert log.count("prepared data: made as ") == 1 and log.count("prepared data: reused from ") == 1, log[-3000:]
 
 
 def test_prompt_completion_rows_train_with_trl(workdir, runs, tmp_path):

@@ -207,6 +207,8 @@ class DryRun:
     steps_per_epoch: int
     total_steps: int
     bad_rows: list[str]
+    #: whether the tokenized, packed data is kept from an earlier run (plain text only)
+    prepared: str = ""
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -220,10 +222,12 @@ class DryRun:
         ]
         if self.bad_rows:
             lines.append(f"{len(self.bad_rows)} malformed row(s) skipped, e.g. {self.bad_rows[0]}")
+        if self.prepared:
+            lines.append(self.prepared)
         return "\n".join(lines)
 
 
-def dry_run(rows: Rows, tokenizer, spec) -> DryRun:
+def dry_run(rows: Rows, tokenizer, spec, runs_root: Path | None = None) -> DryRun:
     texts = [render_row(r, tokenizer) for r in rows.rows]
     counts = [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]] if texts else []
     tokens = sum(counts)
@@ -246,7 +250,22 @@ def dry_run(rows: Rows, tokenizer, spec) -> DryRun:
         steps_per_epoch=steps_per_epoch,
         total_steps=total,
         bad_rows=[str(b) for b in rows.bad],
+        prepared=_prepared_line(rows, tokenizer, spec, tokens, runs_root) if rows.kind == "text" else "",
     )
+
+
+def _prepared_line(rows: Rows, tokenizer, spec, tokens: int, runs_root: Path | None) -> str:
+    """Whether a run would reuse data prepared before (the key the trainer computes), or how
+    much it would tokenize."""
+    from tokenlens.finetune.prepare import find, texts_key
+    from tokenlens.finetune.spec import runs_dir
+
+    train, val = split(rows.rows, spec.validation, spec.seed)
+    splits = {"train": [render_row(r, tokenizer) for r in train], "validation": [render_row(r, tokenizer) for r in val]}
+    key = texts_key(splits, tokenizer, spec.context, spec.packing)
+    if find(runs_root or runs_dir(), key) is not None:
+        return f"prepared data: reused from {key}"
+    return f"will prepare: {len(rows.rows):,} texts, ~{tokens:,} tokens"
 
 
 def iter_blocks(token_lists: Iterable[list[int]], eos_id: int | None, context: int) -> Iterator[list[int]]:
@@ -256,8 +275,11 @@ def iter_blocks(token_lists: Iterable[list[int]], eos_id: int | None, context: i
         buffer.extend(ids)
         if eos_id is not None:
             buffer.append(eos_id)
-        while len(buffer) >= context:
-            yield buffer[:context]
-            buffer = buffer[context:]
+        if len(buffer) >= context:
+            # cut all the whole blocks at once: one copy of the rest, not one per block
+            full = len(buffer) // context * context
+            for start in range(0, full, context):
+                yield buffer[start : start + context]
+            buffer = buffer[full:]
     if len(buffer) > 1:
         yield buffer

@@ -19,7 +19,7 @@ import traceback
 from pathlib import Path
 
 from tokenlens.finetune import lock, speed, swap
-from tokenlens.finetune.data import iter_blocks, read_rows, render_row, split
+from tokenlens.finetune.data import read_rows, render_row, split
 from tokenlens.finetune.events import EventWriter, killed_message, perplexity, signal_name
 from tokenlens.finetune.models import load_model, load_tokenizer, tokenizer_hash
 from tokenlens.finetune.spec import RunDir, RunSpec
@@ -70,17 +70,18 @@ class _Blocks:
         return {"input_ids": self.blocks[i]}
 
 
-def _text_datasets(spec, tok, train_rows, val_rows, packed: bool = False):
-    def blocks(rows):
-        texts = [render_row(r, tok) for r in rows]
-        ids = tok(texts, add_special_tokens=False)["input_ids"] if texts else []
-        if spec.packing:
-            out = list(iter_blocks(ids, tok.eos_token_id, spec.context))
-        else:
-            out = [x[: spec.context] for x in ids if x]
-        return _Blocks(out, tok.eos_token_id, packed) if out else None
+def _text_datasets(spec, tok, train_rows, val_rows, packed: bool, runs_root: Path):
+    """Token blocks, tokenized and packed once per data, tokenizer and packing (finetune/prepare.py)."""
+    from tokenlens.finetune.prepare import prepare
 
-    return blocks(train_rows), blocks(val_rows) if val_rows else None
+    splits = {"train": [render_row(r, tok) for r in train_rows], "validation": [render_row(r, tok) for r in val_rows]}
+    prepared = prepare(splits, tok, context=spec.context, packing=spec.packing, runs_root=runs_root)
+    print(f"prepared data: {'reused from' if prepared.reused else 'made as'} {prepared.key}", flush=True)
+
+    def blocks(split):
+        return _Blocks(split, tok.eos_token_id, packed) if split else None
+
+    return blocks(prepared.train), blocks(prepared.validation)
 
 
 def _sft_rows(rows, tok):
@@ -409,13 +410,16 @@ def _train(spec: RunSpec, run: RunDir, events, resume: bool) -> int:
     flops = speed.flops_per_token(model, spec.context) / (peak * world) if peak else None
     if rows.kind == "text":
         packed = switches["packed_attention"]
-        train_ds, val_ds = _text_datasets(spec, tok, train_rows, val_rows, packed)
+        args = TrainingArguments(**common)
+        # rank 0 prepares the data while the others wait, then they read what it kept
+        with args.main_process_first(local=False, desc="preparing the data"):
+            train_ds, val_ds = _text_datasets(spec, tok, train_rows, val_rows, packed, run.path.parent)
         pad = tok.pad_token_id if tok.pad_token_id is not None else (tok.eos_token_id or 0)
         if train_ds is None:
             raise ValueError("The training rows hold no tokens after tokenisation.")
         trainer = Trainer(
             model=model,
-            args=TrainingArguments(**common),
+            args=args,
             train_dataset=train_ds,
             eval_dataset=val_ds,
             data_collator=speed.PackedCollator(pad) if packed else DataCollatorForLanguageModeling(tok, mlm=False),
