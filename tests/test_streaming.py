@@ -240,3 +240,27 @@ def test_the_summary_of_tokens_per_text_is_exact_and_merges_in_row_order(counts,
                 int((counts > 30).sum()),
                 int(np.clip(counts - 30, 0, None).sum()),
             )
+
+
+def test_progress_counts_texts_without_a_total_and_checking_files_in_bytes(tmp_path, capsys, monkeypatch):
+    from tokenlens.sources import texts
+
+    tokenlens.stats((t for t in LINES), "gpt2", progress=True)
+    shown = capsys.readouterr().err
+    assert "text/s]" in shown and "%|" not in shown  # a count and a rate, no total to show a share of
+
+    class Bar:  # what the check of several files tells the bar
+        n, closed = 0, False
+
+        def update(self, k):
+            self.n += k
+
+        def close(self):
+            self.closed = True
+
+    bar = Bar()
+    monkeypatch.setattr(texts, "_bytes_bar", lambda total, desc: bar)
+    first, second = _write(tmp_path / "a.txt", LINES * 40), _write(tmp_path / "b.txt.gz", LINES * 40)
+    _write(tmp_path / "c.parquet", LINES)
+    assert as_texts(tmp_path).n == 81 * len(LINES)
+    assert bar.n == first.stat().st_size + second.stat().st_size and bar.closed

@@ -19,6 +19,14 @@
 Texts are encoded in batches by each engine's own multi-threaded batch encoder; a batch is
 measured with array arithmetic while the next one encodes, so a large dataset costs little more
 than encoding it (benchmarks/bench_metrics.py).
+
+Memory does not grow with the corpus: sources are read as they are measured
+(:mod:`tokenlens.sources`), and each batch is folded into a :class:`~tokenlens.measure.tally.Tally`
+of counts and a bounded summary of tokens per text. Peak memory is about two batches of
+``batch_chars`` characters and their encodings (the one measured, the one encoding), plus the
+tokenizer, whatever the corpus size (benchmarks/bench_streaming.py); per-text counts
+(``Stats.token_counts``) are kept only up to ``Limits.stats_row_counts`` texts. A text is
+encoded whole, so one enormous text is held whole.
 ``tokenlens.measure.dataset.dataset_view`` adds, for a context length, the token-count histogram,
 truncated rows, the longest rows and the cost at a price per million tokens.
 """

@@ -170,23 +170,26 @@ class FileCheck:
         return SourceError(self.message() + (f" {also}" if also else ""))
 
 
-def check(path: Path, count_lines: bool = True, field: str | None = None) -> FileCheck:
+def check(
+    path: Path, count_lines: bool = True, field: str | None = None, progress: Callable[[int], None] | None = None
+) -> FileCheck:
     """Read ``path`` once in 1 MB blocks (bounded memory): its lines (when ``count_lines``), or
     why it is not UTF-8 text. A table is checked from its metadata: its rows, or why it cannot
-    be read (and, when ``field`` is named, that column missing or not text)."""
+    be read (and, when ``field`` is named, that column missing or not text). ``progress`` is told
+    the bytes on disk read so far, after each block."""
     found = FileCheck(path)
     try:
         found.size = path.stat().st_size
         if is_table(path):
             found.lines, problem, kind = inspect_table(path, field)
             return found if problem is None else _bad(found, problem, kind)
-        with open_bytes(path) as (stream, _):
-            return _scan(found, stream, count_lines)
+        with open_bytes(path) as (stream, raw):
+            return _scan(found, stream, count_lines, (lambda: progress(raw.tell())) if progress else None)
     except OSError as exc:
         return _bad(found, f"cannot be opened ({exc.strerror or exc})", "open")
 
 
-def _scan(found: FileCheck, stream: IO[bytes], count_lines: bool) -> FileCheck:
+def _scan(found: FileCheck, stream: IO[bytes], count_lines: bool, tell: Callable[[], None] | None) -> FileCheck:
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
     offset = newlines = 0  # bytes and newlines before this block
     ends_line = True  # whether the text so far ends with a newline (a byte, so no block is kept alive)
@@ -216,6 +219,8 @@ def _scan(found: FileCheck, stream: IO[bytes], count_lines: bool) -> FileCheck:
             newlines += block.count(b"\n")
         offset += len(block)
         ends_line = block.endswith(b"\n")
+        if tell is not None:
+            tell()
 
 
 def _locate(path: Path, at: int) -> tuple[int, int]:

@@ -28,6 +28,9 @@ from tokenlens.sources.files import check, count_records, is_json_lines, is_tabl
 from tokenlens.sources.objects import ITEM_HINT, item_problem, items_of, kind_of
 from tokenlens.sources.paths import Found, expand
 
+#: bytes of text files above which checking them (one pass before any work) shows a progress bar
+CHECK_PROGRESS_BYTES = 64 * 1024 * 1024
+
 
 class Texts:
     """A source of texts: a label, how many texts, and the texts in batches."""
@@ -95,16 +98,30 @@ class _Files(Texts):
         self.field = field
         self.notes = (found.note(),) if found.note() else ()
         self.n = 0
-        for path in self.paths:
-            checked = check(path, field=(field or "text") if is_table(path) else None)
-            if checked.problem is not None:
-                raise checked.error()
-            if is_table(path):
-                self.n += checked.lines
-            elif is_json_lines(path):
-                self.n += count_records(path)
-            else:
-                self.n += 1 if whole_files else checked.lines
+        bar = _bytes_bar(sum(p.stat().st_size for p in self.paths if not is_table(p)), f"checking {label}")
+        try:
+            for path in self.paths:
+                self.n += self._count(path, bar)
+        finally:
+            if bar is not None:
+                bar.close()
+
+    def _count(self, path: Path, bar) -> int:
+        """The texts of one file, checked (the bar, if any, follows the check's bytes)."""
+        before = bar.n if bar is not None else 0
+        table = is_table(path)
+        checked = check(
+            path,
+            field=(self.field or "text") if table else None,
+            progress=(lambda at: bar.update(before + at - bar.n)) if bar is not None and not table else None,
+        )
+        if checked.problem is not None:
+            raise checked.error()
+        if table:
+            return checked.lines
+        if is_json_lines(path):
+            return count_records(path)
+        return 1 if self.whole_files else checked.lines
 
     def size_hint(self) -> int:
         return sum(p.stat().st_size for p in self.paths)
@@ -112,6 +129,18 @@ class _Files(Texts):
     def __iter__(self) -> Iterator[str]:
         for path in self.paths:
             yield from read_texts(path, field=self.field, keep_ends=False, whole=self.whole_files)
+
+
+def _bytes_bar(total: int, desc: str):
+    """A progress bar in bytes (tqdm: a widget in a notebook, text in a terminal) for checking
+    files before any work, when they are large enough to take a while; None otherwise."""
+    if total < CHECK_PROGRESS_BYTES:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover - tqdm comes with huggingface_hub
+        return None
+    return tqdm(total=total, desc=desc, unit="B", unit_scale=True, unit_divisor=1024, leave=False, delay=1)
 
 
 class _Stream(Texts):
