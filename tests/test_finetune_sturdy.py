@@ -102,7 +102,8 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 def hidden(base: Path) -> list[str]:
     if not base.is_dir():
         return []
-    return sorted(p.name for p in base.iterdir() if p.name.startswith(".") and p.name != ".lock")
+    # .prepared is the cache of tokenized data a trainer fills (finetune/prepare.py), not a leftover
+    return sorted(p.name for p in base.iterdir() if p.name.startswith(".") and p.name not in (".lock", ".prepared"))
 
 
 # -- one vocabulary for the magic and the Python API ------------------------------------------
