@@ -1,9 +1,10 @@
 """Make the README's screenshots in a real JupyterLab, so that they follow the code, not a hand.
 
 Starts JupyterLab (news prompt off, a fresh settings folder, a scratch root holding only the
-notebook shot here), runs that notebook in a live kernel and photographs the Tokens panel (light,
-dark, Odia), the aligned compare, the training report, the dataset view, a completed fine-tune
-and the premium chart into docs/images/.
+notebook shot here), runs that notebook in a live kernel and photographs the Tokens panel with
+four tokenizers (light, dark, Odia), the aligned compare, the training report, the dataset view,
+a completed fine-tune, the premium chart and the n-gram comparison (bigram and trigram counts
+against the tiny transformer, the same ids) into docs/images/.
 Run from the repo root after `make setup`:
 
     TOKENLENS_PATH=../shared/data/tokenizers .venv/bin/python docs/shoot.py
@@ -34,7 +35,7 @@ FLAGS: list[str] = _CHROMIUM["FLAGS"]
 PANEL = "#tokenlens-panel"
 
 CELLS = [
-    ("markdown", "# Tokens, seen by three tokenizers"),
+    ("markdown", "# Tokens, seen by four tokenizers"),
     ("code", "I love NLP, and tokenizers split it differently."),
     ("code", "ଓଡ଼ିଆ ଭାଷା ଏକ ସୁନ୍ଦର ଭାଷା।"),
     ("code", "%load_ext tokenlens"),
@@ -57,7 +58,20 @@ CELLS = [
         "tokenlens.stats({'English': Path('eng-eval.txt'), 'Odia': Path('odia-eval.txt')},"
         " ['gpt2', 'cl100k_base', 'llama-2', 'odia-shot'], reference='English', progress=False)",
     ),
+    (
+        "code",
+        # the n-gram models count the very ids the tiny transformer above reads, on its training text
+        "from tokenlens.finetune import attach\nfrom tokenlens.views.side_by_side import side_by_side\n\n"
+        "attach('odia-shot-run').wait(timeout=600)\n"
+        "prompt = 'ଓଡ଼ିଆ ଭାଷା ଏକ'\n"
+        "bigram = tokenlens.ngram_lm(Path('odia.txt'), 'odia-shot', n=2)\n"
+        "trigram = tokenlens.ngram_lm(Path('odia.txt'), 'odia-shot', n=3)\n"
+        "side_by_side(bigram.next_tokens(prompt, 3), trigram.next_tokens(prompt, 3),"
+        " tokenlens.next_tokens(prompt, 'odia-shot-run', top_k=3))",
+    ),
 ]
+#: the tokenizers the panel shows besides GPT-2 (checked by default): four, as the README says
+PANEL_TOKENIZERS = ("bert-base-uncased", "llama-2", "cl100k_base")
 
 
 def notebook() -> dict:
@@ -101,6 +115,58 @@ def start_lab(root: Path) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("JupyterLab did not start:\n" + (root.parent / "lab.log").read_text())
 
 
+#: the notebook's kernel, once it is connected and idle (JupyterLab's own session objects)
+KERNEL_IDLE = """() => {
+  const kernel = Array.from(window.jupyterapp.shell.widgets('main'))
+    .map(w => w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel)
+    .find(Boolean);
+  return Boolean(kernel) && kernel.connectionStatus === 'connected' && kernel.status === 'idle';
+}"""
+RESTART_KERNEL = """async () => {
+  const kernel = Array.from(window.jupyterapp.shell.widgets('main'))
+    .map(w => w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel)
+    .find(Boolean);
+  await kernel.restart();
+}"""
+
+
+#: the box around what an output draws, in page pixels: its tables and its text (a block element
+#: is as wide as the output, its text is not), a few pixels of margin
+CONTENT_BOX = """el => {
+  const boxes = Array.from(el.querySelectorAll('table'), t => t.getBoundingClientRect());
+  const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    boxes.push(range.getBoundingClientRect());
+  }
+  const seen = boxes.filter(r => r.width > 0 && r.height > 0);
+  const x = Math.max(0, Math.min(...seen.map(r => r.left)) - 6);
+  const y = Math.max(0, Math.min(...seen.map(r => r.top)) - 6);
+  const right = Math.max(...seen.map(r => r.right)) + 6;
+  const bottom = Math.max(...seen.map(r => r.bottom)) + 6;
+  return {x, y, width: right - x, height: bottom - y};
+}"""
+
+
+def run_cells(page, first_code_cell, first_output) -> None:
+    """Run the notebook from its first code cell once the kernel is idle, and wait for the first
+    output. A run sent while the kernel was still starting was sometimes never answered (one
+    run in three timed out here): then the kernel is restarted and the cells are run once more."""
+    for attempt in (1, 2):
+        page.wait_for_function(KERNEL_IDLE, timeout=120_000)
+        first_code_cell.locator(".cm-content").click()
+        page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-below')")
+        try:
+            first_output.wait_for(timeout=120_000)
+            return
+        except Exception:  # playwright's TimeoutError
+            if attempt == 2:
+                raise
+            print("the first cell gave no output in 120 s: restarting the kernel and running again")
+            page.evaluate(RESTART_KERNEL)
+
+
 def cell_output(page, index: int):
     return page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell").nth(index).locator(".jp-OutputArea")
 
@@ -113,8 +179,14 @@ def shoot(page, url: str) -> None:
     page.evaluate("window.jupyterapp.shell.activateById('tokenlens-panel')")
     page.wait_for_selector(f"{PANEL} .tl-token", timeout=60_000)
     cells = page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell")
-    for name in ("bert-base-uncased", "llama-2"):  # three tokenizers, as in notebook 01
+    for name in PANEL_TOKENIZERS:
         page.locator(f"{PANEL} label").filter(has_text=name).locator("input").first.check()
+    # every tokenizer drawn (the lanes and counts rows carry their tokenizer's name)
+    page.wait_for_function(
+        f"new Set(Array.from(document.querySelectorAll('{PANEL} [data-tokenizer]'), e => e.dataset.tokenizer)).size"
+        f" >= {1 + len(PANEL_TOKENIZERS)}",
+        timeout=60_000,
+    )
     cells.nth(1).locator(".cm-content").click()
     page.wait_for_timeout(2000)
     page.screenshot(path=str(IMAGES / "panel-light.png"))
@@ -125,8 +197,8 @@ def shoot(page, url: str) -> None:
     page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})")
     page.wait_for_timeout(2000)
     page.evaluate("window.jupyterapp.shell.collapseRight()")
-    cells.nth(3).locator(".cm-content").click()  # the cells above are text for the panel, not code
-    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-below')")
+    # the cells above cell 3 are text for the panel, not code
+    run_cells(page, cells.nth(3), cell_output(page, 4).locator("table").first)
     # (cell, picture, the part of its output shown): the report's charts, merge frequency against rank
     shots = [
         (4, "compare-aligned.png", "table"),
@@ -153,6 +225,18 @@ def shoot(page, url: str) -> None:
         shown.scroll_into_view_if_needed()
         page.wait_for_timeout(1000)
         shown.screenshot(path=str(IMAGES / name))
+    # the n-gram comparison: bigram and trigram counts beside the tiny transformer, the same ids
+    out = cell_output(page, 9)
+    # the table, or the error that stops it: said at once, not after the whole wait
+    out.locator("table, [data-mime-type='application/vnd.jupyter.stderr']").first.wait_for(timeout=600_000)
+    if not out.locator("table").count():
+        raise RuntimeError("The n-gram cell failed:\n" + out.inner_text())
+    shown = out.locator(".jp-OutputArea-output").last
+    shown.scroll_into_view_if_needed()
+    page.wait_for_timeout(1000)
+    # static HTML fills the output's width: the picture is cut to its title and table
+    box = shown.evaluate(CONTENT_BOX)
+    page.screenshot(path=str(IMAGES / "ngram-comparison.png"), clip=box)
 
 
 def main() -> None:
