@@ -143,6 +143,8 @@ export class BrowserBpe {
     this.tokenizer = table.tokenizer;
     this.encoding = table.encoding;
     this._specials = new Map(Object.entries(table.special_tokens));
+    this._specialText = new Map([...this._specials].map(([t, id]) => [id, t]));
+    this._nVocab = table.n_vocab;
     const names = [...this._specials.keys()].sort(
       (a, b) => b.length - a.length
     );
@@ -157,6 +159,36 @@ export class BrowserBpe {
 
   readonly tokenizer: string;
   readonly encoding: string;
+
+  /** Ids in the encoding, its special tokens included. */
+  get vocabSize(): number {
+    return this._nVocab;
+  }
+
+  /** Whether `id` is a special token (`<|endoftext|>`). */
+  isSpecial(id: number): boolean {
+    return this._specialText.has(id);
+  }
+
+  /** The bytes token `id` stands for (a special token: its text), for spans and display. */
+  tokenBytes(id: number): Uint8Array {
+    if (this._bytesOf === null) {
+      this._bytesOf = new Map();
+      for (const [bytes, rank] of this._ranks) {
+        this._bytesOf.set(rank, bytes);
+      }
+    }
+    const special = this._specialText.get(id);
+    if (special !== undefined) {
+      return new TextEncoder().encode(special);
+    }
+    const binary = this._bytesOf.get(id) ?? '';
+    const out = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i++) {
+      out[i] = binary.charCodeAt(i);
+    }
+    return out;
+  }
 
   /** Characters of the lines whose counts are remembered (at most CACHE_LINE_CHARS). */
   get cachedLineChars(): number {
@@ -348,6 +380,10 @@ export class BrowserBpe {
   }
 
   private readonly _specials: Map<string, number>;
+  private readonly _specialText: Map<number, string>;
+  private readonly _nVocab: number;
+  /** Each rank's bytes, made on first use (only drawing needs them, not counting). */
+  private _bytesOf: Map<number, string> | null = null;
   private readonly _special: RegExp | null;
   private readonly _cache = new Map<string, number[]>();
   private readonly _lines = new Map<string, number>();

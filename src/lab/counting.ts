@@ -1,121 +1,201 @@
 /**
- * Counting in the page: the tiktoken encodings are counted in the browser too (bpe.ts), in the
- * keystroke's own task, so the count paints with the typed character. The server's answer
- * follows with the tokens and checks these counts: a tokenizer whose count disagrees is counted
- * on the server only from then on.
+ * Tokens made in the page: every tokenizer the page has a file for (inpage/) is run in the
+ * browser, in the keystroke's own task, giving ids and spans, so the count paints with the typed
+ * character and the chips in the frame after. The server's answer follows and is the authority:
+ * a tokenizer whose ids or spans disagree with it is run on the server only from then on. With
+ * no server at all (JupyterLite) the page is all there is.
  */
 import { ServerConnection } from '@jupyterlab/services';
 
-import { isError, ITokenizerInfo, ResultOrError } from '../render/types';
-import { BrowserBpe } from './bpe';
+import {
+  isError,
+  ITokenizeResult,
+  ITokenizerInfo,
+  ResultOrError
+} from '../render/types';
+import { asResult, IPageEngine } from './inpage/engine';
+import {
+  engineFor,
+  IPageEntry,
+  IPageSource,
+  LiteSource,
+  ServerSource,
+  tiktokenEngine
+} from './inpage/files';
 import { rankTable } from './request';
 
 /**
- * Up to this many characters times tokenizers are counted here: beyond, the counting would cost
- * the keystroke a frame.
+ * Up to this many characters times tokenizers are tokenized here in the keystroke's task:
+ * beyond, it would cost the keystroke a frame, and the server answers alone.
  */
 const BROWSER_COUNT_CHARS = 120_000;
 
-/** Counts made here for one text. */
+/** Tokens made here for one text. */
 export interface IPageCounts {
   text: string;
   special: boolean;
   counts: Map<string, number>;
+  results: Map<string, ITokenizeResult>;
 }
 
 export class PageCounter {
   constructor(options: PageCounter.IOptions) {
     this._options = options;
+    this._source = new ServerSource(options.serverSettings);
   }
 
-  /** Whether any tokenizer can be counted here yet. */
+  /** Whether any tokenizer can be run here yet. */
   get ready(): boolean {
-    return this._bpe.size > 0;
+    return this._engines.size > 0;
   }
 
-  /** The tokenizers counted here, sorted. */
+  /** The tokenizers run here, sorted. */
   get names(): string[] {
-    return [...this._bpe.keys()].sort();
+    return [...this._engines.keys()].sort();
   }
 
-  /** How many times counts were made here: a later count means a newer text's counts are shown. */
+  /** True once the page runs without a server (JupyterLite). */
+  get serverless(): boolean {
+    return this._source.serverless;
+  }
+
+  /** Why the page leaves a tokenizer to the server (the manifest's `reason`), by name. */
+  get declined(): ReadonlyMap<string, string> {
+    return this._declined;
+  }
+
+  /** How many times tokens were made here: a later count means a newer text's are shown. */
   get seq(): number {
     return this._seq;
   }
 
   /**
-   * Fetch the rank tables of the chosen tiktoken encodings, once each, in the background.
-   * `available` (the server's list) says which names are tiktoken encodings.
+   * No server: run everything from the static site's manifest. Resolves to the tokenizers it
+   * lists (the chooser's list), or rejects when the site has none.
+   */
+  async useSite(): Promise<ITokenizerInfo[]> {
+    const site = new LiteSource();
+    const entries = await site.all();
+    this._source = site;
+    this._asked.clear();
+    return entries.map(e => ({
+      name: e.name,
+      kind: e.kind === 'tiktoken' ? 'tiktoken' : 'hf',
+      source: 'page'
+    }));
+  }
+
+  /**
+   * Fetch the files of the chosen tokenizers, once each, in the background. `available` (the
+   * server's list) says which names are tiktoken encodings, counted from the rank tables
+   * (GET /tokenlens/ranks) as before; the others come through the page-tokenizers manifest.
    */
   load(names: string[], available: ITokenizerInfo[] | null): void {
+    const viaManifest: string[] = [];
     for (const name of names) {
       if (this._asked.has(name)) {
         continue;
       }
       const info = (available ?? []).find(t => t.name === name);
-      if (info?.kind !== 'tiktoken') {
+      if (!this._source.serverless && info === undefined) {
         continue; // asked again once the server's list has it (typed names, a new registry entry)
       }
       this._asked.add(name);
-      rankTable(name, this._options.serverSettings)
-        .then(table => BrowserBpe.fromTable(table))
-        .then(bpe => {
-          if (bpe && !this._disposed) {
-            this._bpe.set(name, bpe);
-            this._options.onChange();
-          }
-        })
-        .catch(reason => {
-          // Nothing lost: the server counts it, as it does every other tokenizer.
-          console.warn(
-            `tokenlens: ${name} is counted on the server only:`,
-            reason
-          );
-        });
+      this._kinds.set(name, info?.kind ?? '');
+      if (!this._source.serverless && info?.kind === 'tiktoken') {
+        this._adopt(
+          name,
+          rankTable(name, this._options.serverSettings).then(table =>
+            tiktokenEngine(name, table)
+          )
+        );
+      } else {
+        viaManifest.push(name);
+      }
+    }
+    if (viaManifest.length > 0) {
+      const source = this._source;
+      source.manifest(viaManifest).then(
+        entries => entries.forEach(entry => this._fromEntry(source, entry)),
+        reason => this._onLoadFailed(viaManifest.join(', '), reason)
+      );
     }
   }
 
   /**
-   * Count `text` with each of `names`, now; null when one of them is the server's to count (it
-   * counts all of them, as one answer) or the text is too long to count within the frame.
+   * Tokenize `text` with each of `names`, now; the counts, or null when one of them is the
+   * server's to run (it runs all of them, as one answer) or the text is too long for the frame.
    */
   count(text: string, names: string[], special: boolean): number[] | null {
-    if (text.length === 0 || text.length * names.length > BROWSER_COUNT_CHARS) {
+    if (
+      text.length === 0 ||
+      (!this.serverless && text.length * names.length > BROWSER_COUNT_CHARS)
+    ) {
       return null;
     }
-    const counts: number[] = [];
     const start = performance.now();
+    const results = new Map<string, ITokenizeResult>();
     for (const name of names) {
-      const n = this._bpe.get(name)?.count(text, special);
-      if (n === undefined || n === null) {
+      const engine = this._engines.get(name);
+      const enc = engine?.encode(text, special);
+      if (!engine || !enc) {
         return null;
       }
-      counts.push(n);
+      results.set(name, asResult(engine, text, enc));
     }
-    // What counting costs the keystroke (the Performance panel of devtools; bench_panel.py).
+    // What tokenizing costs the keystroke (the Performance panel of devtools; bench_panel.py).
     performance.measure('tokenlens:count-here', {
       start,
       end: performance.now()
     });
+    const counts = names.map(name => results.get(name)!.n_tokens);
     this._last = {
       text,
       special,
-      counts: new Map(names.map((name, k) => [name, counts[k]]))
+      counts: new Map(names.map((name, k) => [name, counts[k]])),
+      results
     };
     this._seq++;
     return counts;
   }
 
-  /** The counts made here for this very text, if they were. */
+  /** The tokens made here for this very text, if they were. */
   countedFor(text: string, special: boolean): IPageCounts | null {
     const here = this._last;
     return here && here.text === text && here.special === special ? here : null;
   }
 
+  /** Without a server: each tokenizer's result made here, or why it cannot be. */
+  tokenizeHere(
+    text: string,
+    names: string[],
+    special: boolean
+  ): ResultOrError[] {
+    if (this.count(text, names, special) !== null) {
+      return names.map(name => this._last!.results.get(name)!);
+    }
+    return names.map((name): ResultOrError => {
+      const engine = this._engines.get(name);
+      const enc = engine?.encode(text, special);
+      if (engine && enc) {
+        return asResult(engine, text, enc);
+      }
+      const why = this._declined.get(name);
+      return {
+        tokenizer: name,
+        error: engine
+          ? `${name} cannot tokenize this text in the page.`
+          : why
+            ? `${name} needs a server: ${why}`
+            : `${name} is still loading in the page…`
+      };
+    });
+  }
+
   /**
-   * The server's answer for `text` against the counts made here for it: a tokenizer whose
-   * count disagrees is counted on the server only from now on (the server's count is shown).
-   * True when every count shown was made here and the server agrees with each.
+   * The server's answer for `text` against the tokens made here for it: a tokenizer whose ids
+   * or spans disagree is run on the server only from now on (the server's tokens are shown).
+   * True when every result shown was made here and the server agrees with each.
    */
   check(text: string, special: boolean, results: ResultOrError[]): boolean {
     const here = this.countedFor(text, special);
@@ -124,42 +204,102 @@ export class PageCounter {
     }
     let agreed = results.length > 0;
     for (const r of results) {
-      const mine = here.counts.get(r.tokenizer);
-      agreed &&= !isError(r) && mine === r.n_tokens;
-      if (!isError(r) && mine !== undefined && mine !== r.n_tokens) {
-        this._bpe.delete(r.tokenizer);
-        this._options.onChange();
-        this._options.onMismatch(r.tokenizer);
-        console.warn(
-          `tokenlens: ${r.tokenizer} counted ${mine} tokens in the browser and ${r.n_tokens} on ` +
-            'the server for the same text; it is counted on the server only from now on. ' +
-            'Please report this with the text.'
-        );
+      const mine = here.results.get(r.tokenizer);
+      if (isError(r) || mine === undefined) {
+        agreed = false;
+        continue;
       }
+      const what = differs(mine, r);
+      if (what === null) {
+        continue;
+      }
+      agreed = false;
+      this._engines.delete(r.tokenizer);
+      this._options.onChange();
+      this._options.onMismatch(r.tokenizer);
+      console.warn(
+        `tokenlens: ${r.tokenizer} made ${what} in the browser than on the server for a text ` +
+          `of ${text.length} characters (${mine.n_tokens} tokens here, ${r.n_tokens} there); ` +
+          'it is counted on the server only from now on. Please report this with the text.'
+      );
     }
     return agreed;
   }
 
-  /** Rank tables still on their way are dropped when they come. */
+  /** Files still on their way are dropped when they come. */
   dispose(): void {
     this._disposed = true;
   }
 
+  private _fromEntry(source: IPageSource, entry: IPageEntry): void {
+    if (entry.page === false) {
+      this._declined.set(entry.name, entry.reason ?? 'the page cannot run it');
+      return;
+    }
+    this._adopt(
+      entry.name,
+      source
+        .file(entry)
+        .then(text => engineFor(entry, text, this._kinds.get(entry.name) ?? ''))
+    );
+  }
+
+  private _adopt(name: string, made: Promise<IPageEngine | null>): void {
+    made.then(
+      engine => {
+        if (engine && !this._disposed) {
+          this._engines.set(name, engine);
+          this._options.onChange();
+        }
+      },
+      reason => this._onLoadFailed(name, reason)
+    );
+  }
+
+  private _onLoadFailed(names: string, reason: unknown): void {
+    // Nothing lost: the server tokenizes it, as it does every tokenizer.
+    console.warn(`tokenlens: ${names} is counted on the server only:`, reason);
+  }
+
   private _options: PageCounter.IOptions;
-  /** The tiktoken encodings ready to count here, and the names already asked for. */
-  private _bpe = new Map<string, BrowserBpe>();
+  private _source: IPageSource;
+  /** The engines ready here, the names already asked for, and the server's kind of each. */
+  private _engines = new Map<string, IPageEngine>();
   private _asked = new Set<string>();
+  private _kinds = new Map<string, string>();
+  private _declined = new Map<string, string>();
   private _last: IPageCounts | null = null;
   private _seq = 0;
   private _disposed = false;
 }
 
+/** What differs between a result made here and the server's ("different ids"), or null. */
+function differs(
+  mine: ITokenizeResult,
+  theirs: ITokenizeResult
+): string | null {
+  const a = mine.ids;
+  const b = Array.from(theirs.ids ?? []);
+  if (a.length !== b.length || a.some((id, k) => id !== b[k])) {
+    return 'different ids';
+  }
+  const sa = mine.spans;
+  const sb = theirs.spans ?? [];
+  if (
+    sa.length !== sb.length ||
+    sa.some((s, k) => s[0] !== sb[k][0] || s[1] !== sb[k][1])
+  ) {
+    return 'different spans';
+  }
+  return null;
+}
+
 export namespace PageCounter {
   export interface IOptions {
     serverSettings: ServerConnection.ISettings;
-    /** The set of tokenizers counted here changed. */
+    /** The set of tokenizers run here changed. */
     onChange(): void;
-    /** The server counted `tokenizer` differently: it is counted there only from now on. */
+    /** The server tokenized `tokenizer` differently: it is run there only from now on. */
     onMismatch(tokenizer: string): void;
   }
 }

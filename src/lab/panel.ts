@@ -12,6 +12,7 @@ import { codePointIndex } from '../render/offsets';
 import {
   isError,
   ITokenCounts,
+  ITokenizerInfo,
   ITokenizersReply,
   ResultOrError
 } from '../render/types';
@@ -39,6 +40,9 @@ import { IServerProblem, TokenServer, versionNotice } from './server';
  */
 const COUNTS_FIRST_CHARS = 20_000;
 
+/** The status line's word for a panel that runs with no server at all (JupyterLite). */
+const SERVERLESS = 'in the page (no server)';
+
 /** The count the status bar shows: the first tokenizer on the focused text. */
 export interface ICount {
   tokenizer: string;
@@ -64,13 +68,22 @@ export class TokenLensPanel extends Widget {
       serverSettings,
       onProbed: reply => this._onProbed(reply),
       onLost: problem => {
+        if (problem.missing && !this._siteTried) {
+          void this._useSite(problem);
+          return;
+        }
         this._view.clearTokens();
         this._showServerProblem(problem);
       }
     });
     this._counter = new PageCounter({
       serverSettings,
-      onChange: () => this._view.markBrowserCounts(this._counter.names),
+      onChange: () => {
+        this._view.markBrowserCounts(this._counter.names);
+        if (this._counter.serverless) {
+          this._schedule(); // a tokenizer's file came: draw with it
+        }
+      },
       onMismatch: tokenizer => this._view.markMismatch(tokenizer)
     });
     this._config = { ...DEFAULT_CONFIG };
@@ -147,7 +160,7 @@ export class TokenLensPanel extends Widget {
     if (chosen.length > 0) {
       return chosen;
     }
-    const available = (this._server.available ?? []).map(t => t.name);
+    const available = (this._available() ?? []).map(t => t.name);
     return available.includes('gpt2') ? ['gpt2'] : available.slice(0, 1);
   }
 
@@ -196,7 +209,7 @@ export class TokenLensPanel extends Widget {
       this._stale = true;
       return;
     }
-    this._counter.load(this.selected, this._server.available);
+    this._counter.load(this.selected, this._available());
     this._countHere();
     this._pacer.invoke();
   }
@@ -207,7 +220,7 @@ export class TokenLensPanel extends Widget {
    * answer follows with the tokens, and checks these counts.
    */
   private _countHere(): void {
-    if (!this._counter.ready || this._server.available === null) {
+    if (!this._counter.ready || this._available() === null) {
       return;
     }
     const focus = this._follower.current();
@@ -232,6 +245,54 @@ export class TokenLensPanel extends Widget {
       counts.map(n => ({ n_tokens: n })),
       'browser'
     );
+    this._drawHere(focus, text, names);
+  }
+
+  /**
+   * The tokens made here for `text`, drawn in the next frame: the typed character paints
+   * first, the chips right after it. A newer keystroke's drawing replaces this one unseen.
+   */
+  private _drawHere(focus: IFocusedText, text: string, names: string[]): void {
+    const here = this._counter.countedFor(text, this._config.addSpecialTokens);
+    if (!here) {
+      return;
+    }
+    const results = names.map(name => here.results.get(name)!);
+    const seq = this._counter.seq;
+    this._pageDrawn = seq;
+    requestAnimationFrame(() => {
+      if (seq !== this._counter.seq || this.isDisposed) {
+        return;
+      }
+      this._shown = { focus: { ...focus, text }, results, index: null };
+      this._view.drawTokens(results, String(text.length));
+      performance.mark('tokenlens:drawn-here');
+    });
+  }
+
+  /** The tokenizers to offer: the server's, or without a server the static site's. */
+  private _available(): ITokenizerInfo[] | null {
+    return this._counter.serverless ? this._site : this._server.available;
+  }
+
+  /**
+   * The server part is not answering: where the page was served with its tokenizers' files
+   * (JupyterLite), everything runs in the page; else the problem is shown as before.
+   */
+  private async _useSite(problem: IServerProblem): Promise<void> {
+    this._siteTried = true;
+    try {
+      this._site = await this._counter.useSite();
+    } catch {
+      this._view.clearTokens();
+      this._showServerProblem(problem);
+      return;
+    }
+    this._chooser.setAvailable(this._site);
+    this._chooser.setChosen(this.selected);
+    this._view.showNotice(null);
+    this._view.showStatus(`Loading tokenizers ${SERVERLESS}…`);
+    this._schedule();
   }
 
   /** The text cut at Max characters, without splitting a surrogate pair. */
@@ -280,6 +341,10 @@ export class TokenLensPanel extends Widget {
     }
     this._stale = false;
     const seq = ++this._seq;
+    if (this._counter.serverless) {
+      this._refreshHere();
+      return;
+    }
     if (this._server.available === null) {
       // The probe failed before (server missing?): try again now that someone looks.
       await this._server.probe();
@@ -340,13 +405,50 @@ export class TokenLensPanel extends Widget {
     }
     const confirmed = this._counter.check(text, special, results);
     const overtaken = this._counter.seq !== countedHereSeq;
+    // The page already drew these very tokens (confirmed), or a newer text's: nothing to redraw.
+    const drawnHere =
+      this._pageDrawn > countedHereSeq ||
+      (confirmed && this._pageDrawn === countedHereSeq);
     this._show(
       { ...focus, text },
       results,
       summary(results) + cutNote(text.length, focus.text.length),
       overtaken,
-      confirmed
+      confirmed,
+      drawnHere
     );
+  }
+
+  /** Without a server: the focused text tokenized here, by every chosen tokenizer. */
+  private _refreshHere(): void {
+    const focus = this._follower.current();
+    this._view.showSource(focus);
+    const names = this.selected;
+    if (!focus || names.length === 0) {
+      this._show(
+        null,
+        [],
+        focus
+          ? 'Choose a tokenizer above.'
+          : 'Nothing to tokenize: open a notebook or a text file.'
+      );
+      return;
+    }
+    const text = this._cut(focus.text);
+    if (text.length === 0) {
+      this._show(null, [], focus.kind === 'file' ? 'Empty file' : 'Empty cell');
+      return;
+    }
+    const results = this._counter.tokenizeHere(
+      text,
+      names,
+      this._config.addSpecialTokens
+    );
+    const status =
+      summary(results) +
+      cutNote(text.length, focus.text.length) +
+      ` · ${SERVERLESS}`;
+    this._show({ ...focus, text }, results, status);
   }
 
   /**
@@ -363,7 +465,9 @@ export class TokenLensPanel extends Widget {
     if (!counts.some(Boolean)) {
       return;
     }
-    const note = cutNote(text.length, focus.text.length);
+    const note =
+      cutNote(text.length, focus.text.length) +
+      (this._counter.serverless ? ` · ${SERVERLESS}` : '');
     this._view.showCounts(text.length, names, counts, note, by);
     const first = counts[0];
     this._counted.emit({
@@ -384,8 +488,21 @@ export class TokenLensPanel extends Widget {
     results: ResultOrError[],
     status: string,
     overtaken = false,
-    confirmed = false
+    confirmed = false,
+    drawnHere = false
   ): void {
+    if (drawnHere) {
+      // the view shows what the page drew; the server's answer only confirms its counts
+      if (!overtaken) {
+        this._view.showAnswer(
+          results,
+          status,
+          focus ? String(focus.text.length) : ''
+        );
+      }
+      this._view.setBusy(false);
+      return;
+    }
     this._shown = focus ? { focus, results, index: null } : null;
     const drawnChars = focus ? String(focus.text.length) : '';
     const seq = this._seq;
@@ -461,6 +578,10 @@ export class TokenLensPanel extends Widget {
     index: Uint32Array | null;
   } | null = null;
   private _seq = 0;
+  /** The page's count (seq) whose tokens were last drawn here; 0 when none. */
+  private _pageDrawn = 0;
+  private _site: ITokenizerInfo[] | null = null;
+  private _siteTried = false;
   private _stale = true;
   private _configChanged = new Signal<this, Partial<IPanelConfig>>(this);
   private _counted = new Signal<this, ICount>(this);

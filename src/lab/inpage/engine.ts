@@ -1,0 +1,217 @@
+/**
+ * One interface for every tokenizer the page runs itself: `encode(text)` gives the ids, the
+ * character spans (code points, in the server's convention: a character belongs to the token
+ * that holds its first byte; special tokens have empty spans where they stand) and the display
+ * strings, so the panel builds the very result shape the server sends and the renderer draws.
+ * tiktoken encodings run through bpe.ts, tokenizer.json files through hf.ts.
+ */
+import { ITokenizeResult } from '../../render/types';
+import { BrowserBpe } from '../bpe';
+
+/** What the page made of one text. */
+export interface IPageEncoding {
+  ids: number[];
+  /** Code-point offsets [start, end) into the text. */
+  spans: [number, number][];
+  tokens: string[];
+  special: boolean[];
+}
+
+export interface IPageEngine {
+  readonly name: string;
+  /** The server's kind for it ("tiktoken", "hf", "sentencepiece", "gguf"). */
+  readonly kind: string;
+  readonly model: string;
+  readonly vocabSize: number;
+  readonly unkId: number | null;
+  /** Null when the page cannot say for this text (the server then answers alone). */
+  encode(text: string, addSpecialTokens: boolean): IPageEncoding | null;
+}
+
+/** The server's result shape for an encoding made here (no segments: the renderer derives them). */
+export function asResult(
+  engine: IPageEngine,
+  text: string,
+  enc: IPageEncoding
+): ITokenizeResult {
+  return {
+    tokenizer: engine.name,
+    kind: engine.kind,
+    model: engine.model,
+    text,
+    ids: enc.ids,
+    tokens: enc.tokens,
+    spans: enc.spans,
+    special: enc.special,
+    unk_id: engine.unkId,
+    vocab_size: engine.vocabSize,
+    n_tokens: enc.ids.length,
+    n_chars: codePoints(text),
+    n_bytes: utf8Length(text)
+  };
+}
+
+export class TiktokenEngine implements IPageEngine {
+  constructor(
+    readonly name: string,
+    private readonly _bpe: BrowserBpe
+  ) {}
+
+  readonly kind = 'tiktoken';
+  readonly model = 'BPE';
+  readonly unkId = null;
+
+  get vocabSize(): number {
+    return this._bpe.vocabSize;
+  }
+
+  encode(text: string, addSpecialTokens: boolean): IPageEncoding | null {
+    const ids = this._bpe.encode(text, addSpecialTokens);
+    if (ids === null) {
+      return null;
+    }
+    const lengths = ids.map(id => this._bpe.tokenBytes(id).length);
+    const bytes = new TextEncoder().encode(text);
+    const spans = byteLengthSpans(bytes, lengths);
+    return {
+      ids,
+      spans,
+      tokens: ids.map(id => displayBytes(this._bpe.tokenBytes(id))),
+      special: ids.map(id => this._bpe.isSpecial(id))
+    };
+  }
+}
+
+/** Spans of tokens whose bytes, laid end to end, are `bytes`: each character to the token
+ * holding its first byte. */
+export function byteLengthSpans(
+  bytes: Uint8Array,
+  lengths: number[]
+): [number, number][] {
+  const charsBefore = leadCounts(bytes);
+  const spans: [number, number][] = [];
+  let at = 0;
+  for (const n of lengths) {
+    const end = Math.min(at + n, bytes.length);
+    spans.push([charsBefore[at], charsBefore[end]]);
+    at = end;
+  }
+  return spans;
+}
+
+/** out[b]: characters whose first byte lies before byte b. */
+export function leadCounts(bytes: Uint8Array): Int32Array {
+  const out = new Int32Array(bytes.length + 1);
+  for (let b = 0; b < bytes.length; b++) {
+    out[b + 1] = out[b] + ((bytes[b] & 0xc0) !== 0x80 ? 1 : 0);
+  }
+  return out;
+}
+
+/**
+ * Engine offsets made monotone and disjoint, as the server's clamp_spans: a later piece of a
+ * split character gets an empty span; an empty span stands where the text before it ended.
+ */
+export function clampSpans(spans: [number, number][]): [number, number][] {
+  let prevEnd = 0;
+  return spans.map(([s, e]) => {
+    if (e <= s) {
+      return [prevEnd, prevEnd];
+    }
+    const start = Math.max(s, prevEnd);
+    const end = Math.max(e, start);
+    prevEnd = Math.max(prevEnd, e);
+    return [start, end];
+  });
+}
+
+/** The code-point index of each UTF-16 position of `text` (length + 1 entries). */
+export function codePointIndex16(text: string): Int32Array {
+  const out = new Int32Array(text.length + 1);
+  let cp = 0;
+  for (let i = 0; i < text.length; i++) {
+    out[i] = cp;
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c < 0xdc00 && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d < 0xe000) {
+        out[++i] = cp;
+      }
+    }
+    cp++;
+  }
+  out[text.length] = cp;
+  return out;
+}
+
+export function codePoints(text: string): number {
+  let n = text.length;
+  for (let i = 0; i < text.length - 1; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c < 0xdc00) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d < 0xe000) {
+        n--;
+        i++;
+      }
+    }
+  }
+  return n;
+}
+
+export function utf8Length(text: string): number {
+  return new TextEncoder().encode(text).length;
+}
+
+/** A token's bytes as a person reads them, as the server's display_bytes: whole characters as
+ * text, bytes of a split character as hex (`<E0 AC>`), never U+FFFD. */
+export function displayBytes(bytes: Uint8Array): string {
+  let out = '';
+  let hex: string[] = [];
+  const flush = () => {
+    if (hex.length > 0) {
+      out += `<${hex.join(' ')}>`;
+      hex = [];
+    }
+  };
+  let i = 0;
+  while (i < bytes.length) {
+    const n = sequenceLength(bytes, i);
+    if (n === 0) {
+      hex.push(bytes[i].toString(16).toUpperCase().padStart(2, '0'));
+      i++;
+      continue;
+    }
+    flush();
+    out += DECODER.decode(bytes.subarray(i, i + n));
+    i += n;
+  }
+  flush();
+  return out;
+}
+
+const DECODER = new TextDecoder('utf-8');
+
+/** The length of the well-formed UTF-8 sequence at `i`, or 0. */
+function sequenceLength(b: Uint8Array, i: number): number {
+  const c = b[i];
+  if (c < 0x80) {
+    return 1;
+  }
+  const cont = (k: number, lo = 0x80, hi = 0xbf) =>
+    i + k < b.length && b[i + k] >= lo && b[i + k] <= hi;
+  if (c >= 0xc2 && c <= 0xdf) {
+    return cont(1) ? 2 : 0;
+  }
+  if (c >= 0xe0 && c <= 0xef) {
+    const lo = c === 0xe0 ? 0xa0 : 0x80;
+    const hi = c === 0xed ? 0x9f : 0xbf;
+    return cont(1, lo, hi) && cont(2) ? 3 : 0;
+  }
+  if (c >= 0xf0 && c <= 0xf4) {
+    const lo = c === 0xf0 ? 0x90 : 0x80;
+    const hi = c === 0xf4 ? 0x8f : 0xbf;
+    return cont(1, lo, hi) && cont(2) && cont(3) ? 4 : 0;
+  }
+  return 0;
+}

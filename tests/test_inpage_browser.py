@@ -1,0 +1,185 @@
+"""Every tokenizer the page runs itself (src/lab/inpage/), in Debian's Chromium, against the Python
+engine (``tokenlens.tokenize``): the shared tokenizers, a BPE, WordPiece and Unigram trained here
+into the registry, and a GGUF vocabulary, each from the very file the server sends the page
+(``tokenlens.core.page_files``), on FLORES in eight languages, edge texts and seeded random
+strings. The ids and character spans must be identical, or the tokenizer is declined (``page:
+false`` in the manifest) and the panel leaves it to the server.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from .conftest import FLORES, TOKENIZERS
+from .test_browser import chromium_page
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ["gpt2", "cl100k_base", "o200k_base", "bert-base-uncased", "llama-2"]
+LANGS = ["eng_Latn", "spa_Latn", "hin_Deva", "ben_Beng", "ory_Orya", "tam_Taml", "arb_Arab", "zho_Hans"]
+
+ENTRY = """
+export { HfEngine } from './src/lab/inpage/hf';
+export { TiktokenEngine } from './src/lab/inpage/engine';
+export { BrowserBpe } from './src/lab/bpe';
+"""
+
+EDGE = [
+    "",
+    " ",
+    "   lead and trail   ",
+    "a\tb\nc\r\nd\u00a0e\u2003f\u3000g\u2028h\u0085i\ufeffj",
+    "x  y   z    w",
+    "😀👍🏽 🇮🇳 👩\u200d👩\u200d👧 ❤️",
+    "e\u0301 n\u0303 a\u0308\u0301 ậ ଓଡ଼ିଆ क्षि",
+    "Ｈｅｌｌｏ ﬁ ① ㎏ Å",
+    "İstanbul ǅemal STRASSE straße",
+    "<|endoftext|> hi<|endoftext|>x",
+    "[CLS] a [SEP] [MASK] [UNK] <s> </s> <unk>",
+    "中文字符。日本語のテキスト",
+    "def f(x):\n    return x  # done\n",
+    "https://example.com/a?b=1&c=%20",
+    "\u200bzero\u200cwidth\u200djoin",
+    "١٢٣ ٤٥ 1234567 ୧୨",
+    "☃ ♞ 𝐀𝐁 \U0001f9ec",
+]
+POOL = list("abcXYZ 019'\"\n\t.,!?-<|>[]#") + [
+    "\u00a0",
+    "é",
+    "\u0301",
+    "ଓ",
+    "ି",
+    "୍",
+    "中",
+    "😀",
+    "🏽",
+    "\u200d",
+    "İ",
+    "ß",
+    "ﬁ",
+    "<|endoftext|>",
+    "[CLS]",
+    "  ",
+    "\n\n",
+]
+
+
+def _texts() -> list[str]:
+    texts = list(EDGE)
+    for lang in LANGS:
+        lines = (FLORES / f"{lang}.dev").read_text(encoding="utf-8").splitlines()
+        texts.append("\n".join(lines[:20]))  # a paragraph
+        texts.extend(lines[20:40])
+    rng = random.Random(20261207)
+    texts += ["".join(rng.choice(POOL) for _ in range(rng.randint(1, 40))) for _ in range(250)]
+    return texts
+
+
+@pytest.fixture(scope="module")
+def inpage_js() -> str:
+    """src/lab/inpage's engines bundled for a plain page, as `window.TL`."""
+    esbuild = ROOT / "node_modules" / ".bin" / "esbuild"
+    out = subprocess.run(
+        [str(esbuild), "--bundle", "--format=iife", "--global-name=TL", "--target=es2020", "--sourcefile=entry.ts"],
+        input=ENTRY,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout
+
+
+@pytest.fixture
+def tokenizers(tmp_path) -> dict[str, str]:
+    """Name → the name or path the page and the engine load: the shared ones, three trained into
+    the test's registry (conftest's), a GGUF written from GPT-2's ranks."""
+    import tokenlens
+
+    from .test_gguf import _tiktoken_gguf
+
+    names = {n: n for n in SHARED}
+    corpus = [
+        line for lang in LANGS for line in (FLORES / f"{lang}.devtest").read_text(encoding="utf-8").splitlines()[:150]
+    ]
+    trained = {
+        "page-bpe": dict(algorithm="bpe", vocab_size=800),
+        "page-wordpiece": dict(
+            algorithm="wordpiece", vocab_size=1000, limit_alphabet=300, lowercase=True, strip_accents=True
+        ),
+        "page-unigram": dict(algorithm="unigram", vocab_size=2000, normalizer="nfkc"),
+    }
+    for name, options in trained.items():
+        tokenlens.train_tokenizer(corpus, name=name, progress=False, **options)
+        names[name] = name
+    names["gguf-gpt2"] = str(
+        _tiktoken_gguf(tmp_path / "gpt2.gguf", TOKENIZERS / "gpt2" / "r50k_base.tiktoken", "gpt-2")
+    )
+    return names
+
+
+COMPARE = """async ([files, texts]) => {
+  const out = {};
+  for (const f of files) {
+    const json = JSON.parse(f.text);
+    const engine = f.kind === 'tiktoken'
+      ? new TL.TiktokenEngine(f.name, await TL.BrowserBpe.fromTable(json))
+      : new TL.HfEngine(f.name, f.engine, json);
+    out[f.name] = texts.map(t => {
+      const enc = engine.encode(t, true);
+      return enc === null ? null : [enc.ids, enc.spans];
+    });
+  }
+  return out;
+}"""
+
+
+async def test_the_page_tokenizes_as_the_engine_or_declines(inpage_js, tokenizers):
+    import tokenlens
+    from tokenlens.core.api import NO_SANDBOX
+    from tokenlens.core.page_files import page_file, page_manifest
+
+    texts = _texts()
+    files = []
+    declined = {}
+    for label, name in tokenizers.items():
+        entry = page_manifest([name], NO_SANDBOX)[0]
+        if entry.get("page") is False:
+            declined[label] = entry["reason"]
+            continue
+        data, _ = page_file(name, NO_SANDBOX)
+        kind = tokenlens.load(name).kind  # the server's kind, as the panel knows it from the list
+        files.append({"name": label, "kind": entry["kind"], "engine": kind, "text": data.decode("utf-8")})
+    async with chromium_page() as page:
+        await page.set_content("<html><body></body></html>")
+        await page.add_script_tag(content=inpage_js)
+        got = await page.evaluate(COMPARE, [files, texts])
+    problems = {}
+    handed: dict[str, list[str]] = {}
+    for label, results in got.items():
+        name = tokenizers[label]
+        wrong = []
+        for text, result in zip(texts, results):
+            if result is None:
+                handed.setdefault(label, []).append(text)  # the page hands this text to the server
+                continue
+            expected = tokenlens.tokenize(text, name)
+            want = [list(map(int, expected.ids)), [list(map(int, s)) for s in expected.spans]]
+            if result != want:
+                wrong.append((text, result, want))
+        if wrong:
+            text, result, want = wrong[0]
+            problems[label] = f"{len(wrong)} of {len(texts)} texts differ; first {text!r}: page {result}, engine {want}"
+    assert not problems, json.dumps(problems, ensure_ascii=False, indent=1)
+    # texts handed over (characters that combine under NFC, whitespace JavaScript classes
+    # otherwise) are rare: the page tokenizes nearly everything itself
+    assert all(len(h) <= len(texts) // 20 for h in handed.values()), {k: len(h) for k, h in handed.items()}
+    # every tokenizer is run in the page, or declined with a reason the panel can show
+    assert set(got) | set(declined) == set(tokenizers)
+    assert all(declined.values())
