@@ -79,9 +79,24 @@ def test_engine_ray_on_files_and_lists_equals_in_process(capsys):
     assert_same(stats(glob, "gpt2", engine="ray", batch_chars=20_000), stats(glob, "gpt2"))
     short = flores("hin_Deva")[:300]
     assert_same(stats(short, "bert-base-uncased", engine="ray"), stats(short, "bert-base-uncased"))
+    # a generator is read here, once, into Ray's object store
+    assert_same(stats((t for t in short), "gpt2", engine="ray"), stats(short, "gpt2"))
     # Ray was running: tokenlens used it and started none of its own
     assert ray.cluster_resources()["CPU"] == 2
     assert "started a local Ray" not in capsys.readouterr().err
+
+
+def test_engine_ray_on_parquet_equals_in_process(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for i, lang in enumerate(["ory_Orya", "arb_Arab"]):  # small row groups: a file is many blocks
+        table = pa.table({"id": range(997), "sentence": flores(lang)})
+        pq.write_table(table, tmp_path / f"part-{i}.parquet", row_group_size=100)
+    corpus = tmp_path / "*.parquet"
+    ours = stats(corpus, "gpt2", field="sentence", engine="ray", batch_chars=30_000)
+    assert ours.n_texts == 1994
+    assert_same(ours, stats(corpus, "gpt2", field="sentence"))
 
 
 def test_dataset_view_on_ray_equals_in_process():

@@ -112,7 +112,7 @@ class RayTexts(Texts):
             )
         self.column = name
         self.label = label or name
-        self.n = source.count()
+        self.n = _known_count(source)
 
     def blocks(self) -> Any:
         """The texts as a Ray Dataset of one column (tokenlens reads a non-Ray source itself)."""
@@ -123,11 +123,18 @@ class RayTexts(Texts):
 
         source = self.origin
         if isinstance(source, _Files):
-            # The workers read the files, each with the same reader as in-process; reading
-            # (light) and measuring are separate stages so that one big file feeds every worker.
+            # The workers read the files, each with the same reader as in-process. Reading is a
+            # stage of its own (so one big file feeds every worker) that reserves no CPU: it is a
+            # small part of the work, and a reader waiting for the measuring must not hold a core.
             files = ray.data.from_items([{"file": i} for i in range(len(source.paths))])
+            readers = max(1, int(ray.cluster_resources().get("CPU", 1)) // 8)
             return files.map_batches(
-                _read_files, batch_size=1, batch_format="pyarrow", fn_kwargs={"source": source}, num_cpus=0.25
+                _read_files,
+                batch_size=1,
+                batch_format="pyarrow",
+                fn_kwargs={"source": source},
+                num_cpus=0,
+                concurrency=readers,
             )
         chunks = source.batches(BLOCK_CHARS)
         if isinstance(source, _Memory):
@@ -158,6 +165,18 @@ class RayTexts(Texts):
 
     def size_hint(self) -> int:
         return self.origin.size_hint() if self.origin is not None else 0
+
+    def once(self) -> bool:
+        return self.origin.once() if self.origin is not None else False
+
+
+def _known_count(dataset: Any) -> int | None:
+    """Rows of a Ray Dataset when its metadata tells them (a Parquet footer, in-memory blocks),
+    else None (known once measured): ``count()`` would run the dataset's whole pipeline once more."""
+    try:
+        return dataset._meta_count()
+    except Exception:  # a Ray without it: the count is checked after measuring instead
+        return None
 
 
 def as_ray_texts(source: Texts) -> RayTexts:
