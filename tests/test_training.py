@@ -598,7 +598,9 @@ def test_max_lines_never_opens_the_files_after_its_last_line(tmp_path):
         (dict(sample=0), "--sample takes a number of lines of at least 1, like --sample 100000; got 0."),
         (dict(sample=-3), "--sample takes a number of lines of at least 1, like --sample 100000; got -3."),
         (dict(max_lines=0), "--max-lines takes a number of lines of at least 1"),
-        (dict(sample="10"), "--sample takes a whole number of lines, like --sample 100000; got '10'."),
+        (dict(sample="10"), "--sample takes a whole number, like --sample 100000; got '10'."),
+        (dict(sample=2.5), "--sample takes a whole number, like --sample 100000; got 2.5."),
+        (dict(sample=100, seed="x"), "--seed takes a whole number"),
         (dict(sample=10, max_lines=10), "Give --sample N or --max-lines N, not both"),
     ],
 )

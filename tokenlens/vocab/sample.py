@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import operator
 import random
 from collections import deque
 from collections.abc import Iterable
@@ -36,25 +37,39 @@ class Portion:
     seed: int = DEFAULT_SEED
 
     def checked(self) -> Portion:
+        """The portion with its numbers as ``int``; a clear error for anything else."""
         if self.sample is not None and self.max_lines is not None:
             raise InputError(
                 "Give --sample N or --max-lines N, not both: --sample draws N lines at random from the"
                 " whole corpus (it reads all of it once), --max-lines trains on the first N lines and"
                 " reads no further."
             )
-        for flag, value in (("--sample", self.sample), ("--max-lines", self.max_lines)):
-            if value is None:
-                continue
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise InputError(f"{flag} takes a whole number of lines, like {flag} 100000; got {value!r}.")
-            if value < 1:
-                raise InputError(
-                    f"{flag} takes a number of lines of at least 1, like {flag} 100000; got {value:,}."
-                    " Leave it out to train on the whole corpus."
-                )
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
-            raise InputError(f"seed takes a whole number, like --seed 0; got {self.seed!r}.")
-        return self
+        sample, max_lines = (
+            _lines(flag, v) for flag, v in (("--sample", self.sample), ("--max-lines", self.max_lines))
+        )
+        return Portion(sample=sample, max_lines=max_lines, seed=_whole("--seed", self.seed))
+
+
+def _whole(flag: str, value: Any) -> int:
+    """``value`` as an int (numpy integers too), never a bool or a float."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        return operator.index(value)
+    except TypeError:
+        raise InputError(f"{flag} takes a whole number, like {flag} 100000; got {value!r}.") from None
+
+
+def _lines(flag: str, value: Any) -> int | None:
+    if value is None:
+        return None
+    n = _whole(flag, value)
+    if n < 1:
+        raise InputError(
+            f"{flag} takes a number of lines of at least 1, like {flag} 100000; got {n:,}."
+            " Leave it out to train on the whole corpus."
+        )
+    return n
 
 
 def reservoir(items: Iterable[T], k: int, seed: int = DEFAULT_SEED) -> list[T]:
