@@ -242,6 +242,10 @@ def test_two_processes_through_torchrun(workdir, runs):
     # rank 0 prepared the data while rank 1 waited, then rank 1 read what rank 0 kept
     log = run.dir.log_file.read_text(errors="replace")
     assert log.count("prepared data: made as ") == 1 and log.count("prepared data: reused from ") == 1, log[-3000:]
+    # the dry run finds what the trainer kept: both compute one key for the same data and settings
+    key = log.split("prepared data: made as ", 1)[1].split()[0]
+    report = ft.dry_run(str(workdir / "odia.txt"), tokenizer=str(workdir / "odia-bpe"), **TINY)
+    assert report.prepared == f"prepared data: reused from {key}"
 
 
 def test_prompt_completion_rows_train_with_trl(workdir, runs, tmp_path):
