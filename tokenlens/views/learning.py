@@ -13,8 +13,11 @@ from tokenlens.errors import TokenlensError
 from tokenlens.views.base import BundledWidget
 
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Sequence
+
     from tokenlens.learn.pipeline import Pipeline
     from tokenlens.learn.predict import Generation, Predictions
+    from tokenlens.views.side_by_side import SideBySide
 
 #: longest text the pipeline view runs when the learner types one in the view
 MAX_VIEW_TEXT = 20_000
@@ -71,7 +74,10 @@ class PipelineWidget(BundledWidget, bundle="pipeline"):
 
 class PredictWidget(BundledWidget, bundle="predict"):
     """Per position the model's top-k next tokens; a picked position (``selected``) is shown in
-    full; the learner may ask the kernel for a continuation (a ``generate`` message)."""
+    full; the learner may ask the kernel for a continuation (a ``generate`` message).
+
+    Side by side (``others``): more models' predictions of the same ids, each shown beside the
+    first for the picked position, and each continued too."""
 
     model_name = traitlets.Unicode("").tag(sync=True)
     text = traitlets.Unicode("").tag(sync=True)
@@ -83,34 +89,44 @@ class PredictWidget(BundledWidget, bundle="predict"):
     #: the position shown in full (-1: none picked yet)
     selected = traitlets.Int(-1).tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
+    #: side by side: per other model ``{"model_name", "top_k", "positions", "generation"}``, the
+    #: shapes of the traits above, in the order given (empty: one model)
+    others = traitlets.List(traitlets.Dict()).tag(sync=True)
 
-    def __init__(self, predictions: Predictions, **kwargs):
-        gen = predictions.generation.to_dict() if predictions.generation is not None else None
+    def __init__(self, predictions: Predictions, others: Sequence[Predictions] = (), *, source=None, **kwargs):
         super().__init__(
-            source=predictions,
+            source=source if source is not None else predictions,
             model_name=predictions.model,
             text=predictions.text,
             top_k=predictions.top_k,
             positions=[p.to_dict() for p in predictions.positions],
-            generation=gen,
+            generation=_generation_dict(predictions),
             selected=0 if predictions.positions else -1,
+            others=[_other_dict(p) for p in others],
             **kwargs,
         )
+        self._models = [predictions, *others]
         self._worker: threading.Thread | None = None
         self.on_msg(self._on_custom_msg)
 
     @classmethod
-    def of(cls, obj: Predictions | Generation) -> PredictWidget:
-        """The view of predictions, or of a continuation alone (as predictions with no positions)."""
+    def of(cls, obj: Predictions | Generation | SideBySide) -> PredictWidget:
+        """The view of predictions, of several models' predictions side by side, or of a
+        continuation alone (as predictions with no positions)."""
         from tokenlens.learn.predict import Generation, Predictions
+        from tokenlens.views.side_by_side import SideBySide
 
+        if isinstance(obj, SideBySide):
+            # the saved copy stays the side-by-side table, every position at once
+            return cls(obj.predictions[0], obj.predictions[1:], source=obj)
         if isinstance(obj, Generation):
             obj = Predictions(obj.prompt, obj.model, generation=obj, generator=obj.generator)
         return cls(obj)
 
     @property
     def predictions(self) -> Predictions:
-        return self._source
+        """The first (or only) model's predictions."""
+        return self._models[0]
 
     @traitlets.validate("selected")
     def _valid_selected(self, proposal) -> int:
@@ -145,24 +161,46 @@ class PredictWidget(BundledWidget, bundle="predict"):
         self._worker.start()
 
     def _generate(self, n: Any, greedy: bool, seed: int | None) -> None:
-        try:
-            # through what made the predictions: an n-gram model has no model folder to load by name
-            gen = self._source.continue_text(max_new_tokens=n, greedy=greedy, seed=seed)
-        except TokenlensError as exc:
-            self.error = str(exc)
-            return
-        except Exception as exc:
-            self.error = f"The continuation failed: {type(exc).__name__}: {exc}"
-            return
-        self._source.generation = gen
+        made = []
+        for preds in self._models:
+            try:
+                # through what made the predictions: an n-gram model has no model folder to load by name
+                made.append(preds.continue_text(max_new_tokens=n, greedy=greedy, seed=seed))
+            except TokenlensError as exc:
+                self.error = self._whose(preds, str(exc))
+                return
+            except Exception as exc:
+                self.error = self._whose(preds, f"The continuation failed: {type(exc).__name__}: {exc}")
+                return
+        for preds, gen in zip(self._models, made):
+            preds.generation = gen
         with self.hold_sync():
             self.error = ""  # a "wait for it" said meanwhile no longer applies
-            self.generation = gen.to_dict()
+            self.generation = made[0].to_dict()
+            if self.others:
+                self.others = [_other_dict(p) for p in self._models[1:]]
+
+    def _whose(self, preds: Predictions, message: str) -> str:
+        """A message, naming the model it is about when the view shows several."""
+        return f"{preds.model}: {message}" if len(self._models) > 1 else message
 
     def wait(self, timeout: float | None = None) -> None:
         """Wait for a continuation the view asked for (scripts and tests)."""
         if self._worker is not None:
             self._worker.join(timeout)
+
+
+def _generation_dict(predictions: Predictions) -> dict | None:
+    return predictions.generation.to_dict() if predictions.generation is not None else None
+
+
+def _other_dict(predictions: Predictions) -> dict[str, Any]:
+    return {
+        "model_name": predictions.model,
+        "top_k": predictions.top_k,
+        "positions": [p.to_dict() for p in predictions.positions],
+        "generation": _generation_dict(predictions),
+    }
 
 
 __all__ = ["PipelineWidget", "PredictWidget"]

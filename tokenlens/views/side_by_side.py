@@ -1,6 +1,7 @@
 """Next-token predictions of several models side by side: after each token of the same text, each
 model's most likely next tokens in a column of its own (an n-gram model beside a transformer, say).
-Static HTML with the predictions view's chips; nothing in it needs a live widget.
+Live, it is the predictions view with every model's top-k for the picked position and each model's
+continuation; saved, the static table of every position at once.
 """
 
 from __future__ import annotations
@@ -9,9 +10,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from tokenlens.errors import InputError
+from tokenlens.views.display import ShownAsWidget
 
 if TYPE_CHECKING:  # pragma: no cover
     from tokenlens.learn.predict import Predictions
@@ -27,8 +29,10 @@ def predictions_perplexity(predictions: Sequence[Predictions]) -> float:
 
 
 @dataclass
-class SideBySide:
+class SideBySide(ShownAsWidget):
     """The same text's predictions from several models (``side_by_side``)."""
+
+    _widget_class: ClassVar[str] = "tokenlens.views.learning:PredictWidget"
 
     predictions: list[Predictions]
 

@@ -6,6 +6,8 @@
  * (top-k with probabilities, the actual next token marked), a click keeps that position
  * (`selected`, synced to the kernel). Below, a continuation decoded token by token; the
  * "Continue" button asks the kernel for one (custom message `{type: "generate", ...}`).
+ * Side by side (`others`): more models' predictions of the same ids; the picked position shows
+ * each model's top-k under the first's, and each model's continuation follows the first's.
  */
 import '../../../style/render.css';
 import '../../../style/learning.css';
@@ -15,13 +17,20 @@ import { codePointIndex, sliceCodePoints } from '../../render/offsets';
 import { appendVisible } from '../../render/text';
 import { onPoint, percent, section } from '../learning';
 import { hasKernel, IModel } from '../model';
-import { ICandidate, IGeneration, IPosition, IPredictState } from './types';
+import {
+  ICandidate,
+  IGeneration,
+  IOther,
+  IPosition,
+  IPredictState
+} from './types';
 
 const WATCHED: (keyof IPredictState)[] = [
   'positions',
   'error',
   'model_name',
-  'generation'
+  'generation',
+  'others'
 ];
 
 function bar(p: number): HTMLElement {
@@ -32,37 +41,35 @@ function bar(p: number): HTMLElement {
   return track;
 }
 
-/** The top-k list of one position. */
-function detail(
+/** Side by side: each other model's top-k after position `i`, under its name. */
+function otherDetails(
   box: HTMLElement,
-  positions: IPosition[],
+  others: IOther[],
   i: number,
-  topK: number
+  next: IPosition | undefined
 ): void {
-  box.replaceChildren();
-  const pos = positions[i];
-  if (!pos) {
-    box.appendChild(
-      span(
-        'tl-note',
-        'Point at a token to see what the model expected after it.'
-      )
+  for (const other of others) {
+    const pos = other.positions[i];
+    if (!pos) {
+      continue;
+    }
+    const block = div('tl-other');
+    block.dataset.model = other.model_name;
+    const head = div('tl-detail-head');
+    head.append(
+      span('tl-name', other.model_name),
+      span('tl-note', ` expects (top ${other.top_k}):`)
     );
-    return;
+    block.append(head, topTable(pos, next));
+    box.appendChild(block);
   }
-  const next = positions[i + 1];
-  const head = div('tl-detail-head');
-  head.append(
-    span('tl-note', `After token ${i} `),
-    chip(pos.id, pos.token),
-    span('tl-note', ` the model expects (top ${topK}):`)
-  );
-  box.appendChild(head);
+}
+
+/** The candidates after one position, the one that came next marked. */
+function topTable(pos: IPosition, next: IPosition | undefined): HTMLElement {
   const table = document.createElement('table');
   table.className = 'tl-topk';
-  let shown = 0;
   pos.top.forEach((cand: ICandidate, rank: number) => {
-    shown += cand.prob;
     const tr = table.insertRow();
     tr.className = 'tl-cand';
     tr.dataset.id = String(cand.id);
@@ -77,7 +84,45 @@ function detail(
     tr.insertCell().textContent = percent(cand.prob);
     tr.insertCell().textContent = isNext ? '← came next' : '';
   });
-  box.appendChild(table);
+  return table;
+}
+
+/** The top-k list of one position (and, side by side, the other models' under it). */
+function detail(
+  box: HTMLElement,
+  positions: IPosition[],
+  i: number,
+  topK: number,
+  others: IOther[] = [],
+  name = ''
+): void {
+  box.replaceChildren();
+  const pos = positions[i];
+  if (!pos) {
+    box.appendChild(
+      span(
+        'tl-note',
+        'Point at a token to see what the model expected after it.'
+      )
+    );
+    return;
+  }
+  const next = positions[i + 1];
+  const head = div('tl-detail-head');
+  head.append(span('tl-note', `After token ${i} `), chip(pos.id, pos.token));
+  if (others.length) {
+    // side by side: every model's list under its name, the first's first
+    head.append(
+      span('tl-note', ' '),
+      span('tl-name', name),
+      span('tl-note', ` expects (top ${topK}):`)
+    );
+  } else {
+    head.append(span('tl-note', ` the model expects (top ${topK}):`));
+  }
+  box.appendChild(head);
+  const shown = pos.top.reduce((sum, cand) => sum + cand.prob, 0);
+  box.appendChild(topTable(pos, next));
   const foot = div('tl-detail-foot');
   foot.textContent = `These ${pos.top.length} candidates hold ${percent(shown)} of the probability; the rest is spread over the other tokens.`;
   box.appendChild(foot);
@@ -100,6 +145,7 @@ function detail(
     box.appendChild(div('tl-note')).textContent =
       'This is the last token: these are the model’s guesses for the continuation.';
   }
+  otherDetails(box, others, i, next);
 }
 
 function drawGeneration(box: HTMLElement, gen: IGeneration | null): void {
@@ -209,12 +255,17 @@ export function render({
   go.textContent = 'Continue';
   controls.append(span('tl-note', 'tokens '), count, greedyLabel, go);
   const genOut = div('tl-gen-out');
-  genBody.append(controls, genOut);
+  const othersOut = div('tl-gen-others');
+  // side by side, each continuation is under its model's name, the first's too
+  const genName = div('tl-name');
+  genName.hidden = true;
+  genBody.append(controls, genName, genOut, othersOut);
   el.replaceChildren(header, messages, tokensBox, detailBox, genBox);
 
   let hovered = -1;
   const chips: HTMLElement[] = [];
   const positions = (): IPosition[] => model.get('positions') ?? [];
+  const others = (): IOther[] => model.get('others') ?? [];
   const showDetail = (): void => {
     const pick = hovered >= 0 ? hovered : Number(model.get('selected') ?? -1);
     chips.forEach((c, k) => {
@@ -224,7 +275,14 @@ export function render({
         String(k === Number(model.get('selected')))
       );
     });
-    detail(detailBody, positions(), pick, Number(model.get('top_k') ?? 5));
+    detail(
+      detailBody,
+      positions(),
+      pick,
+      Number(model.get('top_k') ?? 5),
+      others(),
+      String(model.get('model_name') ?? '')
+    );
   };
   const select = (k: number): void => {
     model.set('selected', k);
@@ -256,8 +314,10 @@ export function render({
     go.disabled = false;
     go.textContent = 'Continue';
     const list = positions();
+    const names = others().map(o => o.model_name);
     header.replaceChildren(
       span('tl-name', String(model.get('model_name') ?? '')),
+      ...names.flatMap(n => [span('tl-note', ' · '), span('tl-name', n)]),
       span(
         'tl-learn-sub',
         `what comes next after each token · top ${model.get('top_k') ?? 5}`
@@ -345,6 +405,21 @@ export function render({
     showDetail();
     const generation = model.get('generation') ?? null;
     drawGeneration(genOut, generation);
+    genName.textContent = String(model.get('model_name') ?? '');
+    genName.hidden = others().length === 0;
+    // side by side: each other model's continuation of the same text, under its name
+    othersOut.replaceChildren(
+      ...others().map(other => {
+        const block = div('tl-other');
+        block.dataset.model = other.model_name;
+        const out = div('tl-gen-out');
+        drawGeneration(out, other.generation);
+        const name = div('tl-name');
+        name.textContent = other.model_name;
+        block.append(name, out);
+        return block;
+      })
+    );
     if (generation) {
       // The controls say how the continuation shown was made (its length when it ran to it).
       greedy.checked = generation.greedy;

@@ -42,6 +42,14 @@ export interface IGeneration {
   stopped: 'length' | 'eos' | 'context' | string;
 }
 
+/** Another model's predictions of the same ids, shown side by side with the first. */
+export interface IOther {
+  model_name: string;
+  top_k: number;
+  positions: IPosition[];
+  generation: IGeneration | null;
+}
+
 export interface IPredictState {
   model_name: string;
   text: string;
@@ -51,4 +59,6 @@ export interface IPredictState {
   /** The position clicked, kept (-1: none). */
   selected: number;
   error: string;
+  /** Side by side: more models' predictions of the same ids (empty: one model). */
+  others?: IOther[];
 }
