@@ -516,9 +516,10 @@ async def test_counts_made_in_the_page_paint_before_the_answer_and_are_checked(l
             assert f"{n} tokens · gpt2" in await page.locator(f"{PANEL} .tl-status").inner_text()
             chooser = page.locator(f"{PANEL} .tl-chooser-option[data-tokenizer='gpt2'] .tl-chooser-count")
             assert await chooser.inner_text() == str(n)
-            # the server has not answered: the tokens shown are still the old text's
+            # the server has not answered, yet the new text's tokens are drawn: made in the page
             await asyncio.wait_for(_until(lambda: held), 10)
-            assert await page.get_attribute(PANEL, "data-drawn-chars") == str(len("hello"))
+            await _wait_for_ids(page, _gpt2(text))
+            assert await page.get_attribute(PANEL, "data-drawn-chars") == str(len(text))
             # every count shown from now on, as the held answers come in
             await page.evaluate(
                 """() => { const p = document.querySelector('#tokenlens-panel'); window.__chars = [];
