@@ -264,3 +264,19 @@ def test_progress_counts_texts_without_a_total_and_checking_files_in_bytes(tmp_p
     _write(tmp_path / "c.parquet", LINES)
     assert as_texts(tmp_path).n == 81 * len(LINES)
     assert bar.n == first.stat().st_size + second.stat().st_size and bar.closed
+
+
+def test_a_parquet_file_is_not_read_ahead_whole(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    lines = [f"{k} {t}" for k in range(120) for t in LINES]  # about 7 MB of text, in row groups of 500 rows
+    path = tmp_path / "big.parquet"
+    pq.write_table(pa.table({"text": lines}), path, row_group_size=500, compression="none", use_dictionary=False)
+    before, peak, seen = pa.total_allocated_bytes(), 0, 0
+    for seen, _ in enumerate(as_texts(path), 1):
+        if seen % 250 == 0:
+            peak = max(peak, pa.total_allocated_bytes() - before)
+    assert seen == len(lines)
+    # a row group's column and a batch, not the file (pyarrow's pre-buffering held all of it)
+    assert peak < path.stat().st_size / 3, (peak, path.stat().st_size)

@@ -1,16 +1,17 @@
 """Parquet and Arrow files: one text per row of a string column, read in record batches.
 
 - ``.parquet`` (``.pq``) files are read with ``pyarrow.parquet.ParquetFile.iter_batches``, one
-  column only; ``.arrow``, ``.feather`` and ``.ipc`` files are Arrow IPC files (random access,
-  memory-mapped) or, failing that, Arrow IPC streams.
+  column only; ``.arrow``, ``.feather`` and ``.ipc`` files are Arrow IPC files (random access)
+  or, failing that, Arrow IPC streams.
 - The column is ``text`` unless another is named (``field``); it must hold strings. A null row is
   told like a JSON line without its field ("data.parquet, row 3: field 'text' is missing").
 - Row counts come from the file's metadata (Parquet footer, Arrow IPC record batch headers),
   so knowing how many texts a table holds costs no pass over it (an IPC stream, which has no
   footer, is read once).
 
-Memory: a batch of :data:`BATCH_ROWS` rows of the one column at a time (for Parquet, at most one
-row group's column chunk is decompressed at once).
+Memory: a batch of :data:`BATCH_ROWS` rows of the one column at a time, and for Parquet one row
+group's column chunk (without pre-buffering: pyarrow's default reads every column chunk of the
+file ahead, the whole file's size in memory), for Arrow one record batch.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def inspect_table(path: Path, field: str | None) -> tuple[int, str | None, str]:
     pa, ipc, pq = _pyarrow()
     try:
         if path.name.lower().endswith(PARQUET):
-            meta = pq.ParquetFile(path)
+            meta = pq.ParquetFile(path, pre_buffer=False)
             schema, rows = meta.schema_arrow, meta.metadata.num_rows
         else:
             schema, rows = _arrow_rows(path, ipc, pa)
@@ -72,27 +73,34 @@ def inspect_table(path: Path, field: str | None) -> tuple[int, str | None, str]:
     return rows, None, ""
 
 
+def _is_ipc_file(path: Path) -> bool:
+    """An Arrow IPC file (random access, a footer) rather than an IPC stream: its magic bytes."""
+    with open(path, "rb") as f:
+        return f.read(6) == b"ARROW1"
+
+
 def _arrow_rows(path: Path, ipc, pa):
-    try:
-        with pa.memory_map(str(path)) as source:
+    with pa.OSFile(str(path)) as source:
+        if _is_ipc_file(path):
             reader = ipc.open_file(source)
-            return reader.schema, sum(reader.get_batch(i).num_rows for i in range(reader.num_record_batches))
-    except pa.ArrowInvalid:
-        with pa.memory_map(str(path)) as source:  # an IPC stream: no footer, so count its batches
-            reader = ipc.open_stream(source)
-            return reader.schema, sum(batch.num_rows for batch in reader)
+            return reader.schema, reader.count_rows()  # from the batches' headers
+        reader = ipc.open_stream(source)  # an IPC stream: no footer, so count its batches
+        return reader.schema, sum(batch.num_rows for batch in reader)
 
 
 def _batches(path: Path, column: str) -> Iterator:
     pa, ipc, pq = _pyarrow()
     if path.name.lower().endswith(PARQUET):
-        yield from pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=[column])
+        # pre_buffer (pyarrow's default) would read the whole file's column chunks ahead: 1 GB for 1 GB
+        table = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
+        yield from table.iter_batches(batch_size=BATCH_ROWS, columns=[column])
         return
-    with pa.memory_map(str(path)) as source:
-        try:
+    # an ordinary file, not a memory map: mapped pages would count as this process's memory
+    with pa.OSFile(str(path)) as source:
+        if _is_ipc_file(path):
             reader = ipc.open_file(source)
             batches = (reader.get_batch(i) for i in range(reader.num_record_batches))
-        except pa.ArrowInvalid:
+        else:
             batches = ipc.open_stream(source)
         for batch in batches:
             for start in range(0, batch.num_rows, BATCH_ROWS):
