@@ -13,7 +13,8 @@ Both results must be equal field by field (the script fails otherwise). For memo
 samples every second the proportional set size (PSS: shared pages, such as Ray's object store,
 counted once) of the side's process and every process under it, which for the Ray side is Ray
 itself (GCS, raylet) and its worker processes; the peak of that sum is reported, and the
-driver's own peak RSS beside it. Last, the Ray side's per-core rate gives what one more
+driver's own peak RSS beside it. Ray's start and a first tiny call (worker processes importing
+tokenlens) are timed apart ("start s"), not in the Ray side's wall time. Last, the Ray side's per-core rate gives what one more
 machine would add on paper.
 
     python benchmarks/bench_ray.py                     # 1 GB, GPT-2, 2 workers
@@ -126,12 +127,17 @@ def side(args) -> None:
     import tokenlens
 
     corpus = Path(args.dir) / "*.parquet"
+    startup = 0.0
     with PeakMemory() as memory:
         if args.side == "ray":
             import ray
 
+            start = time.perf_counter()
             ray.init(num_cpus=args.workers, include_dashboard=False, log_to_driver=False)
             ray.data.DataContext.get_current().enable_progress_bars = False
+            # Ray's start and first call (worker processes importing tokenlens), timed apart
+            tokenlens.stats(["a first call starts the workers"] * 64, args.tokenizer, engine="ray")
+            startup = time.perf_counter() - start
         cpu0 = time.process_time()
         start = time.perf_counter()
         result = tokenlens.stats(corpus, args.tokenizer, engine=args.side, progress=False)
@@ -145,6 +151,7 @@ def side(args) -> None:
             {
                 "side": args.side,
                 "wall": wall,
+                "startup": startup,
                 "driver_cpu": cpu,
                 "peak_tree": memory.peak_tree,
                 "peak_driver": max(memory.peak_self, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024),
@@ -187,11 +194,13 @@ def main() -> None:
     local = run_side("local", args)
     ray_side = run_side("ray", args)
     same = local["stats"] == ray_side["stats"]
-    print(f"{'side':<28} {'wall s':>8} {'MB/s':>7} {'driver cpu s':>13} {'peak MB (all)':>14} {'driver MB':>10}")
+    print(
+        f"{'side':<28} {'wall s':>8} {'MB/s':>7} {'driver cpu s':>13} {'peak MB (all)':>14} {'driver MB':>10} {'start s':>8}"
+    )
     for r, name in ((local, "in-process"), (ray_side, f"Ray, {args.workers} workers")):
         print(
             f"{name:<28} {r['wall']:>8.1f} {mb / r['wall']:>7.2f} {r['driver_cpu']:>13.1f}"
-            f" {r['peak_tree'] / 1e6:>14,.0f} {r['peak_driver'] / 1e6:>10,.0f}"
+            f" {r['peak_tree'] / 1e6:>14,.0f} {r['peak_driver'] / 1e6:>10,.0f} {r['startup']:>8.1f}"
         )
     print(
         f"ratio Ray / in-process: wall {ray_side['wall'] / local['wall']:.2f}×,"
