@@ -280,3 +280,21 @@ def test_a_parquet_file_is_not_read_ahead_whole(tmp_path):
     assert seen == len(lines)
     # a row group's column and a batch, not the file (pyarrow's pre-buffering held all of it)
     assert peak < path.stat().st_size / 3, (peak, path.stat().st_size)
+
+
+def test_fine_tuning_and_held_out_training_text_take_a_table_a_row_a_record(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tokenlens.finetune.data import read_rows
+    from tokenlens.vocab.train import _read_heldout
+
+    path = _write(tmp_path / "t.parquet", LINES)
+    assert read_rows([str(path)]).rows == [{"text": t} for t in LINES if t.strip()]
+    pairs = tmp_path / "pairs.parquet"
+    pq.write_table(pa.table({"prompt": ["2+2=", "3+3="], "completion": ["4", "6"]}), pairs)
+    assert read_rows([str(pairs)]).rows == [
+        {"prompt": "2+2=", "completion": "4"},
+        {"prompt": "3+3=", "completion": "6"},
+    ]
+    assert _read_heldout(None, path, None) == "".join(t + "\n" for t in LINES)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tokenlens.errors import InputError
-from tokenlens.sources.files import check, is_json_lines, read_records, read_texts, where
+from tokenlens.sources.files import check, is_records, read_records, read_texts, where
 from tokenlens.sources.objects import kind_of
 from tokenlens.sources.paths import expand
 
@@ -100,7 +100,7 @@ def read_rows(sources: Iterable[str], text_field: str = "text") -> Rows:
         checked = check(path)
         if checked.problem is not None:
             out.bad.append(BadRow(str(path), 0, checked.problem))
-        elif not is_json_lines(path):
+        elif not is_records(path):  # a table gives a row a record, like JSON lines
             text = next(read_texts(path, whole=True))
             if text.strip():
                 out.rows.append({"text": text})

@@ -31,7 +31,7 @@ from typing import IO, Any
 
 from tokenlens.errors import SourceError
 from tokenlens.sources.tables import HINTS as TABLE_HINTS
-from tokenlens.sources.tables import inspect_table, is_table, read_table
+from tokenlens.sources.tables import inspect_table, is_table, read_table, read_table_records
 
 #: file name endings read as one JSON object a line (before an optional ``.gz`` or ``.zst``)
 JSON_LINES = (".jsonl", ".ndjson", ".json")
@@ -71,6 +71,11 @@ def is_json_lines(path: Path) -> bool:
     for ending in COMPRESSED:
         name = name.removesuffix(ending)
     return name.endswith(JSON_LINES)
+
+
+def is_records(path: Path) -> bool:
+    """Whether the file holds a record per line or row (JSON lines, a table) rather than plain text."""
+    return is_json_lines(path) or is_table(path)
 
 
 def where(path: Path | str, line: int) -> str:
@@ -261,7 +266,11 @@ def field_problem(value: Any, field: str) -> str | None:
 
 def read_records(path: Path, progress: Callable[[int], None] | None = None) -> Iterator[tuple[int, Any, str | None]]:
     """(line number, object, None) for each JSON line of ``path``, or (line number, None, why)
-    for a line that is not JSON; blank lines are skipped."""
+    for a line that is not JSON; blank lines are skipped. A table gives (row number, the row as
+    a dict, None)."""
+    if is_table(path):
+        yield from read_table_records(path)
+        return
     with open_bytes(path) as (stream, raw):
         text = io.TextIOWrapper(stream, encoding="utf-8", newline="\n")
         for number, line in enumerate(text, 1):
@@ -341,6 +350,7 @@ __all__ = [
     "field_problem",
     "is_gzip",
     "is_json_lines",
+    "is_records",
     "is_table",
     "is_zstd",
     "looks_binary",

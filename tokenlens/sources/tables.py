@@ -88,12 +88,13 @@ def _arrow_rows(path: Path, ipc, pa):
         return reader.schema, sum(batch.num_rows for batch in reader)
 
 
-def _batches(path: Path, column: str) -> Iterator:
+def _batches(path: Path, column: str | None) -> Iterator:
+    """Record batches of at most :data:`BATCH_ROWS` rows: of one column, or of all (None)."""
     pa, ipc, pq = _pyarrow()
     if path.name.lower().endswith(PARQUET):
         # pre_buffer (pyarrow's default) would read the whole file's column chunks ahead: 1 GB for 1 GB
         table = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
-        yield from table.iter_batches(batch_size=BATCH_ROWS, columns=[column])
+        yield from table.iter_batches(batch_size=BATCH_ROWS, columns=None if column is None else [column])
         return
     # an ordinary file, not a memory map: mapped pages would count as this process's memory
     with pa.OSFile(str(path)) as source:
@@ -104,7 +105,8 @@ def _batches(path: Path, column: str) -> Iterator:
             batches = ipc.open_stream(source)
         for batch in batches:
             for start in range(0, batch.num_rows, BATCH_ROWS):
-                yield batch.slice(start, BATCH_ROWS).select([column])
+                part = batch.slice(start, BATCH_ROWS)
+                yield part if column is None else part.select([column])
 
 
 def read_table(
@@ -141,4 +143,14 @@ def read_table(
             progress(size * rows // max(total, 1))
 
 
-__all__ = ["ARROW", "BATCH_ROWS", "PARQUET", "inspect_table", "is_table", "read_table"]
+def read_table_records(path: Path) -> Iterator[tuple[int, dict, None]]:
+    """(row number from 1, the row as a dict of its columns, None) for each row, as
+    :func:`tokenlens.sources.files.read_records` gives JSON lines."""
+    number = 0
+    for batch in _batches(path, None):
+        for record in batch.to_pylist():
+            number += 1
+            yield number, record, None
+
+
+__all__ = ["ARROW", "BATCH_ROWS", "PARQUET", "inspect_table", "is_table", "read_table", "read_table_records"]

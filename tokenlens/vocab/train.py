@@ -22,7 +22,7 @@ from typing import Any
 
 from tokenlens.errors import InputError, TokenlensError
 from tokenlens.measure.fit import Fit, measure_fit
-from tokenlens.sources.files import check, is_json_lines, read_texts
+from tokenlens.sources.files import check, is_records, read_texts
 from tokenlens.sources.paths import expand
 from tokenlens.vocab.corpus import Corpus, CorpusError, TrainingInterrupted
 from tokenlens.vocab.merges import replay_merges, replay_wordpiece
@@ -196,7 +196,7 @@ def _read_heldout(text: Any, files: Any, field: str | None) -> str:
             if checked.problem is not None:
                 raise checked.error()
             texts = read_texts(path, field=field, whole=True)
-            parts.extend(map(_ended, texts) if is_json_lines(path) else texts)
+            parts.extend(map(_ended, texts) if is_records(path) else texts)
     if text is not None:
         if isinstance(text, str):
             parts.append(text)
