@@ -525,9 +525,11 @@ def stats(
 
     ``texts``: a string (one text), a list of strings, a :class:`~pathlib.Path` to a file,
     folder or glob (``Path("data/*.txt")``: one text per line, or per file with
-    ``whole_files``; JSON lines give their ``field``, ``text`` by default; ``.gz`` is read too;
-    a folder is its text files, see :mod:`tokenlens.sources`), a pandas Series or a ``datasets``
-    column (a DataFrame or Dataset by its ``field`` column), or a dict ``{label: any of these}``
+    ``whole_files``; JSON lines give their ``field``, ``text`` by default; Parquet and Arrow
+    files their ``field`` column; ``.gz`` and ``.zst`` are read too; a folder is its text files,
+    see :mod:`tokenlens.sources`), a pandas Series or a ``datasets`` column (a DataFrame,
+    Dataset or IterableDataset by its ``field`` column), a generator or other iterable of
+    strings (read once, as measured), or a dict ``{label: any of these}``
     for several languages. ``tokenizer``: a name, path or loaded
     tokenizer, or a list of them. ``reference``: parallel text for the premium (same number of
     texts, in the same order), or the key of ``texts`` that holds it (e.g. ``"eng_Latn"``).
