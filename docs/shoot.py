@@ -4,7 +4,8 @@ Starts JupyterLab (news prompt off, a fresh settings folder, a scratch root hold
 notebook shot here), runs that notebook in a live kernel and photographs the Tokens panel with
 four tokenizers (light, dark, Odia), the aligned compare, the training report, the dataset view,
 a completed fine-tune, the premium chart and the n-gram comparison (bigram and trigram counts
-against the tiny transformer, the same ids) into docs/images/.
+against the tiny transformer, the same ids: the live view, and the copy a saved notebook keeps)
+into docs/images/.
 Run from the repo root after `make setup`:
 
     TOKENLENS_PATH=../shared/data/tokenizers .venv/bin/python docs/shoot.py
@@ -66,9 +67,12 @@ CELLS = [
         "prompt = 'ଓଡ଼ିଆ ଭାଷା ଏକ'\n"
         "bigram = tokenlens.ngram_lm(Path('odia.txt'), 'odia-shot', n=2)\n"
         "trigram = tokenlens.ngram_lm(Path('odia.txt'), 'odia-shot', n=3)\n"
-        "side_by_side(bigram.next_tokens(prompt, 3), trigram.next_tokens(prompt, 3),"
-        " tokenlens.next_tokens(prompt, 'odia-shot-run', top_k=3))",
+        "shown = side_by_side(bigram.next_tokens(prompt, 3), trigram.next_tokens(prompt, 3),"
+        " tokenlens.next_tokens(prompt, 'odia-shot-run', top_k=3))\n"
+        "shown",
     ),
+    # what a saved notebook (and the docs site) keeps of it: every position at once
+    ("code", "from IPython.display import HTML\n\nHTML(shown._repr_html_())"),
 ]
 #: the tokenizers the panel shows besides GPT-2 (checked by default): four, as the README says
 PANEL_TOKENIZERS = ("bert-base-uncased", "llama-2", "cl100k_base")
@@ -225,12 +229,31 @@ def shoot(page, url: str) -> None:
         shown.scroll_into_view_if_needed()
         page.wait_for_timeout(1000)
         shown.screenshot(path=str(IMAGES / name))
-    # the n-gram comparison: bigram and trigram counts beside the tiny transformer, the same ids
+    # the n-gram comparison: bigram and trigram counts beside the tiny transformer, the same ids;
+    # live, the last token picked and each model's continuation
     out = cell_output(page, 9)
-    # the table, or the error that stops it: said at once, not after the whole wait
-    out.locator("table, [data-mime-type='application/vnd.jupyter.stderr']").first.wait_for(timeout=600_000)
-    if not out.locator("table").count():
+    # the view, or the error that stops it: said at once, not after the whole wait
+    out.locator(".tl-predict .tl-topk, [data-mime-type='application/vnd.jupyter.stderr']").first.wait_for(
+        timeout=600_000
+    )
+    if not out.locator(".tl-predict").count():
         raise RuntimeError("The n-gram cell failed:\n" + out.inner_text())
+    view = out.locator(".tl-predict").first
+    view.locator(".tl-pred-tokens .tl-token").last.click()
+    view.locator(".tl-gen-controls input[type='number']").fill("6")
+    view.locator(".tl-gen-controls button").click()
+    view.locator(".tl-gen-others .tl-other .tl-steps").nth(1).wait_for(timeout=120_000)  # the third model's
+    page.mouse.move(0, 0)
+    # three models' lists and continuations are taller than the notebook's 800 pixels: a taller
+    # window for this one picture, so nothing of the view is cut by the notebook's scroller
+    page.set_viewport_size({"width": 1280, "height": 2400})
+    page.wait_for_timeout(1000)
+    view.scroll_into_view_if_needed()
+    page.wait_for_timeout(1000)
+    view.screenshot(path=str(IMAGES / "ngram-live.png"))
+    page.set_viewport_size({"width": 1280, "height": 800})
+    out = cell_output(page, 10)
+    out.locator("table, [data-mime-type='application/vnd.jupyter.stderr']").first.wait_for(timeout=60_000)
     shown = out.locator(".jp-OutputArea-output").last
     shown.scroll_into_view_if_needed()
     page.wait_for_timeout(1000)
