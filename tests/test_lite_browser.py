@@ -38,20 +38,10 @@ SHOWN = ["gpt2", "llama-2", "bert-base-uncased", "o200k_base"]  # lite/overrides
 ENGLISH = "Tokens in the page: I love NLP"
 ODIA = " ଓଡ଼ିଆରେ ଲେଖନ୍ତୁ"
 
-# A tokenizer's ids as the panel shows them: chips in the stacked layout; in the aligned one, the
-# bars of its lane (its row in the counts table), a token's bars sharing its index.
+# A tokenizer's ids as the panel shows them: its chips, in the stacked layout.
 PANEL_IDS = """(name) => {
-  const panel = document.querySelector('#tokenlens-panel');
-  const block = panel.querySelector(`.tl-result[data-tokenizer="${name}"]`);
-  if (block) { return [...block.querySelectorAll('.tl-token')].map(e => Number(e.dataset.id)); }
-  const lanes = [...panel.querySelectorAll('.tl-counts tbody tr')].map(r => r.dataset.tokenizer);
-  const lane = lanes.indexOf(name);
-  if (lane < 0) { return null; }
-  const byIndex = new Map();
-  for (const bar of panel.querySelectorAll(`.tl-aligned .tl-lane[data-lane="${lane}"] .tl-bar[data-index]`)) {
-    byIndex.set(Number(bar.dataset.index), Number(bar.dataset.id));
-  }
-  return [...byIndex.keys()].sort((a, b) => a - b).map(i => byIndex.get(i));
+  const block = document.querySelector(`#tokenlens-panel .tl-result[data-tokenizer="${name}"]`);
+  return block ? [...block.querySelectorAll('.tl-token')].map(e => Number(e.dataset.id)) : null;
 }"""
 SOURCE = "() => window.jupyterapp.shell.currentWidget.content.activeCell.model.sharedModel.getSource()"
 
@@ -129,8 +119,9 @@ def test_lite_panel_counts_in_the_page_with_no_server(served):
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 850})
             page.on("pageerror", lambda e: errors.append(str(e)))
-            # the panel's server routes do not exist here: the ids can only come from the page
-            page.on("request", lambda r: "/tokenlens/tokenize" in r.url and server_calls.append(r.url))
+            # the panel's server routes do not exist here: the ids can only come from the page,
+            # and once it knows that, it asks no server for them
+            page.on("request", lambda r: r.method == "POST" and "/tokenlens/" in r.url and server_calls.append(r.url))
             page.goto(f"{served}/lab/index.html?path=try-tokenlens.ipynb")
             page.wait_for_selector(".jp-Notebook .jp-CodeCell .cm-content", timeout=90_000)
             # JupyterLab asks which kernel to start, and this site has none
@@ -139,6 +130,8 @@ def test_lite_panel_counts_in_the_page_with_no_server(served):
                 "window.jupyterapp && window.jupyterapp.commands.hasCommand('tokenlens:toggle-panel')"
             )
             page.evaluate("window.jupyterapp.shell.activateById('tokenlens-panel')")
+            # one block of chips per tokenizer: every id is a chip of its own
+            page.locator("#tokenlens-panel .tl-opt-layout button[data-value='stacked']").click()
             cells = page.locator(".jp-Notebook .jp-Cell")
 
             # English typed into the empty code cell at the end
@@ -147,6 +140,7 @@ def test_lite_panel_counts_in_the_page_with_no_server(served):
             english = page.evaluate(SOURCE)
             assert english == ENGLISH
             _wait_for_ids(page, _python_ids(english))
+            server_calls.clear()
 
             # Odia typed at the end of the Odia markdown cell, opened for editing
             odia_cell = cells.filter(has_text="ଓଡ଼ିଆ").first
@@ -166,7 +160,7 @@ def test_lite_panel_counts_in_the_page_with_no_server(served):
         finally:
             browser.close()
     assert not errors, errors
-    assert not server_calls, f"the page asked a server that is not there: {server_calls[:3]}"
+    assert not server_calls, f"the page kept asking a server that is not there: {server_calls[:3]}"
 
 
 def test_site_holds_the_manifest_and_files_only_in_the_output(site):
