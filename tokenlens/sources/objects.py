@@ -105,6 +105,9 @@ def _column(table: Any, field: str | None) -> Items:
 
 
 def _dataset_column(dataset: Any, column: str) -> Iterator[Any]:
+    """The column's items, a thousand rows at a time (the other columns are not read)."""
+    if hasattr(dataset, "select_columns"):
+        dataset = dataset.select_columns([column])
     for batch in dataset.iter(batch_size=1000):
         yield from batch[column]
 
