@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import FLORES, TOKENIZERS
-from .test_browser import chromium_page
+from .test_browser import chromium_page, serve_jupyter
 
 pytestmark = pytest.mark.browser
 
@@ -133,7 +133,8 @@ COMPARE = """async ([files, texts]) => {
       : new TL.HfEngine(f.name, f.engine, json);
     out[f.name] = texts.map(t => {
       const enc = engine.encode(t, true);
-      return enc === null ? null : [enc.ids, enc.spans];
+      // as one string each: Playwright carries a string far faster than nested arrays
+      return enc === null ? null : JSON.stringify([enc.ids, enc.spans]);
     });
   }
   return out;
@@ -171,8 +172,8 @@ async def test_the_page_tokenizes_as_the_engine_or_declines(inpage_js, tokenizer
                 continue
             expected = tokenlens.tokenize(text, name)
             want = [list(map(int, expected.ids)), [list(map(int, s)) for s in expected.spans]]
-            if result != want:
-                wrong.append((text, result, want))
+            if result != json.dumps(want, separators=(",", ":")):
+                wrong.append((text, json.loads(result), want))
         if wrong:
             text, result, want = wrong[0]
             problems[label] = f"{len(wrong)} of {len(texts)} texts differ; first {text!r}: page {result}, engine {want}"
@@ -183,3 +184,158 @@ async def test_the_page_tokenizes_as_the_engine_or_declines(inpage_js, tokenizer
     # every tokenizer is run in the page, or declined with a reason the panel can show
     assert set(got) | set(declined) == set(tokenizers)
     assert all(declined.values())
+
+
+# -- the panel in a real JupyterLab: chips made in the page, checked by the server, or no server --
+
+
+@pytest.fixture(scope="module")
+def jlab(tmp_path_factory):
+    """One JupyterLab for the panel tests, as tests/test_browser.py's `lab`."""
+    root = tmp_path_factory.mktemp("lab")
+    yield from serve_jupyter(
+        root,
+        "jupyterlab",
+        [
+            "--LabApp.expose_app_in_browser=True",
+            f"--LabApp.user_settings_dir={root / '.settings'}",
+            f"--LabApp.workspaces_dir={root / '.workspaces'}",
+        ],
+    )
+
+
+DRAWN = """() => {
+  const shell = window.jupyterapp.shell;
+  const panel = [...shell.widgets('left'), ...shell.widgets('right')].find(w => w.id === 'tokenlens-panel');
+  const results = panel._model.get('results') || [];
+  return Object.fromEntries(results.map(r => [r.tokenizer, r.ids ? Array.from(r.ids) : null]));
+}"""
+
+
+async def _wait_drawn(page, text: str, name: str, timeout: float = 30) -> None:
+    """Until the panel's token view holds `name`'s ids of `text` (whatever its layout)."""
+    import time
+
+    want = _ids(text, name)
+    deadline = time.monotonic() + timeout
+    seen = None
+    while time.monotonic() < deadline:
+        seen = (await page.evaluate(DRAWN)).get(name)
+        if seen == want:
+            return
+        await page.wait_for_timeout(150)
+    raise AssertionError(f"the panel draws {name} as {seen}, the engine gives {want}")
+
+
+def _ids(text: str, name: str) -> list[int]:
+    import tokenlens
+
+    return list(map(int, tokenlens.tokenize(text, name).ids))
+
+
+async def _choose(page, *names: str) -> None:
+    for name in names:
+        await page.evaluate(f"window.jupyterapp.commands.execute('tokenlens:add-tokenizer', {{name: '{name}'}})")
+
+
+async def test_the_panel_draws_in_the_page_and_the_server_has_the_last_word(jlab):
+    """BERT's chips for a new text are drawn before the server answers; a BERT file damaged on
+    the way ("world" left out) disagrees with the server once: the server's tokens are shown, the
+    console says which tokenizer and what length, and BERT is the server's from then on."""
+    import asyncio
+    import hashlib
+
+    from tokenlens.core.api import SERVER_SANDBOX
+    from tokenlens.core.page_files import page_file
+
+    from .test_browser_panel import PANEL, _cell, _cells, _open, _wait
+
+    spec = json.loads(page_file("bert-base-uncased", SERVER_SANDBOX)[0])
+    del spec["model"]["vocab"]["world"]
+    damaged = json.dumps(spec).encode()
+    (jlab["root"] / "inpage.ipynb").write_text(json.dumps(_cells([("code", "hello")])))
+    async with chromium_page(viewport={"width": 1400, "height": 850}) as page:
+        warnings = []
+        page.on("console", lambda msg: warnings.append(msg.text) if msg.type == "warning" else None)
+
+        async def manifest(route):
+            listed = await (await route.fetch()).json()
+            for entry in listed["tokenizers"]:
+                if entry["name"] == "bert-base-uncased":
+                    entry.update(sha256=hashlib.sha256(damaged).hexdigest(), bytes=len(damaged))
+            await route.fulfill(json=listed)
+
+        await page.route("**/tokenlens/page-tokenizers?*", manifest)
+        await page.route(
+            "**/tokenlens/page-tokenizers/bert-base-uncased*",
+            lambda route: route.fulfill(body=damaged, content_type="application/json"),
+        )
+        await _open(page, jlab, "inpage.ipynb")
+        await _choose(page, "bert-base-uncased")
+        await _cell(page, 0)
+        await _wait(
+            page, "n => (document.querySelector('#tokenlens-panel').dataset.browserCounts || '').includes(n)", "bert"
+        )
+        await _wait_drawn(page, "hello", "bert-base-uncased")
+        release = asyncio.Event()
+
+        async def hold(route):
+            await release.wait()
+            await route.continue_()
+
+        await page.route("**/tokenlens/tokenize*", hold)
+        try:
+            await page.keyboard.press("Control+End")
+            await page.keyboard.type(" there")
+            # the server is held: these chips were made in the page
+            await _wait_drawn(page, "hello there", "bert-base-uncased")
+        finally:
+            release.set()
+        await page.unroute("**/tokenlens/tokenize*")
+        await page.keyboard.type(" world")
+        text = "hello there world"
+        await _wait(
+            page, "() => document.querySelector('#tokenlens-panel').dataset.countMismatch === 'bert-base-uncased'"
+        )
+        await _wait_drawn(page, text, "bert-base-uncased")
+        said = [w for w in warnings if "bert-base-uncased made different ids" in w]
+        assert said and f"a text of {len(text)} characters" in said[0], warnings
+        names = await page.get_attribute(PANEL, "data-browser-counts")
+        assert "bert-base-uncased" not in names.split() and "gpt2" in names.split()
+
+
+async def test_with_no_server_the_panel_runs_in_the_page(jlab):
+    """The server part absent (every /tokenlens/ route 404s, as in JupyterLite) and the tokenizers'
+    files beside the site (files/tokenlens/manifest.json, written by page_manifest/page_file):
+    the panel counts and draws GPT-2, BERT and Llama 2 in the page and says so."""
+    from tokenlens.core.api import SERVER_SANDBOX
+    from tokenlens.core.page_files import page_file, page_manifest
+
+    from .test_browser_panel import PANEL, _cell, _cells, _open
+
+    site = jlab["root"] / "tokenlens"
+    (site / "page-tokenizers").mkdir(parents=True, exist_ok=True)
+    names = ["gpt2", "bert-base-uncased", "llama-2"]
+    entries = page_manifest(names, SERVER_SANDBOX)
+    for entry in entries:
+        (site / entry["url"]).write_bytes(page_file(entry["name"], SERVER_SANDBOX)[0])
+    (site / "manifest.json").write_text(json.dumps({"tokenizers": entries}))
+    text = "Hello world, ଓଡ଼ିଆ 🙂"
+    (jlab["root"] / "lite.ipynb").write_text(json.dumps(_cells([("code", text)])))
+    async with chromium_page(viewport={"width": 1400, "height": 850}) as page:
+        asked = []
+
+        async def absent(route):
+            asked.append(route.request.url)
+            await route.fulfill(status=404, content_type="text/html", body="<html>404: Not Found</html>")
+
+        await page.route(lambda url: "/tokenlens/" in url and "/files/" not in url, absent)
+        await _open(page, jlab, "lite.ipynb")
+        await _choose(page, "bert-base-uncased", "llama-2")
+        await _cell(page, 0)
+        for name in names:
+            await _wait_drawn(page, text, name)
+        status = await page.locator(f"{PANEL} .tl-status").inner_text()
+        assert "in the page (no server)" in status
+        assert await page.locator(f"{PANEL} .tl-notice[data-kind='missing']").count() == 0
+        assert asked  # the server part was asked first, and was not there

@@ -672,6 +672,9 @@ async def test_page_files_larger_than_the_limit_are_refused(jp_fetch, restore_li
 
 @pytest.mark.parametrize("jp_server_config", [config_with(allow_hub_downloads=True)])
 async def test_page_files_never_download_even_where_downloads_are_allowed(jp_fetch, fake_hub):
+    from tokenlens.core.resolve import clear_cache
+
+    clear_cache()  # an earlier test's POST may have fetched this very name into this process
     fake_hub.files["someone/words"] = {"tokenizer.json": word_level_json(["hello"])}
     code, payload = await error_of(page(jp_fetch, "someone%2Fwords"))
     assert code == 404 and "GET routes read only" in payload["message"]

@@ -3,14 +3,16 @@
 files as they are, SentencePiece models converted, GGUF vocabularies as their rebuilt pipeline).
 
 One home for the Jupyter server's ``/tokenlens/page-tokenizers`` routes and for the JupyterLite
-build, which writes the same files and manifest beside the site. Names load in the caller's
-sandbox with downloads off, so only tokenizers already on this machine are ever served.
+build, which writes the same files and manifest beside the site: the panel with no server reads
+``files/tokenlens/manifest.json`` (``{"tokenizers": [entries]}`` or the list itself) and each
+file at the entry's ``url`` relative to it (``files/tokenlens/page-tokenizers/<name>``). Names
+load in the caller's sandbox with downloads off, so only tokenizers already on this machine are
+ever served.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -22,9 +24,6 @@ from tokenlens.core.limits import LIMITS, raise_hint
 from tokenlens.errors import InputError
 
 JSON = "application/json"
-
-#: why the page leaves a tokenizer to the server, by what it is; checked by tests/test_inpage_browser.py
-DECLINED: dict[str, str] = {}
 
 _lock = threading.Lock()
 #: the last files made, keyed by name and held with the backend they were made from (a file
@@ -40,33 +39,28 @@ def page_kind(backend) -> str:
 
 def page_manifest(names: Iterable[str], sandbox: Sandbox) -> list[dict]:
     """One entry per name: ``{name, kind, sha256, bytes, url}`` (``url`` relative to the
-    manifest), plus ``page: false`` and a ``reason`` where the page must leave it to a server."""
+    manifest). Every kind the engines load is run by the page (tests/test_inpage_browser.py
+    holds it to the Python engine's ids and spans); a name whose file cannot be made raises, and
+    the server's manifest lists it as ``page: false`` with the reason instead."""
     entries = []
     for name in names:
         backend = _load(name, sandbox)
         data = _file_of(name, backend)
-        entry = {
-            "name": name,
-            "kind": page_kind(backend),
-            "sha256": hashlib.sha256(data).hexdigest(),
-            "bytes": len(data),
-            "url": "page-tokenizers/" + quote(name, safe=""),
-        }
-        reason = declined(backend)
-        if reason:
-            entry.update(page=False, reason=reason)
-        entries.append(entry)
+        entries.append(
+            {
+                "name": name,
+                "kind": page_kind(backend),
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "bytes": len(data),
+                "url": "page-tokenizers/" + quote(name, safe=""),
+            }
+        )
     return entries
 
 
 def page_file(name: str, sandbox: Sandbox) -> tuple[bytes, str]:
     """The file the page runs ``name`` with, and its media type."""
     return _file_of(name, _load(name, sandbox)), JSON
-
-
-def declined(backend) -> str:
-    """Why the page does not count ``backend`` itself ("" when it does)."""
-    return DECLINED.get(backend.kind, "")
 
 
 def _load(name: str, sandbox: Sandbox):
@@ -157,5 +151,4 @@ def sentencepiece_json(backend) -> str:
         tok.post_processor = processors.TemplateProcessing(
             single=f"{pieces[bos]}:0 $A:0", special_tokens=[(pieces[bos], bos)]
         )
-    spec_json = json.loads(tok.to_str())
-    return json.dumps(spec_json, ensure_ascii=False)
+    return tok.to_str()
