@@ -10,7 +10,9 @@ new text (the panel's `data-chars` equals the new length; measured in the reques
 callback of the frame that paints it, so style and layout of that frame are not included), and
 to the frame after the token chips are redrawn for it (`data-drawn-chars`). Beside them, in the
 same keystrokes, the editor's own echo: the frame that shows the typed character in the cell
-(CodeMirror's), the floor JupyterLab sets before any extension sees the change. "in echo frame"
+(CodeMirror's), the floor JupyterLab sets before any extension sees the change, and first the
+same echo in a JupyterLab without the extension ("echo p95 vs none": what the panel's work in
+the keystroke's own task adds to the typed character's paint). "in echo"
 is the share of keystrokes whose count painted in that same frame; "in page" the share whose
 count was made in the page rather than taken from the server's answer. Keystrokes are spaced by
 a pause longer than the panel's debounce (150 ms by default), so each one is "a keystroke after
@@ -64,8 +66,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_lab(root: Path) -> tuple[subprocess.Popen, str, str]:
+def start_lab(root: Path, without_extension: bool = False) -> tuple[subprocess.Popen, str, str]:
+    """JupyterLab on `root`; `without_extension`: its page loads without our labextension (a
+    page_config of its own), the baseline for what the editor's echo costs with no panel."""
     token = secrets.token_hex(16)
+    env = dict(os.environ)
+    if without_extension:
+        config = root / ".jupyter-no-panel"
+        (config / "labconfig").mkdir(parents=True, exist_ok=True)
+        page = {"disabledExtensions": {"jupyterlab-tokenlens": True}}
+        (config / "labconfig" / "page_config.json").write_text(json.dumps(page))
+        env["JUPYTER_CONFIG_DIR"] = str(config)
     port = free_port()
     cmd = [
         sys.executable,
@@ -82,7 +93,7 @@ def start_lab(root: Path) -> tuple[subprocess.Popen, str, str]:
         f"--LabApp.workspaces_dir={root / '.workspaces'}",
     ]
     log = open(root / "lab.log", "w")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
     for _ in range(180):
         try:
@@ -128,7 +139,7 @@ def use_tokenizer(root: Path, tokenizer: str) -> None:
 ECHO = """() => {
   window.__tlSeen = { chars: {}, drawnChars: {}, by: {} };
   const panel = document.querySelector('#tokenlens-panel');
-  new MutationObserver(() => {
+  if (panel) new MutationObserver(() => {
     for (const key of ['chars', 'drawnChars']) {
       const value = panel.dataset[key];
       const seen = window.__tlSeen[key];
@@ -138,7 +149,7 @@ ECHO = """() => {
         requestAnimationFrame(() => { seen[value] = performance.now() - window.__tlKey; });
       }
     }
-  }).observe(panel, { attributes: true });
+  }).observe(panel, { attributes: true });  // (no panel: the baseline page, echo only)
   document.addEventListener('keydown', e => {
     window.__tlKey = e.timeStamp;
     const editor = document.querySelector('.jp-Notebook .jp-Cell.jp-mod-active .cm-content');
@@ -173,9 +184,16 @@ MEASURE = """(n) => new Promise(resolve => {
 })"""
 
 
-async def browser_ms(url: str, token: str, notebook: str, texts: list[str], samples: int, pause_ms: int) -> list[dict]:
+# The baseline page has no panel: only the editor's echo, or null after 30 s.
+MEASURE_ECHO = """() => Promise.race([window.__tlEcho, new Promise(r => setTimeout(() => r(null), 30000))])"""
+
+
+async def browser_ms(
+    url: str, token: str, notebook: str, texts: list[str], samples: int, pause_ms: int, panel: bool = True
+) -> list[dict]:
     """One page on `notebook`; for each text in turn, the cell holds it and `samples` keystrokes
-    (after 3 that warm up the JIT and the caches) are measured. One dict of lists per text."""
+    (after 3 that warm up the JIT and the caches) are measured. One dict of lists per text.
+    `panel` False: a page without the extension, where only the editor's echo is measured."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
@@ -191,8 +209,13 @@ async def browser_ms(url: str, token: str, notebook: str, texts: list[str], samp
             " if ('rendered' in c) { c.rendered = false; } })()"
         )
         await page.wait_for_selector(".jp-Notebook .jp-Cell .cm-content", timeout=90_000)
-        await page.wait_for_function("window.jupyterapp && window.jupyterapp.commands.hasCommand('tokenlens:copy-ids')")
-        await page.evaluate("window.jupyterapp.shell.activateById('tokenlens-panel')")
+        if panel:
+            await page.wait_for_function(
+                "window.jupyterapp && window.jupyterapp.commands.hasCommand('tokenlens:copy-ids')"
+            )
+            await page.evaluate("window.jupyterapp.shell.activateById('tokenlens-panel')")
+        else:
+            assert not await page.evaluate("window.jupyterapp.commands.hasCommand('tokenlens:copy-ids')")
         await page.locator(".jp-Notebook .jp-Cell").nth(0).locator(".cm-content").click()
         await page.evaluate(ECHO)
         runs = []
@@ -200,16 +223,24 @@ async def browser_ms(url: str, token: str, notebook: str, texts: list[str], samp
             await page.evaluate(
                 "t => window.jupyterapp.shell.currentWidget.content.activeCell.model.sharedModel.setSource(t)", text
             )
-            await page.wait_for_function(
-                "n => document.querySelector('#tokenlens-panel').dataset.drawnChars === String(n)",
-                arg=len(text),
-                timeout=120_000,
-            )
+            if panel:
+                await page.wait_for_function(
+                    "n => document.querySelector('#tokenlens-panel').dataset.drawnChars === String(n)",
+                    arg=len(text),
+                    timeout=120_000,
+                )
+            else:
+                await page.wait_for_timeout(2000)  # the editor's own work on the new text
             await page.keyboard.press("Control+End")
             run = {"count": [], "chips": [], "echo": [], "by": [], "cost": [], "lost": 0}
             for k in range(samples + 3):
                 await page.wait_for_timeout(pause_ms)
                 await page.keyboard.press("x")
+                if not panel:
+                    echo_ms = await page.evaluate(MEASURE_ECHO)
+                    if k >= 3 and echo_ms is not None:
+                        run["echo"].append(echo_ms)
+                    continue
                 count_ms, chips_ms, echo_ms, counted_by, cost_ms = await page.evaluate(MEASURE, len(text) + k + 1)
                 if k < 3:
                     continue
@@ -270,6 +301,7 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=20)
     ap.add_argument("--pause", type=int, default=400, help="ms between keystrokes (> the debounce)")
     ap.add_argument("--tokenizers", nargs="+", default=SHARED)
+    ap.add_argument("--no-baseline", action="store_true", help="skip the echo of a JupyterLab without the extension")
     ap.add_argument(
         "--cells",
         nargs="+",
@@ -285,6 +317,25 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         notebooks = {kind: notebook(root, kind) for kind in args.cells}
+        base: dict[tuple[str, int], float] = {}
+        if not args.no_baseline:
+            # The editor's echo in a JupyterLab without the extension: what the panel may not delay.
+            bare, bare_url, bare_token = start_lab(root, without_extension=True)
+            try:
+                for kind in args.cells:
+                    print(f"  ({kind} cell, no extension: measuring)", file=sys.stderr, flush=True)
+                    runs = asyncio.run(
+                        browser_ms(bare_url, bare_token, notebooks[kind], texts, args.samples, args.pause, panel=False)
+                    )
+                    for size, run in zip(args.sizes, runs):
+                        base[kind, size] = p95(run["echo"])
+                        print(
+                            f"no extension, {kind} cell, {size:,} characters: echo p50"
+                            f" {statistics.median(run['echo']):.1f} ms, p95 {base[kind, size]:.1f} ms"
+                        )
+            finally:
+                bare.terminate()
+                bare.wait(timeout=20)
         proc, url, token = start_lab(root)
         try:
             print(
@@ -295,7 +346,7 @@ def main() -> None:
             print(
                 f"{'cell':<8} {'tokenizer':<17} {'chars':>7} {'tokens':>7} {'server p95':>10}"
                 f" {'echo p50':>8} {'p95':>6} {'count p50':>9} {'p95':>6} {'chips p50':>9} {'p95':>6}"
-                f" {'in page':>7} {'in echo':>7} {'count':>6} {'chips':>6}"
+                f" {'in page':>7} {'in echo':>7} {'count':>6} {'chips':>6} {'echo p95 vs none':>16}"
             )
             for tokenizer in args.tokenizers:
                 use_tokenizer(root, tokenizer)
@@ -315,6 +366,7 @@ def main() -> None:
                             f" {statistics.median(run['count']):>9.1f} {p95(run['count']):>6.1f}"
                             f" {statistics.median(run['chips']):>9.1f} {p95(run['chips']):>6.1f}"
                             f" {here:>7.0%} {verdict(size, run)}"
+                            + (f" {p95(run['echo']) - base[kind, size]:>+16.1f}" if (kind, size) in base else "")
                             + (f"  ({run['lost']} keystrokes never painted)" if run["lost"] else "")
                         )
                         if run["cost"]:
