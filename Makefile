@@ -29,7 +29,7 @@ $(STAMP): $(PY) pyproject.toml package.json yarn.lock $(FRONTEND)
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet "jupyterlab>=4,<5" "hatchling>=1.5" "hatch-jupyter-builder>=0.9" "hatch-nodejs-version>=0.3.2" editables
 	@# The editable install runs the build hook: jlpm install, TypeScript, labextension, widget bundle.
-	$(PY) -m pip install --quiet --no-build-isolation -e ".[test,finetune,docs]"
+	$(PY) -m pip install --quiet --no-build-isolation -e ".[test,finetune,docs,scale]"
 	$(VENV)/bin/jupyter-builder develop --overwrite . >/dev/null
 	$(VENV)/bin/jupyter server extension enable --sys-prefix jupyterlab_tokenlens >/dev/null
 	touch $@
