@@ -133,7 +133,8 @@ def side(args) -> None:
             import ray
 
             start = time.perf_counter()
-            ray.init(num_cpus=args.workers, include_dashboard=False, log_to_driver=False)
+            store = {"object_store_memory": args.object_store_mb * 1024 * 1024} if args.object_store_mb else {}
+            ray.init(num_cpus=args.workers, include_dashboard=False, log_to_driver=False, **store)
             ray.data.DataContext.get_current().enable_progress_bars = False
             # Ray's start and first call (worker processes importing tokenlens), timed apart
             tokenlens.stats(["a first call starts the workers"] * 64, args.tokenizer, engine="ray")
@@ -164,7 +165,7 @@ def side(args) -> None:
 
 def run_side(name: str, args) -> dict:
     cmd = [sys.executable, __file__, "--side", name, "--dir", args.dir, "--tokenizer", args.tokenizer]
-    cmd += ["--workers", str(args.workers)]
+    cmd += ["--workers", str(args.workers), "--object-store-mb", str(args.object_store_mb)]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         sys.exit(f"the {name} side failed:\n{done.stderr[-4000:]}")
@@ -178,6 +179,9 @@ def main() -> None:
     parser.add_argument("--dir", default="/tmp/tokenlens-bench-ray")
     parser.add_argument("--tokenizer", default="gpt2")
     parser.add_argument("--workers", type=int, default=2, help="CPUs of the local Ray")
+    parser.add_argument(
+        "--object-store-mb", type=int, default=0, help="the local Ray's object store (0: Ray's default, 30%% of RAM)"
+    )
     parser.add_argument("--side", choices=["local", "ray"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.side:
@@ -197,7 +201,8 @@ def main() -> None:
     print(
         f"{'side':<28} {'wall s':>8} {'MB/s':>7} {'driver cpu s':>13} {'peak MB (all)':>14} {'driver MB':>10} {'start s':>8}"
     )
-    for r, name in ((local, "in-process"), (ray_side, f"Ray, {args.workers} workers")):
+    store = f", store {args.object_store_mb} MB" if args.object_store_mb else ""
+    for r, name in ((local, "in-process"), (ray_side, f"Ray, {args.workers} workers{store}")):
         print(
             f"{name:<28} {r['wall']:>8.1f} {mb / r['wall']:>7.2f} {r['driver_cpu']:>13.1f}"
             f" {r['peak_tree'] / 1e6:>14,.0f} {r['peak_driver'] / 1e6:>10,.0f} {r['startup']:>8.1f}"
