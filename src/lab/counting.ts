@@ -25,8 +25,15 @@ import {
 import { rankTable } from './request';
 
 /**
- * Up to this many characters times tokenizers are tokenized here in the keystroke's task:
- * beyond, it would cost the keystroke a frame, and the server answers alone.
+ * Up to this many characters times tokenizers, ids and spans are made here in the keystroke's
+ * task (2 to 8 ms per 5,000 characters and tokenizer in Chromium, measured), so the chips follow
+ * in the next frame; beyond, the server's answer draws them.
+ */
+const PAGE_TOKENS_CHARS = 20_000;
+
+/**
+ * Up to this many characters times tokenizers, engines with a fast count (tiktoken's, line by
+ * line) count here: beyond, counting would cost the keystroke a frame.
  */
 const BROWSER_COUNT_CHARS = 120_000;
 
@@ -123,32 +130,44 @@ export class PageCounter {
   }
 
   /**
-   * Tokenize `text` with each of `names`, now; the counts, or null when one of them is the
-   * server's to run (it runs all of them, as one answer) or the text is too long for the frame.
+   * Tokenize `text` with each of `names`, now: the counts, with ids and spans for a text short
+   * enough (`countedFor(...).results`); null when one of them is the server's to run (it runs
+   * all of them, as one answer) or the text is too long for the keystroke's frame.
    */
   count(text: string, names: string[], special: boolean): number[] | null {
-    if (
-      text.length === 0 ||
-      (!this.serverless && text.length * names.length > BROWSER_COUNT_CHARS)
-    ) {
+    const load = text.length * names.length;
+    if (text.length === 0 || load > BROWSER_COUNT_CHARS) {
       return null;
     }
+    const full = load <= PAGE_TOKENS_CHARS;
     const start = performance.now();
     const results = new Map<string, ITokenizeResult>();
+    const counts: number[] = [];
     for (const name of names) {
       const engine = this._engines.get(name);
-      const enc = engine?.encode(text, special);
-      if (!engine || !enc) {
+      if (!engine) {
         return null;
       }
-      results.set(name, asResult(engine, text, enc));
+      if (full) {
+        const enc = engine.encode(text, special);
+        if (!enc) {
+          return null;
+        }
+        results.set(name, asResult(engine, text, enc));
+        counts.push(enc.ids.length);
+      } else {
+        const n = engine.count?.(text, special);
+        if (n === undefined || n === null) {
+          return null;
+        }
+        counts.push(n);
+      }
     }
     // What tokenizing costs the keystroke (the Performance panel of devtools; bench_panel.py).
     performance.measure('tokenlens:count-here', {
       start,
       end: performance.now()
     });
-    const counts = names.map(name => results.get(name)!.n_tokens);
     this._last = {
       text,
       special,
@@ -171,8 +190,10 @@ export class PageCounter {
     names: string[],
     special: boolean
   ): ResultOrError[] {
-    if (this.count(text, names, special) !== null) {
-      return names.map(name => this._last!.results.get(name)!);
+    // this runs once the typing pauses, not in the keystroke's task: any length is made here
+    const here = this.countedFor(text, special);
+    if (here && here.results.size === names.length) {
+      return names.map(name => here.results.get(name)!);
     }
     return names.map((name): ResultOrError => {
       const engine = this._engines.get(name);
@@ -205,11 +226,16 @@ export class PageCounter {
     let agreed = results.length > 0;
     for (const r of results) {
       const mine = here.results.get(r.tokenizer);
-      if (isError(r) || mine === undefined) {
+      const count = here.counts.get(r.tokenizer);
+      if (isError(r) || count === undefined) {
         agreed = false;
         continue;
       }
-      const what = differs(mine, r);
+      const what = mine
+        ? differs(mine, r)
+        : count !== r.n_tokens
+          ? 'a different count'
+          : null;
       if (what === null) {
         continue;
       }
@@ -219,7 +245,7 @@ export class PageCounter {
       this._options.onMismatch(r.tokenizer);
       console.warn(
         `tokenlens: ${r.tokenizer} made ${what} in the browser than on the server for a text ` +
-          `of ${text.length} characters (${mine.n_tokens} tokens here, ${r.n_tokens} there); ` +
+          `of ${text.length} characters (${count} tokens here, ${r.n_tokens} there); ` +
           'it is counted on the server only from now on. Please report this with the text.'
       );
     }

@@ -254,8 +254,8 @@ export class TokenLensPanel extends Widget {
    */
   private _drawHere(focus: IFocusedText, text: string, names: string[]): void {
     const here = this._counter.countedFor(text, this._config.addSpecialTokens);
-    if (!here) {
-      return;
+    if (!here || here.results.size < names.length) {
+      return; // counted only (a long text): the server's answer draws the chips
     }
     const results = names.map(name => here.results.get(name)!);
     const seq = this._counter.seq;
