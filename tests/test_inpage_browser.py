@@ -124,15 +124,17 @@ def tokenizers(tmp_path) -> dict[str, str]:
     return names
 
 
-COMPARE = """async ([files, texts]) => {
+COMPARE = """async ([files, texts, nPlain]) => {
   const out = {};
   for (const f of files) {
     const json = JSON.parse(f.text);
     const engine = f.kind === 'tiktoken'
       ? new TL.TiktokenEngine(f.name, await TL.BrowserBpe.fromTable(json))
       : new TL.HfEngine(f.name, f.engine, json);
-    out[f.name] = texts.map(t => {
-      const enc = engine.encode(t, true);
+    // the edge texts once more without special tokens (the panel's switch)
+    const runs = [...texts.map(t => [t, true]), ...texts.slice(0, nPlain).map(t => [t, false])];
+    out[f.name] = runs.map(([t, special]) => {
+      const enc = engine.encode(t, special);
       // as one string each: Playwright carries a string far faster than nested arrays
       return enc === null ? null : JSON.stringify([enc.ids, enc.spans]);
     });
@@ -160,23 +162,24 @@ async def test_the_page_tokenizes_as_the_engine_or_declines(inpage_js, tokenizer
     async with chromium_page() as page:
         await page.set_content("<html><body></body></html>")
         await page.add_script_tag(content=inpage_js)
-        got = await page.evaluate(COMPARE, [files, texts])
+        got = await page.evaluate(COMPARE, [files, texts, len(EDGE)])
     problems = {}
     handed: dict[str, list[str]] = {}
     for label, results in got.items():
         name = tokenizers[label]
         wrong = []
-        for text, result in zip(texts, results):
+        runs = [(t, True) for t in texts] + [(t, False) for t in EDGE]
+        for (text, special), result in zip(runs, results):
             if result is None:
                 handed.setdefault(label, []).append(text)  # the page hands this text to the server
                 continue
-            expected = tokenlens.tokenize(text, name)
+            expected = tokenlens.tokenize(text, name, add_special_tokens=special)
             want = [list(map(int, expected.ids)), [list(map(int, s)) for s in expected.spans]]
             if result != json.dumps(want, separators=(",", ":")):
                 wrong.append((text, json.loads(result), want))
         if wrong:
             text, result, want = wrong[0]
-            problems[label] = f"{len(wrong)} of {len(texts)} texts differ; first {text!r}: page {result}, engine {want}"
+            problems[label] = f"{len(wrong)} of {len(runs)} texts differ; first {text!r}: page {result}, engine {want}"
     assert not problems, json.dumps(problems, ensure_ascii=False, indent=1)
     # texts handed over (characters that combine under NFC, whitespace JavaScript classes
     # otherwise) are rare: the page tokenizes nearly everything itself
