@@ -227,7 +227,8 @@ async def _wait_drawn(page, text: str, name: str, timeout: float = 30) -> None:
         if seen == want:
             return
         await page.wait_for_timeout(150)
-    raise AssertionError(f"the panel draws {name} as {seen}, the engine gives {want}")
+    state = await page.evaluate(DRAWN.replace("r.ids ? Array.from(r.ids) : null", "r.ids ? r.ids.length : r.error"))
+    raise AssertionError(f"the panel draws {name} as {seen}, the engine gives {want} ({state})")
 
 
 def _ids(text: str, name: str) -> list[int]:
@@ -342,3 +343,12 @@ async def test_with_no_server_the_panel_runs_in_the_page(jlab):
         assert "in the page (no server)" in status
         assert await page.locator(f"{PANEL} .tl-notice[data-kind='missing']").count() == 0
         assert asked  # the server part was asked first, and was not there
+        # reloaded, the page takes the files from its own store (IndexedDB, by sha256)
+        fetched = []
+        page.on("request", lambda r: fetched.append(r.url) if "/page-tokenizers/" in r.url else None)
+        await page.reload()
+        await page.wait_for_selector(f"{PANEL} input.tl-tokenizer-option", state="attached", timeout=60_000)
+        await _cell(page, 0)
+        for name in names:
+            await _wait_drawn(page, text, name)
+        assert fetched == []
