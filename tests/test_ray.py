@@ -74,6 +74,8 @@ def test_stats_on_ray_datasets_equal_in_process():
 
     tables = [pd.DataFrame({"sentence": texts[lang]}) for lang in ("ory_Orya", "eng_Latn")]
     assert_same(one, stats(tables[0], "gpt2", tables[1], field="sentence"))
+    # engine="local" reads a Ray Dataset here, in this process
+    assert_same(stats(ory, "gpt2", eng, field="sentence", engine="local"), one)
 
 
 def test_engine_ray_on_files_and_lists_equals_in_process(capsys):
