@@ -45,7 +45,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from _common import CHROMIUM, FLAGS, flores_mix  # also sets TOKENLENS_PATH and HF_HUB_OFFLINE
+from _common import CHROMIUM, FLAGS, ROOT, flores_mix  # also sets TOKENLENS_PATH and HF_HUB_OFFLINE
 
 
 def corpus(chars: int) -> str:
@@ -269,6 +269,12 @@ CHIPS_SLACK = {5_000: FRAME_MS, 100_000: 50.0}
 SHARED = ["gpt2", "cl100k_base", "o200k_base", "bert-base-uncased", "llama-2"]
 
 
+def build_id() -> str:
+    """The built labextension's entry file: a row measured on another build than the first says so."""
+    package = json.loads((ROOT / "jupyterlab_tokenlens" / "labextension" / "package.json").read_text())
+    return package["jupyterlab"]["_build"]["load"].rsplit("/", 1)[-1]
+
+
 def notebook(root: Path, kind: str) -> str:
     cell = {"cell_type": kind, "id": "b0", "metadata": {}, "source": ""}
     if kind == "code":
@@ -317,6 +323,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         notebooks = {kind: notebook(root, kind) for kind in args.cells}
+        first_build = build_id()
+        print(f"extension build {first_build}")
         base: dict[tuple[str, int], float] = {}
         if not args.no_baseline:
             # The editor's echo in a JupyterLab without the extension: what the panel may not delay.
@@ -354,7 +362,9 @@ def main() -> None:
                 server = [p95(server_ms(url, token, t, tokenizer, min(args.samples, 10))) for t in texts]
                 for kind in args.cells:
                     print(f"  ({kind} cell, {tokenizer}: measuring)", file=sys.stderr, flush=True)
+                    built = build_id()
                     runs = asyncio.run(browser_ms(url, token, notebooks[kind], texts, args.samples, args.pause))
+                    rebuilt = f"  (extension rebuilt: {built})" if built != first_build or build_id() != built else ""
                     for size, n_tokens, server_p95, run in zip(args.sizes, tokens, server, runs):
                         head = f"{kind:<8} {tokenizer:<17} {size:>7,} {n_tokens:>7,} {server_p95:>10.1f}"
                         if not run["count"]:
@@ -368,6 +378,7 @@ def main() -> None:
                             f" {here:>7.0%} {verdict(size, run)}"
                             + (f" {p95(run['echo']) - base[kind, size]:>+16.1f}" if (kind, size) in base else "")
                             + (f"  ({run['lost']} keystrokes never painted)" if run["lost"] else "")
+                            + rebuilt
                         )
                         if run["cost"]:
                             print(
