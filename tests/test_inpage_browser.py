@@ -228,7 +228,8 @@ async def _wait_drawn(page, text: str, name: str, timeout: float = 30) -> None:
             return
         await page.wait_for_timeout(150)
     state = await page.evaluate(DRAWN.replace("r.ids ? Array.from(r.ids) : null", "r.ids ? r.ids.length : r.error"))
-    raise AssertionError(f"the panel draws {name} as {seen}, the engine gives {want} ({state})")
+    status = await page.locator("#tokenlens-panel .tl-status").inner_text()
+    raise AssertionError(f"the panel draws {name} as {seen}, the engine gives {want} ({state}; status {status!r})")
 
 
 def _ids(text: str, name: str) -> list[int]:
@@ -348,6 +349,7 @@ async def test_with_no_server_the_panel_runs_in_the_page(jlab):
         page.on("request", lambda r: fetched.append(r.url) if "/page-tokenizers/" in r.url else None)
         await page.reload()
         await page.wait_for_selector(f"{PANEL} input.tl-tokenizer-option", state="attached", timeout=60_000)
+        await page.evaluate("window.jupyterapp.shell.activateById('tokenlens-panel')")  # however the layout restored
         await _cell(page, 0)
         for name in names:
             await _wait_drawn(page, text, name)
