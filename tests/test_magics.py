@@ -62,7 +62,8 @@ def test_result_displays_as_widget_with_static_fallback(shell):
     assert [r["ids"] for r in widget.results] == [[40, 1842, 399, 19930], [1, 306, 5360, 405, 13208]]
     assert widget.text == "I love NLP"
     html = data["text/html"]
-    assert "<script" not in html and 'title="id 1842"' in html and "gpt2" in html
+    assert "<script" not in html and "gpt2" in html
+    assert 'title="id 1842 · piece Ġlove"' in html  # the id and the vocabulary's own piece
 
 
 def test_static_html_uses_the_same_colours_as_the_renderer():
