@@ -232,7 +232,6 @@ class Service:
         ``page: false`` and the reason it stays on the server."""
         from tokenlens.core.page_files import page_manifest
         from tokenlens.core.resolve import available
-        from tokenlens.errors import TokenlensError
 
         asked = [n for n in query.get("tokenizers", "").split(",") if n.strip()]
         if len(asked) > self.settings.max_tokenizers:
@@ -247,7 +246,7 @@ class Service:
             try:
                 with self._sandboxed(get=True) as sandbox:
                     entries.extend(page_manifest([name], sandbox))
-            except (TokenlensError, RequestError) as exc:
+            except Exception as exc:
                 # one tokenizer the page cannot have is counted on the server; the rest still come
                 status, payload, _ = failure(exc)
                 entries.append({"name": name, "page": False, "reason": payload["message"], "status": status})

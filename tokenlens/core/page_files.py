@@ -106,14 +106,15 @@ def _make(backend) -> bytes:
 
 def sentencepiece_json(backend) -> str:
     """A SentencePiece model as a ``tokenizers`` pipeline that splits like the sentencepiece
-    library: its pieces and merges (transformers' extractor, offline, from the local file),
+    library: its pieces and merges (read from the model's own proto, as transformers' converter
+    reads them, without needing transformers),
     spaces as ``▁`` with the dummy prefix, words split as sentencepiece splits them, BOS added as the backend adds it. Control pieces are not
     added tokens, because sentencepiece reads ``<s>`` in a text as characters."""
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
-    from transformers.convert_slow_tokenizer import SentencePieceExtractor, generate_merges
 
-    extracted = SentencePieceExtractor(backend.source)
-    proto = extracted.proto
+    proto = backend._proto()
+    if proto is None:
+        raise InputError(f"{backend.name}'s model could not be read as a SentencePiece proto (is protobuf installed?).")
     spec, norm = proto.trainer_spec, proto.normalizer_spec
     if norm.name not in ("identity", "") or norm.remove_extra_whitespaces or spec.treat_whitespace_as_suffix:
         raise InputError(
@@ -124,7 +125,7 @@ def sentencepiece_json(backend) -> str:
     if spec.model_type == 2:
         vocab = {piece: i for i, piece in enumerate(pieces)}
         # sentencepiece merges by the merged piece's score, not its id (Llama 2's ▁▁ comes last)
-        merges = generate_merges(vocab, {p.piece: p.score for p in proto.pieces})
+        merges = _merges_by_score(vocab, [(p.piece, p.score) for p in proto.pieces])
         model = models.BPE(
             vocab=vocab,
             merges=merges,
@@ -152,3 +153,16 @@ def sentencepiece_json(backend) -> str:
             single=f"{pieces[bos]}:0 $A:0", special_tokens=[(pieces[bos], bos)]
         )
     return tok.to_str()
+
+
+def _merges_by_score(vocab: dict[str, int], scores: list[tuple[str, float]]) -> list[tuple[str, str]]:
+    """Every way a piece splits into two pieces, the highest-scoring merged piece first (ties: the
+    longer left part first), as transformers' ``generate_merges`` orders them."""
+    merges = []
+    for piece, score in scores:
+        local = [
+            (piece[:i], piece[i:], score) for i in range(1, len(piece)) if piece[:i] in vocab and piece[i:] in vocab
+        ]
+        merges.extend(sorted(local, key=lambda m: (vocab[m[0]], vocab[m[1]])))
+    merges.sort(key=lambda m: (m[2], len(m[0]), len(m[1])), reverse=True)
+    return [(left, right) for left, right, _ in merges]
