@@ -66,10 +66,10 @@ docs: setup lite
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 	rm -rf site/lite && cp -r lite/_output site/lite
 
-# The JupyterLite site in lite/_output (lite/build.py): JupyterLab with the Tokens panel from the
+# The JupyterLite site in lite/_output (lite/build_site.py): JupyterLab with the Tokens panel from the
 # release wheel and the shared tokenizers' files, static files that need no server and no kernel.
 lite: dist
-	$(PY) lite/build.py --extension "$$(ls -t dist/jupyterlab_tokenlens-*.whl | head -1)" --output lite/_output
+	$(PY) lite/build_site.py --extension "$$(ls -t dist/jupyterlab_tokenlens-*.whl | head -1)" --output lite/_output
 
 lab: setup
 	$(VENV)/bin/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir=examples --ServerApp.default_url=/lab/tree/01-tokenize.ipynb

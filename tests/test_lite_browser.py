@@ -1,4 +1,4 @@
-"""The JupyterLite site (lite/build.py, `make lite`) with no Jupyter server at all: the built folder
+"""The JupyterLite site (lite/build_site.py, `make lite`) with no Jupyter server at all: the built folder
 is served by a plain static file server, opened in Debian's Chromium, and text typed into a
 notebook's cells (English in a code cell, Odia in a markdown cell) must show in the Tokens panel
 with the same ids as the Python engine's, for GPT-2, o200k, BERT uncased and Llama 2, following
@@ -70,7 +70,7 @@ def site() -> Path:
     if not (built / "files" / "tokenlens" / "manifest.json").exists():
         sys.path.insert(0, str(LITE))
         try:
-            from build import build
+            from build_site import build
         finally:
             sys.path.remove(str(LITE))
         shutil.rmtree(cache, ignore_errors=True)  # older builds: only the newest is kept

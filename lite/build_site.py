@@ -7,7 +7,7 @@ overrides.json: the panel's tokenizers, no news) with the extension from a wheel
 labextension folder, the notebook(s) in ``content/``, then the tokenizers' files
 (build_files.py) in ``files/tokenlens/``.
 
-    python lite/build.py [--extension dist/….whl | jupyterlab_tokenlens/labextension] [--output lite/_output] [NAME ...]
+    python lite/build_site.py [--extension dist/….whl | jupyterlab_tokenlens/labextension] [--output lite/_output] [NAME ...]
 """
 
 from __future__ import annotations
