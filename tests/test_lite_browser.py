@@ -50,7 +50,7 @@ def _inputs_hash() -> str:
     """What the built site depends on: the lite folder, the built extension, the library that
     writes the tokenizers' files, the tokenizers themselves (by size and time) and jupyterlite."""
     digest = hashlib.sha256(importlib.metadata.version("jupyterlite-core").encode())
-    files = [p for p in LITE.rglob("*") if "_output" not in p.parts and p.suffix != ".db"]
+    files = [p for p in LITE.rglob("*") if "_output" not in p.parts and "__pycache__" not in p.parts]
     files += list(LABEXTENSION.rglob("*")) + list((ROOT / "tokenlens").rglob("*.py"))
     for path in sorted(p for p in files if p.is_file()):
         digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
