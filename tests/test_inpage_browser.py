@@ -136,7 +136,7 @@ COMPARE = """async ([files, texts, nPlain]) => {
     out[f.name] = runs.map(([t, special]) => {
       const enc = engine.encode(t, special);
       // as one string each: Playwright carries a string far faster than nested arrays
-      return enc === null ? null : JSON.stringify([enc.ids, enc.spans]);
+      return enc === null ? null : JSON.stringify([enc.ids, enc.spans, enc.pieces]);
     });
   }
   return out;
@@ -174,8 +174,13 @@ async def test_the_page_tokenizes_as_the_engine_or_declines(inpage_js, tokenizer
                 handed.setdefault(label, []).append(text)  # the page hands this text to the server
                 continue
             expected = tokenlens.tokenize(text, name, add_special_tokens=special)
-            want = [list(map(int, expected.ids)), [list(map(int, s)) for s in expected.spans]]
-            if result != json.dumps(want, separators=(",", ":")):
+            # the pieces too: the token card and the Ġ/▁/## legend read them
+            want = [
+                list(map(int, expected.ids)),
+                [list(map(int, s)) for s in expected.spans],
+                list(expected.pieces),
+            ]
+            if json.loads(result) != want:
                 wrong.append((text, json.loads(result), want))
         if wrong:
             text, result, want = wrong[0]

@@ -14,6 +14,8 @@ export interface IPageEncoding {
   /** Code-point offsets [start, end) into the text. */
   spans: [number, number][];
   tokens: string[];
+  /** The vocabulary's own strings, e.g. "Ġlove", "##ing", "▁love" (the card and legend read them). */
+  pieces: string[];
   special: boolean[];
 }
 
@@ -43,6 +45,7 @@ export function asResult(
     text,
     ids: enc.ids,
     tokens: enc.tokens,
+    pieces: enc.pieces,
     spans: enc.spans,
     special: enc.special,
     unk_id: engine.unkId,
@@ -51,6 +54,47 @@ export function asResult(
     n_chars: codePoints(text),
     n_bytes: utf8Length(text)
   };
+}
+
+/** GPT-2's byte ↔ printable character table, as ByteLevel uses it. */
+export const BYTE_OF = (() => {
+  const bs: number[] = [];
+  for (let b = 33; b <= 126; b++) {
+    bs.push(b);
+  }
+  for (let b = 161; b <= 172; b++) {
+    bs.push(b);
+  }
+  for (let b = 174; b <= 255; b++) {
+    bs.push(b);
+  }
+  const cs = [...bs];
+  let n = 0;
+  for (let b = 0; b < 256; b++) {
+    if (!bs.includes(b)) {
+      bs.push(b);
+      cs.push(256 + n++);
+    }
+  }
+  const map = new Map<string, number>();
+  bs.forEach((b, i) => map.set(String.fromCharCode(cs[i]), b));
+  return map;
+})();
+
+/** The printable character GPT-2's table gives each byte (Ġ for a space). */
+const CHAR_OF_BYTE: string[] = (() => {
+  const out: string[] = new Array(256);
+  BYTE_OF.forEach((b, c) => (out[b] = c));
+  return out;
+})();
+
+/** A byte-level token as the vocabulary spells it, e.g. "Ġlove" (the server's piece). */
+export function byteLevelPiece(bytes: Uint8Array): string {
+  let out = '';
+  for (const b of bytes) {
+    out += CHAR_OF_BYTE[b];
+  }
+  return out;
 }
 
 export class TiktokenEngine implements IPageEngine {
@@ -83,6 +127,11 @@ export class TiktokenEngine implements IPageEngine {
       ids,
       spans,
       tokens: ids.map(id => displayBytes(this._bpe.tokenBytes(id))),
+      pieces: ids.map(id =>
+        this._bpe.isSpecial(id)
+          ? new TextDecoder().decode(this._bpe.tokenBytes(id))
+          : byteLevelPiece(this._bpe.tokenBytes(id))
+      ),
       special: ids.map(id => this._bpe.isSpecial(id))
     };
   }

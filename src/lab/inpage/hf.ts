@@ -13,6 +13,7 @@
 import { SequenceNormalizer, Tokenizer } from '@huggingface/tokenizers';
 
 import {
+  BYTE_OF,
   clampSpans,
   codePointIndex16,
   displayBytes,
@@ -23,31 +24,6 @@ import {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 type Fn = (...args: unknown[]) => Json;
-
-/** GPT-2's byte ↔ printable character table, as ByteLevel uses it. */
-const BYTE_OF = (() => {
-  const bs: number[] = [];
-  for (let b = 33; b <= 126; b++) {
-    bs.push(b);
-  }
-  for (let b = 161; b <= 172; b++) {
-    bs.push(b);
-  }
-  for (let b = 174; b <= 255; b++) {
-    bs.push(b);
-  }
-  const cs = [...bs];
-  let n = 0;
-  for (let b = 0; b < 256; b++) {
-    if (!bs.includes(b)) {
-      bs.push(b);
-      cs.push(256 + n++);
-    }
-  }
-  const map = new Map<string, number>();
-  bs.forEach((b, i) => map.set(String.fromCharCode(cs[i]), b));
-  return map;
-})();
 
 const BYTE_PIECE = /^<0x([0-9A-Fa-f]{2})>$/;
 const ENCODER = new TextEncoder();
@@ -219,6 +195,10 @@ export class HfEngine implements IPageEngine {
       ids: all.map(p => p.id),
       spans: clampSpans(all.map(p => [cp[p.start], cp[p.end]])),
       tokens: all.map(p => this._display(p)),
+      // a piece outside the vocabulary is the unknown token, as the engine names it
+      pieces: all.map(p =>
+        p.id === this.unkId && this._unk !== null ? this._unk : p.token
+      ),
       special: all.map(p => this._specialIds.has(p.id))
     };
   }
