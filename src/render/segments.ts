@@ -28,7 +28,7 @@ export function segmentsOf(
  *
  * A token with an empty span (the trailing bytes of a split character) joins the segment
  * before it; a segment that ends inside a grapheme (before a combining mark, after a ZWJ)
- * takes the next token too. Special tokens stand alone with start == end.
+ * takes the next token too. Special tokens with no characters stand alone with start == end.
  */
 export function deriveSegments(
   result: ITokenizeResult,
@@ -49,7 +49,8 @@ export function deriveSegments(
   for (let i = 0; i < n; i++) {
     const here: number = cur ? cur[1] : 0;
     const [s, e]: [number, number] = result.spans[i] ?? [here, here];
-    if (result.special?.[i]) {
+    if (result.special?.[i] && e <= s) {
+      // a special token that spells characters (BERT's [UNK]) is grouped like any other
       if (cur) {
         out.push(cur);
         cur = null;
