@@ -148,19 +148,8 @@ class Stats:
         "partial_char_share",
         "premium",
     )
-    COUNTS = (
-        "n_texts",
-        "n_empty",
-        "n_tokens",
-        "n_chars",
-        "n_bytes",
-        "n_words",
-        "n_word_tokens",
-        "n_split_words",
-        "n_unknown",
-        "n_byte_fallback",
-        "n_partial",
-    )
+    #: the counts a row carries are the ones its tally adds up
+    COUNTS = Tally.COUNTS
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"tokenizer": self.tokenizer, "label": self.label}
@@ -451,20 +440,12 @@ def stats_from_tally(
             " whole on one core (the numbers are exact). Split long documents into lines or"
             " paragraphs to use every core."
         )
+    counts = {name: getattr(tally, name) for name in Tally.COUNTS}
+    counts["n_tokens"] += specials * tally.n_texts
     return Stats(
         tokenizer=backend.name,
         label=label,
-        n_texts=tally.n_texts,
-        n_empty=tally.n_empty,
-        n_tokens=tally.n_tokens + specials * tally.n_texts,
-        n_chars=tally.n_chars,
-        n_bytes=tally.n_bytes,
-        n_words=tally.n_words,
-        n_word_tokens=tally.n_word_tokens,
-        n_split_words=tally.n_split_words,
-        n_unknown=tally.n_unknown,
-        n_byte_fallback=tally.n_byte_fallback,
-        n_partial=tally.n_partial,
+        **counts,
         unknown_token=backend.token_table().unknown_token,
         add_special_tokens=add_special_tokens,
         special_per_text=specials,
