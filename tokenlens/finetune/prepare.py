@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tokenlens.finetune.events import process_alive
+
 #: bump when tokenizing or packing changes, so entries made by older code are not reused
 FORMAT = 1
 #: the folder of prepared data inside the runs folder (hidden: not a run)
@@ -223,18 +225,8 @@ def _tidy(root: Path) -> None:
         parts = p.name[len(".tmp-") :].rsplit("-", 2)
         if len(parts) != 3 or parts[0] != host or not parts[1].isdigit():
             continue
-        if not _alive(int(parts[1])):
+        if not process_alive(int(parts[1])):
             shutil.rmtree(p, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 __all__ = ["FOLDER", "Blocks", "Prepared", "cache_root", "find", "prepare", "processes_for", "texts_key"]
