@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,10 +27,7 @@ SIZES = {"5k": 5_000, "100k": 100_000}
 MEASURE = """async ([files, texts, runs]) => {
   const out = {};
   for (const f of files) {
-    const json = JSON.parse(f.text);
-    const engine = f.kind === 'tiktoken'
-      ? new TL.TiktokenEngine(f.name, await TL.BrowserBpe.fromTable(json))
-      : new TL.HfEngine(f.name, f.engine, json);
+    const engine = await TL.engineFor(f);
     for (const [label, text] of Object.entries(texts)) {
       engine.encode(text, true);  // the file loaded and the caches warm, as after a first keystroke
       const times = [];
@@ -54,19 +50,13 @@ def main() -> None:
     args = parser.parse_args()
 
     import tokenlens
+    from tests._harness import page_bundle
     from tests.test_browser import chromium_page
     from tests.test_inpage_browser import ENTRY
     from tokenlens.core.api import SERVER_SANDBOX
     from tokenlens.core.page_files import page_file, page_manifest
 
-    js = subprocess.run(
-        [str(ROOT / "node_modules/.bin/esbuild"), "--bundle", "--format=iife", "--global-name=TL", "--target=es2020"],
-        input=ENTRY,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    js = page_bundle(ENTRY)
     flores = ROOT.parent / "shared" / "data" / "flores200"
     lines = [line for lang in LANGS for line in (flores / f"{lang}.devtest").read_text().splitlines()[:200]]
     mixed = "\n".join(lines)

@@ -8,6 +8,7 @@ import contextlib
 import functools
 import http.server
 import runpy
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,20 @@ SKIP_REASON = "Debian's chromium is not installed (make test installs it as root
 
 def have_chromium() -> bool:
     return Path(CHROMIUM).exists()
+
+
+def page_bundle(entry: str) -> str:
+    """TypeScript of src/ bundled for a plain page: ``entry`` is a module's text (paths from the
+    repository root), its exports become ``window.TL``."""
+    return subprocess.run(
+        [str(ROOT / "node_modules" / ".bin" / "esbuild"), "--bundle", "--format=iife", "--global-name=TL"]
+        + ["--target=es2020", "--loader=ts", "--sourcefile=entry.ts"],
+        input=entry,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):

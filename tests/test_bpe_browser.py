@@ -7,32 +7,22 @@ The panel paints these counts before the server answers, so they must be the ser
 from __future__ import annotations
 
 import random
-import subprocess
-from pathlib import Path
 
 import pytest
 
+from ._harness import page_bundle
 from .conftest import FLORES
 from .test_browser import chromium_page
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parent.parent
 ENCODINGS = ["gpt2", "cl100k_base", "o200k_base"]
 
 
 @pytest.fixture(scope="module")
 def bpe_js() -> str:
     """src/lab/bpe.ts bundled for a plain page, as `window.TL`."""
-    esbuild = ROOT / "node_modules" / ".bin" / "esbuild"
-    out = subprocess.run(
-        [str(esbuild), "src/lab/bpe.ts", "--bundle", "--format=iife", "--global-name=TL", "--target=es2020"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return out.stdout
+    return page_bundle("export * from './src/lab/bpe';")
 
 
 EDGE = [

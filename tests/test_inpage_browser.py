@@ -10,24 +10,30 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
-from pathlib import Path
 
 import pytest
 
+from ._harness import page_bundle
 from .conftest import FLORES, TOKENIZERS
 from .test_browser import chromium_page, serve_jupyter
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parent.parent
 SHARED = ["gpt2", "cl100k_base", "o200k_base", "bert-base-uncased", "llama-2"]
 LANGS = ["eng_Latn", "spa_Latn", "hin_Deva", "ben_Beng", "ory_Orya", "tam_Taml", "arb_Arab", "zho_Hans"]
 
 ENTRY = """
-export { HfEngine } from './src/lab/inpage/hf';
-export { TiktokenEngine } from './src/lab/inpage/engine';
-export { BrowserBpe } from './src/lab/bpe';
+import { BrowserBpe } from './src/lab/bpe';
+import { TiktokenEngine } from './src/lab/inpage/engine';
+import { HfEngine } from './src/lab/inpage/hf';
+
+/** The engine for one file of the manifest ({name, kind, engine, text}), as the panel makes it. */
+export async function engineFor(f: { name: string; kind: string; engine: string; text: string }) {
+  const json = JSON.parse(f.text);
+  return f.kind === 'tiktoken'
+    ? new TiktokenEngine(f.name, await BrowserBpe.fromTable(json))
+    : new HfEngine(f.name, f.engine, json);
+}
 """
 
 EDGE = [
@@ -84,16 +90,7 @@ def _texts() -> list[str]:
 @pytest.fixture(scope="module")
 def inpage_js() -> str:
     """src/lab/inpage's engines bundled for a plain page, as `window.TL`."""
-    esbuild = ROOT / "node_modules" / ".bin" / "esbuild"
-    out = subprocess.run(
-        [str(esbuild), "--bundle", "--format=iife", "--global-name=TL", "--target=es2020", "--sourcefile=entry.ts"],
-        input=ENTRY,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return out.stdout
+    return page_bundle(ENTRY)
 
 
 @pytest.fixture
@@ -127,10 +124,7 @@ def tokenizers(tmp_path) -> dict[str, str]:
 COMPARE = """async ([files, texts, nPlain]) => {
   const out = {};
   for (const f of files) {
-    const json = JSON.parse(f.text);
-    const engine = f.kind === 'tiktoken'
-      ? new TL.TiktokenEngine(f.name, await TL.BrowserBpe.fromTable(json))
-      : new TL.HfEngine(f.name, f.engine, json);
+    const engine = await TL.engineFor(f);
     // the edge texts once more without special tokens (the panel's switch)
     const runs = [...texts.map(t => [t, true]), ...texts.slice(0, nPlain).map(t => [t, false])];
     out[f.name] = runs.map(([t, special]) => {
