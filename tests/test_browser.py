@@ -50,16 +50,17 @@ def _notebook(cells: list[str]) -> dict:
 def lab(tmp_path_factory):
     root = tmp_path_factory.mktemp("lab")
     (root / "demo.ipynb").write_text(json.dumps(_notebook(["hello world", "second cell"])))
-    settings = root / ".settings"
-    yield from serve_jupyter(
-        root,
-        "jupyterlab",
-        [
-            "--LabApp.expose_app_in_browser=True",
-            f"--LabApp.user_settings_dir={settings}",
-            f"--LabApp.workspaces_dir={root / '.workspaces'}",
-        ],
-    )
+    yield from serve_jupyter(root, "jupyterlab", lab_args(root))
+
+
+def lab_args(root: Path) -> list[str]:
+    """JupyterLab's options for a test: the app reachable from the page, settings and
+    workspaces kept inside ``root``."""
+    return [
+        "--LabApp.expose_app_in_browser=True",
+        f"--LabApp.user_settings_dir={root / '.settings'}",
+        f"--LabApp.workspaces_dir={root / '.workspaces'}",
+    ]
 
 
 def serve_jupyter(root: Path, module: str, app_args: list[str], *, python=sys.executable, env=None, cwd=None):

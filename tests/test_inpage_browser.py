@@ -15,7 +15,7 @@ import pytest
 
 from ._harness import page_bundle
 from .conftest import FLORES, TOKENIZERS
-from .test_browser import chromium_page, serve_jupyter
+from .test_browser import chromium_page, lab_args, serve_jupyter
 
 pytestmark = pytest.mark.browser
 
@@ -198,11 +198,7 @@ def jlab(tmp_path_factory):
     yield from serve_jupyter(
         root,
         "jupyterlab",
-        [
-            "--LabApp.expose_app_in_browser=True",
-            f"--LabApp.user_settings_dir={root / '.settings'}",
-            f"--LabApp.workspaces_dir={root / '.workspaces'}",
-        ],
+        lab_args(root),
     )
 
 

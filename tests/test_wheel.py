@@ -258,7 +258,7 @@ def installed_lab(installed):
     """JupyterLab run by the fresh environment's Python, from outside the checkout."""
     # Imported here: test_browser skips (with its reason) where Chromium is missing, and only
     # the browser test needs it.
-    from .test_browser import _notebook, serve_jupyter
+    from .test_browser import _notebook, lab_args, serve_jupyter
 
     root = installed["home"] / "lab"
     root.mkdir()
@@ -266,11 +266,7 @@ def installed_lab(installed):
     yield from serve_jupyter(
         root,
         "jupyterlab",
-        [
-            "--LabApp.expose_app_in_browser=True",
-            f"--LabApp.user_settings_dir={root / '.settings'}",
-            f"--LabApp.workspaces_dir={root / '.workspaces'}",
-        ],
+        lab_args(root),
         python=installed["bin"] / "python",
         env=installed["env"],
         cwd=installed["home"],
