@@ -5,12 +5,13 @@ A notebook cell (a code cell, then a markdown cell opened for editing) holds N c
 (FLORES-200 English with Hindi, Odia, Chinese and Arabic lines mixed in); the panel follows it
 with one tokenizer at a time (GPT-2, cl100k, o200k, BERT uncased, Llama 2 by default). For each
 sample the script types one character at the end of the cell and measures, inside the page,
-from the keydown event's timestamp to the first frame after the panel shows the count for the
-new text (the panel's `data-chars` equals the new length; measured in the requestAnimationFrame
-callback of the frame that paints it, so style and layout of that frame are not included), and
-to the frame after the token chips are redrawn for it (`data-drawn-chars`). Beside them, in the
-same keystrokes, the editor's own echo: the frame that shows the typed character in the cell
-(CodeMirror's), the floor JupyterLab sets before any extension sees the change, and first the
+from the keydown event's timestamp to the frame that paints the count the panel shows for the
+new text (the panel's `data-chars` equals the new length) and to the frame that paints the token
+chips redrawn for it (`data-drawn-chars`). Beside them, in the same keystrokes, the editor's own
+echo: the frame that shows the typed character in the cell (CodeMirror's), the floor JupyterLab
+sets before any extension sees the change. Each is the time that frame was done on the main
+thread (its requestAnimationFrame callbacks, style, layout and paint; a frame clock in the page
+tells which frame paints a change: the one whose callbacks made it, else the next). First the
 same echo in a JupyterLab without the extension ("echo p95 vs none": what the panel's work in
 the keystroke's own task adds to the typed character's paint). "in echo"
 is the share of keystrokes whose count painted in that same frame; "in page" the share whose
@@ -130,13 +131,33 @@ def use_tokenizer(root: Path, tokenizer: str) -> None:
     (folder / "plugin.jupyterlab-settings").write_text(json.dumps({"tokenizers": [tokenizer]}))
 
 
-# On each keydown: note its time, and when the editor itself first paints the new character
-# (the frame after CodeMirror changes its DOM): the floor JupyterLab sets before any panel.
-# The panel is watched from the start too: its counts may paint in the keystroke's own frame.
-# For each new value of data-chars (counts) and data-drawn-chars (token view): the time of the
-# first frame after it, its requestAnimationFrame callback running just before style, layout and
-# paint (the panel's own deferred drawing must not count as this frame's), and data-counted-by.
+# A frame clock: each frame's requestAnimationFrame callbacks begin with `tick` (requested a
+# frame ahead, so first), and a task queued there runs once that frame's callbacks, style,
+# layout and paint are done: its time is when the frame was painted (on the main thread). A DOM
+# change seen while a frame's callbacks run (the panel draws in one) is painted by that frame;
+# one made in a task between frames (the keystroke's own, a deferred drawing) by the next.
+# On each keydown: note its time, and when the frame that paints the editor's new character
+# (CodeMirror's DOM change) was done: the floor JupyterLab sets before any panel. The panel is
+# watched from the start too: for each new value of data-chars (counts) and data-drawn-chars
+# (token view), when the frame that paints it was done, and data-counted-by.
 ECHO = """() => {
+  const clock = { n: 0, inFrame: false, waiting: {} };
+  const tick = () => {
+    const n = ++clock.n;
+    clock.inFrame = true;
+    setTimeout(() => {
+      clock.inFrame = false;
+      const done = performance.now();
+      (clock.waiting[n] || []).forEach(f => f(done));
+      delete clock.waiting[n];
+    }, 0);
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+  const painted = f => {
+    const n = clock.inFrame ? clock.n : clock.n + 1;
+    (clock.waiting[n] = clock.waiting[n] || []).push(f);
+  };
   window.__tlSeen = { chars: {}, drawnChars: {}, by: {} };
   const panel = document.querySelector('#tokenlens-panel');
   if (panel) new MutationObserver(() => {
@@ -146,7 +167,7 @@ ECHO = """() => {
       if (value && !(value in seen)) {
         seen[value] = null;
         if (key === 'chars') { window.__tlSeen.by[value] = panel.dataset.countedBy; }
-        requestAnimationFrame(() => { seen[value] = performance.now() - window.__tlKey; });
+        painted(done => { seen[value] = done - window.__tlKey; });
       }
     }
   }).observe(panel, { attributes: true });  // (no panel: the baseline page, echo only)
@@ -156,7 +177,7 @@ ECHO = """() => {
     window.__tlEcho = new Promise(resolve => {
       const obs = new MutationObserver(() => {
         obs.disconnect();
-        requestAnimationFrame(() => resolve(performance.now() - e.timeStamp));
+        painted(done => resolve(done - e.timeStamp));
       });
       obs.observe(editor, { childList: true, characterData: true, subtree: true });
     });

@@ -508,7 +508,9 @@ async def test_counts_made_in_the_page_paint_before_the_answer_and_are_checked(l
         await page.route("**/tokenlens/tokenize*", hold)
         try:
             await page.keyboard.press("Control+End")
-            await page.keyboard.type(" world ଓଡ଼ିଆ")
+            # keystrokes a few frames apart: the first one's request leaves (once its frame is
+            # painted) before the next keystroke, and is held
+            await page.keyboard.type(" world ଓଡ଼ିଆ", delay=60)
             text = "hello world ଓଡ଼ିଆ"
             await _wait(page, COUNTED, [len(text), "browser"])
             n = _count(text, "gpt2")

@@ -55,6 +55,15 @@ EDGE = [
     "١٢٣ ٤٥ 1234567 ୧୨",
     "☃ ♞ 𝐀𝐁 \U0001f9ec",
 ]
+# Texts the page cuts into parts (src/lab/inpage/parts.ts: after a newline that follows a
+# character other than white space, before a letter or a number), each part's tokens remembered.
+LINES = [
+    "# Title\nSome *text* here.\n- item\n1. first\nA line, and more:\nthe end.",
+    "import os\nx = 1\ndef f(y):\n    return y\nprint(f(x))\n",
+    "1\n2\n33\n444\nabc\n\nde\n \nfg\r\nhi\n\tj\nk",
+    "end.\nStart\n!\nWord\n😀\nୟ\n中文\nİ\n[CLS]\nx<|endoftext|>\ny",
+    "Hello\nHello\nHello\nworld\nHello",
+]
 POOL = list("abcXYZ 019'\"\n\t.,!?-<|>[]#") + [
     "\u00a0",
     "é",
@@ -77,7 +86,7 @@ POOL = list("abcXYZ 019'\"\n\t.,!?-<|>[]#") + [
 
 
 def _texts() -> list[str]:
-    texts = list(EDGE)
+    texts = list(EDGE) + LINES
     for lang in LANGS:
         lines = (FLORES / f"{lang}.dev").read_text(encoding="utf-8").splitlines()
         texts.append("\n".join(lines[:20]))  # a paragraph
@@ -130,7 +139,11 @@ COMPARE = """async ([files, texts, nPlain]) => {
     out[f.name] = runs.map(([t, special]) => {
       const enc = engine.encode(t, special);
       // as one string each: Playwright carries a string far faster than nested arrays
-      return enc === null ? null : JSON.stringify([enc.ids, enc.spans, enc.pieces]);
+      const made = enc === null ? null : JSON.stringify([enc.ids, enc.spans, enc.pieces]);
+      // once more, from the parts remembered the first time (inpage/parts.ts)
+      const again = engine.encode(t, special);
+      const remembered = again === null ? null : JSON.stringify([again.ids, again.spans, again.pieces]);
+      return remembered === made ? made : 'remembered: ' + remembered;
     });
   }
   return out;
@@ -302,6 +315,59 @@ async def test_the_panel_draws_in_the_page_and_the_server_has_the_last_word(jlab
         assert said and f"a text of {len(text)} characters" in said[0], warnings
         names = await page.get_attribute(PANEL, "data-browser-counts")
         assert "bert-base-uncased" not in names.split() and "gpt2" in names.split()
+
+
+async def test_a_keystroke_in_a_long_cell_is_tokenized_in_the_page(jlab):
+    """A cell of 40,000 characters in eight languages, GPT-2 and Llama 2: the parts of the text
+    are made ready between frames (src/lab/inpage/parts.ts), then a keystroke's chips come from
+    the page while the server's answer is held, with the engine's ids for the whole new text."""
+    import asyncio
+
+    from .test_browser_panel import PANEL, _cell, _cells, _open, _wait
+
+    lines = [line for lang in LANGS for line in (FLORES / f"{lang}.dev").read_text(encoding="utf-8").splitlines()[:40]]
+    text = "\n".join(lines)[:40_000]
+    (jlab["root"] / "long.ipynb").write_text(json.dumps(_cells([("code", text)])))
+    async with chromium_page(viewport={"width": 1400, "height": 850}) as page:
+        await _open(page, jlab, "long.ipynb")
+        await _choose(page, "gpt2", "llama-2")
+        await _wait(
+            page, "() => (document.querySelector('#tokenlens-panel').dataset.browserCounts || '').includes('llama-2')"
+        )
+        await _cell(page, 0)
+        await page.keyboard.press("Control+End")
+        release = asyncio.Event()
+
+        async def hold(route):
+            await release.wait()
+            await route.continue_()
+
+        await page.route("**/tokenlens/tokenize*", hold)
+        try:
+            # the first keystroke in the text may find its parts not ready (made between frames
+            # from then on); one of the next ones is tokenized in the page
+            for _ in range(6):
+                await page.keyboard.type("x")
+                text += "x"
+                try:
+                    await page.wait_for_function(
+                        "n => document.querySelector('#tokenlens-panel').dataset.drawnChars === String(n)",
+                        arg=len(text),
+                        timeout=5_000,
+                    )
+                    break
+                except Exception:
+                    continue
+            else:
+                raise AssertionError("no keystroke in the long cell was tokenized in the page")
+            assert await page.get_attribute(PANEL, "data-counted-by") == "browser"
+            drawn = await page.evaluate(DRAWN)
+            assert drawn["gpt2"] == _ids(text, "gpt2")
+            assert drawn["llama-2"] == _ids(text, "llama-2")
+        finally:
+            release.set()  # the answers held go on to the page (and check what it drew)
+        await _wait(page, "() => document.querySelector('#tokenlens-panel').dataset.countedBy === 'server'")
+        assert await page.get_attribute(PANEL, "data-count-mismatch") is None
 
 
 async def test_with_no_server_the_panel_runs_in_the_page(jlab):

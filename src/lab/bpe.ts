@@ -9,6 +9,7 @@
  * part into pieces by the encoding's regex, each piece's UTF-8 bytes merged pair by pair, the
  * lowest rank first and the leftmost of equal ranks.
  */
+import { partStarts } from './inpage/parts';
 
 /** GET /tokenlens/ranks answer. */
 export interface IRankTable {
@@ -87,9 +88,6 @@ const CACHE_PIECES = 100_000;
  * (a long line edited keystroke by keystroke leaves a key per keystroke).
  */
 export const CACHE_LINE_CHARS = 4_000_000;
-
-const WHITE_SPACE = /\p{White_Space}/u;
-const LETTER_OR_NUMBER = /[\p{L}\p{N}]/uy;
 
 const LONE_SURROGATE =
   /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -245,34 +243,25 @@ export class BrowserBpe {
   }
 
   /**
-   * The count of `text` line by line, each line's count remembered: a keystroke then runs the
-   * pattern over its own line only. A text is cut after a newline that follows a non-space
-   * character and precedes a letter or a number. In all three patterns no piece crosses such a
-   * place, and no piece before it depends on what comes after ("\n" is a piece of its own, or
-   * ends a run of punctuation), so the counts add up to the whole text's.
+   * The count of `text` part by part (inpage/parts.ts says where a text is cut and why the counts
+   * add up to the whole text's), each part's count remembered: a keystroke then runs the pattern
+   * over its own line only.
    */
   private _countLines(text: string): number | null {
+    const starts = partStarts(text);
     let n = 0;
-    let start = 0;
-    for (
-      let nl = text.indexOf('\n', 1);
-      nl >= 0;
-      nl = text.indexOf('\n', nl + 1)
-    ) {
-      const next = nl + 1;
-      LETTER_OR_NUMBER.lastIndex = next;
-      if (WHITE_SPACE.test(text[nl - 1]) || !LETTER_OR_NUMBER.test(text)) {
-        continue;
-      }
-      const line = this._countLine(text.slice(start, next));
+    for (let k = 0; k < starts.length; k++) {
+      const line = this._countLine(
+        starts.length === 1
+          ? text
+          : text.slice(starts[k], starts[k + 1] ?? text.length)
+      );
       if (line === null) {
         return null;
       }
       n += line;
-      start = next;
     }
-    const last = this._countLine(start === 0 ? text : text.slice(start));
-    return last === null ? null : n + last;
+    return n;
   }
 
   private _countLine(line: string): number | null {

@@ -25,17 +25,30 @@ import {
 import { rankTable } from './request';
 
 /**
- * Up to this many characters times tokenizers, ids and spans are made here in the keystroke's
- * task (2 to 8 ms per 5,000 characters and tokenizer in Chromium, measured), so the chips follow
- * in the next frame; beyond, the server's answer draws them.
+ * Up to this many characters (summed over tokenizers) not tokenized before, the page makes a
+ * text's tokens itself; the parts of a text made before are remembered (inpage/parts.ts), so a
+ * keystroke in a long text tokenizes its own line. Beyond (a pasted text, another cell), the
+ * parts are made between frames, WARM_SLICE_MS at a time, and the server's answer draws this
+ * text's chips.
  */
-const PAGE_TOKENS_CHARS = 20_000;
+const COLD_CHARS = 20_000;
+
+/**
+ * Up to this many characters times tokenizers, the tokens are made in the keystroke's task and
+ * drawn in its frame (a few ms); beyond, the keystroke only counts (from the parts) and the
+ * tokens are made and drawn right after its frame is painted (tokensFor).
+ */
+const DRAW_NOW_CHARS = 20_000;
 
 /**
  * Up to this many characters times tokenizers, engines with a fast count (tiktoken's, line by
- * line) count here: beyond, counting would cost the keystroke a frame.
+ * line) count a text whose parts are not ready: beyond, counting would cost the keystroke a
+ * frame.
  */
 const BROWSER_COUNT_CHARS = 120_000;
+
+/** Milliseconds of making parts ready per slice, between frames. */
+const WARM_SLICE_MS = 8;
 
 /** Tokens made here for one text. */
 export interface IPageCounts {
@@ -43,6 +56,8 @@ export interface IPageCounts {
   special: boolean;
   counts: Map<string, number>;
   results: Map<string, ITokenizeResult>;
+  /** The results are not made yet, but can be, at once (tokensFor). */
+  later: boolean;
 }
 
 export class PageCounter {
@@ -135,33 +150,50 @@ export class PageCounter {
    * all of them, as one answer) or the text is too long for the keystroke's frame.
    */
   count(text: string, names: string[], special: boolean): number[] | null {
-    const load = text.length * names.length;
-    if (text.length === 0 || load > BROWSER_COUNT_CHARS) {
+    if (text.length === 0) {
       return null;
     }
-    const full = load <= PAGE_TOKENS_CHARS;
     const start = performance.now();
-    const results = new Map<string, ITokenizeResult>();
-    const counts: number[] = [];
+    const engines: IPageEngine[] = [];
     for (const name of names) {
       const engine = this._engines.get(name);
       if (!engine) {
         return null;
       }
-      if (full) {
+      engines.push(engine);
+    }
+    let cold = 0;
+    for (const engine of engines) {
+      cold += engine.cold(text, special);
+    }
+    const load = text.length * names.length;
+    const ready = cold <= COLD_CHARS;
+    if (!ready) {
+      this._warm(text, engines, special);
+    }
+    const now = ready && load <= DRAW_NOW_CHARS;
+    if (!ready && load > BROWSER_COUNT_CHARS) {
+      return null;
+    }
+    const results = new Map<string, ITokenizeResult>();
+    const counts: number[] = [];
+    for (const engine of engines) {
+      let n: number | null | undefined;
+      if (now) {
         const enc = engine.encode(text, special);
-        if (!enc) {
-          return null;
+        if (enc) {
+          results.set(engine.name, asResult(engine, text, enc));
         }
-        results.set(name, asResult(engine, text, enc));
-        counts.push(enc.ids.length);
+        n = enc?.ids.length;
       } else {
-        const n = engine.count?.(text, special);
-        if (n === undefined || n === null) {
-          return null;
-        }
-        counts.push(n);
+        n = ready
+          ? engine.count(text, special)
+          : engine.fastCount?.(text, special);
       }
+      if (n === undefined || n === null) {
+        return null;
+      }
+      counts.push(n);
     }
     // What tokenizing costs the keystroke (the Performance panel of devtools; bench_panel.py).
     performance.measure('tokenlens:count-here', {
@@ -172,10 +204,63 @@ export class PageCounter {
       text,
       special,
       counts: new Map(names.map((name, k) => [name, counts[k]])),
-      results
+      results,
+      later: ready && !now
     };
     this._seq++;
     return counts;
+  }
+
+  /**
+   * The tokens of the text counted last, made now if they were left for later (a long text,
+   * after the keystroke's frame); null when they cannot be made here.
+   */
+  tokensFor(
+    text: string,
+    names: string[],
+    special: boolean
+  ): ITokenizeResult[] | null {
+    const here = this.countedFor(text, special);
+    if (!here) {
+      return null;
+    }
+    if (here.later) {
+      here.later = false;
+      const start = performance.now();
+      for (const name of names) {
+        const engine = this._engines.get(name);
+        const enc = engine?.encode(text, special);
+        if (!engine || !enc) {
+          return null;
+        }
+        here.results.set(name, asResult(engine, text, enc));
+      }
+      performance.measure('tokenlens:tokens-here', {
+        start,
+        end: performance.now()
+      });
+    }
+    const results = names.map(name => here.results.get(name));
+    return results.every(Boolean) ? (results as ITokenizeResult[]) : null;
+  }
+
+  /**
+   * Make `text`'s parts ready a slice at a time between frames, so the next keystroke in it
+   * tokenizes its own line only. A newer text stops this one's.
+   */
+  private _warm(text: string, engines: IPageEngine[], special: boolean): void {
+    const job = ++this._warmJob;
+    const slice = () => {
+      if (job !== this._warmJob || this._disposed) {
+        return;
+      }
+      const deadline = performance.now() + WARM_SLICE_MS;
+      const done = engines.every(e => e.warm(text, special, deadline));
+      if (!done) {
+        setTimeout(slice, 0);
+      }
+    };
+    setTimeout(slice, 0);
   }
 
   /** The tokens made here for this very text, if they were. */
@@ -296,6 +381,7 @@ export class PageCounter {
   private _declined = new Map<string, string>();
   private _last: IPageCounts | null = null;
   private _seq = 0;
+  private _warmJob = 0;
   private _disposed = false;
 }
 

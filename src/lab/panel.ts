@@ -210,23 +210,35 @@ export class TokenLensPanel extends Widget {
       return;
     }
     this._counter.load(this.selected, this._available());
-    this._countHere();
-    this._pacer.invoke();
+    if (this._countHere()) {
+      // The count is on its way to the screen: ask the server (the text's copy, the request)
+      // once this frame is painted, not in the keystroke's task.
+      const seq = this._counter.seq;
+      requestAnimationFrame(() =>
+        setTimeout(() => {
+          if (seq === this._counter.seq && !this.isDisposed) {
+            this._pacer.invoke();
+          }
+        }, 0)
+      );
+    } else {
+      this._pacer.invoke();
+    }
   }
 
   /**
    * Count the focused text here, now, when every chosen tokenizer can be counted in the
    * browser: the counts then paint in the same frame as the typed character. The server's
-   * answer follows with the tokens, and checks these counts.
+   * answer follows with the tokens, and checks these counts. True when counted here.
    */
-  private _countHere(): void {
+  private _countHere(): boolean {
     if (!this._counter.ready || this._available() === null) {
-      return;
+      return false;
     }
     const focus = this._follower.current();
     const names = this.selected;
     if (!focus || names.length === 0) {
-      return;
+      return false;
     }
     const text = this._cut(focus.text);
     const counts = this._counter.count(
@@ -235,7 +247,7 @@ export class TokenLensPanel extends Widget {
       this._config.addSpecialTokens
     );
     if (!counts) {
-      return;
+      return false;
     }
     this._view.showSource(focus);
     this._showCounts(
@@ -246,28 +258,35 @@ export class TokenLensPanel extends Widget {
       'browser'
     );
     this._drawHere(focus, text, names);
+    return true;
   }
 
   /**
-   * The tokens made here for `text`, drawn in the next frame: the typed character paints
-   * first, the chips right after it. A newer keystroke's drawing replaces this one unseen.
+   * The tokens made here for `text`, drawn in the keystroke's own frame (made in its task), or
+   * for a long text made and drawn right after that frame is painted: the typed character is
+   * not kept waiting for them. A newer keystroke's drawing replaces this one unseen.
    */
   private _drawHere(focus: IFocusedText, text: string, names: string[]): void {
-    const here = this._counter.countedFor(text, this._config.addSpecialTokens);
-    if (!here || here.results.size < names.length) {
-      return; // counted only (a long text): the server's answer draws the chips
+    const special = this._config.addSpecialTokens;
+    const here = this._counter.countedFor(text, special);
+    if (!here || (here.results.size < names.length && !here.later)) {
+      return; // counted only (a text not seen before): the server's answer draws the chips
     }
-    const results = names.map(name => here.results.get(name)!);
     const seq = this._counter.seq;
-    this._pageDrawn = seq;
-    requestAnimationFrame(() => {
+    const draw = () => {
       if (seq !== this._counter.seq || this.isDisposed) {
         return;
       }
+      const results = this._counter.tokensFor(text, names, special);
+      if (!results) {
+        return;
+      }
+      this._pageDrawn = seq;
       this._shown = { focus: { ...focus, text }, results, index: null };
       this._view.drawTokens(results, String(text.length));
       performance.mark('tokenlens:drawn-here');
-    });
+    };
+    requestAnimationFrame(here.later ? () => setTimeout(draw, 0) : draw);
   }
 
   /** The tokenizers to offer: the server's, or without a server the static site's. */

@@ -5,8 +5,10 @@
  * strings, so the panel builds the very result shape the server sends and the renderer draws.
  * tiktoken encodings run through bpe.ts, tokenizer.json files through hf.ts.
  */
+import { codePointCount } from '../../render/offsets';
 import { ITokenizeResult } from '../../render/types';
 import { BrowserBpe } from '../bpe';
+import { PartCache } from './parts';
 
 /** What the page made of one text. */
 export interface IPageEncoding {
@@ -28,8 +30,14 @@ export interface IPageEngine {
   readonly unkId: number | null;
   /** Null when the page cannot say for this text (the server then answers alone). */
   encode(text: string, addSpecialTokens: boolean): IPageEncoding | null;
-  /** The count alone, where the engine has a faster way to it than `encode` (long texts). */
-  count?(text: string, addSpecialTokens: boolean): number | null;
+  /** The count alone, from the text's parts (made and remembered where they are not yet). */
+  count(text: string, addSpecialTokens: boolean): number | null;
+  /** A count that is fast even for a text never seen (tiktoken's, line by line), if any. */
+  fastCount?(text: string, addSpecialTokens: boolean): number | null;
+  /** Characters of `text` that `encode` would tokenize anew (the rest it remembers: parts.ts). */
+  cold(text: string, addSpecialTokens: boolean): number;
+  /** Make `text`'s parts ready until `deadline` (performance.now()); true once all are. */
+  warm(text: string, addSpecialTokens: boolean, deadline: number): boolean;
 }
 
 /** The server's result shape for an encoding made here (no segments: the renderer derives them). */
@@ -51,7 +59,7 @@ export function asResult(
     unk_id: engine.unkId,
     vocab_size: engine.vocabSize,
     n_tokens: enc.ids.length,
-    n_chars: codePoints(text),
+    n_chars: codePointCount(text),
     n_bytes: utf8Length(text)
   };
 }
@@ -112,29 +120,55 @@ export class TiktokenEngine implements IPageEngine {
   }
 
   count(text: string, addSpecialTokens: boolean): number | null {
-    return this._bpe.count(text, addSpecialTokens); // line by line, each line remembered
+    return this._parts.count(text, addSpecialTokens);
+  }
+
+  fastCount(text: string, addSpecialTokens: boolean): number | null {
+    return this._bpe.count(text, addSpecialTokens); // ids only, line by line, each line remembered
+  }
+
+  cold(text: string, addSpecialTokens: boolean): number {
+    return this._parts.cold(text, addSpecialTokens);
+  }
+
+  warm(text: string, addSpecialTokens: boolean, deadline: number): boolean {
+    return this._parts.warm(text, addSpecialTokens, deadline);
   }
 
   encode(text: string, addSpecialTokens: boolean): IPageEncoding | null {
-    const ids = this._bpe.encode(text, addSpecialTokens);
+    return this._parts.encode(text, addSpecialTokens);
+  }
+
+  /** One part alone: nothing before a part changes its tokens in tiktoken's patterns. */
+  private _encodePart(
+    text: string,
+    allowSpecial: boolean
+  ): IPageEncoding | null {
+    const ids = this._bpe.encode(text, allowSpecial);
     if (ids === null) {
       return null;
     }
-    const lengths = ids.map(id => this._bpe.tokenBytes(id).length);
-    const bytes = new TextEncoder().encode(text);
-    const spans = byteLengthSpans(bytes, lengths);
+    const bytesOf = ids.map(id => this._bpe.tokenBytes(id));
+    const spans = byteLengthSpans(
+      new TextEncoder().encode(text),
+      bytesOf.map(b => b.length)
+    );
     return {
       ids,
       spans,
-      tokens: ids.map(id => displayBytes(this._bpe.tokenBytes(id))),
-      pieces: ids.map(id =>
+      tokens: bytesOf.map(displayBytes),
+      pieces: ids.map((id, k) =>
         this._bpe.isSpecial(id)
-          ? new TextDecoder().decode(this._bpe.tokenBytes(id))
-          : byteLevelPiece(this._bpe.tokenBytes(id))
+          ? new TextDecoder().decode(bytesOf[k])
+          : byteLevelPiece(bytesOf[k])
       ),
       special: ids.map(id => this._bpe.isSpecial(id))
     };
   }
+
+  private readonly _parts = new PartCache((part, _first, allowSpecial) =>
+    this._encodePart(part, allowSpecial)
+  );
 }
 
 /** Spans of tokens whose bytes, laid end to end, are `bytes`: each character to the token
@@ -197,21 +231,6 @@ export function codePointIndex16(text: string): Int32Array {
   }
   out[text.length] = cp;
   return out;
-}
-
-export function codePoints(text: string): number {
-  let n = text.length;
-  for (let i = 0; i < text.length - 1; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0xd800 && c < 0xdc00) {
-      const d = text.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d < 0xe000) {
-        n--;
-        i++;
-      }
-    }
-  }
-  return n;
 }
 
 export function utf8Length(text: string): number {

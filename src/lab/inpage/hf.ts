@@ -12,6 +12,8 @@
  */
 import { SequenceNormalizer, Tokenizer } from '@huggingface/tokenizers';
 
+import { codePointCount } from '../../render/offsets';
+
 import {
   BYTE_OF,
   clampSpans,
@@ -20,6 +22,7 @@ import {
   IPageEncoding,
   IPageEngine
 } from './engine';
+import { ANCHOR, PartCache } from './parts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
@@ -141,27 +144,90 @@ export class HfEngine implements IPageEngine {
           : null;
       this._fullNorm = t.normalizer as Fn;
     }
+    if (cuttable(json)) {
+      this._parts = new PartCache((part, first) =>
+        first ? this._encodeOwn(part) : this._encodeLater(part)
+      );
+    }
   }
 
   readonly model: string;
   readonly unkId: number | null;
   readonly vocabSize: number;
 
+  cold(text: string): number {
+    return this._parts ? this._parts.cold(text, false) : text.length;
+  }
+
+  warm(text: string, _special: boolean, deadline: number): boolean {
+    return this._parts ? this._parts.warm(text, false, deadline) : true;
+  }
+
+  count(text: string, addSpecialTokens: boolean): number | null {
+    if (!this._parts) {
+      return this.encode(text, addSpecialTokens)?.ids.length ?? null;
+    }
+    const template = this._template(addSpecialTokens);
+    const own = this._readable(text) ? this._parts.count(text, false) : null;
+    return own === null || template === null
+      ? null
+      : own + template[0].ids.length + template[1].ids.length;
+  }
+
   encode(text: string, addSpecialTokens: boolean): IPageEncoding | null {
-    if (
-      !this._alignable ||
-      (this._wsSplit && JS_WHITESPACE_DIFFERS.test(text))
-    ) {
+    if (!this._readable(text)) {
       return null;
     }
-    const pieces: IPiece[] = [];
-    try {
-      if (!this._encodeText(text, pieces)) {
-        return null;
-      }
-    } catch {
-      return null; // a pattern or step the library cannot run on this text: the server's
+    // part by part (a part that will not cut cleanly: the whole text at once)
+    const own =
+      (this._parts && this._parts.encode(text, false)) ?? this._encodeOwn(text);
+    const template = this._template(addSpecialTokens);
+    if (own === null || template === null) {
+      return null;
     }
+    const [before, after] = template;
+    if (before.ids.length + after.ids.length > 0) {
+      const end = codePointCount(text);
+      for (const side of [before, after]) {
+        const at = side === before ? 0 : end;
+        const put = side === before ? 'unshift' : 'push';
+        own.ids[put](...side.ids);
+        own.spans[put](...side.ids.map((): [number, number] => [at, at]));
+        own.tokens[put](...side.tokens);
+        own.pieces[put](...side.pieces);
+        own.special[put](...side.special);
+      }
+    }
+    own.spans = clampSpans(own.spans);
+    return own;
+  }
+
+  /** Whether the page can say for this text (else the server answers alone). */
+  private _readable(text: string): boolean {
+    return (
+      this._alignable && !(this._wsSplit && JS_WHITESPACE_DIFFERS.test(text))
+    );
+  }
+
+  /**
+   * The tokens the post-processor puts before and after the text's own ("[CLS]", "[SEP]"),
+   * with spans to be placed; null when one of them is not in the vocabulary.
+   */
+  private _template(
+    addSpecialTokens: boolean
+  ): [IPageEncoding, IPageEncoding] | null {
+    if (!this._templates.has(addSpecialTokens)) {
+      this._templates.set(
+        addSpecialTokens,
+        this._makeTemplate(addSpecialTokens)
+      );
+    }
+    return this._templates.get(addSpecialTokens) ?? null;
+  }
+
+  private _makeTemplate(
+    addSpecialTokens: boolean
+  ): [IPageEncoding, IPageEncoding] | null {
     const t = this._tok as Json;
     let before: string[] = [];
     let after: string[] = [];
@@ -178,28 +244,84 @@ export class HfEngine implements IPageEngine {
       before = wrapped.slice(0, at);
       after = wrapped.slice(at + 1);
     }
-    const idOf = (token: string): number =>
+    const side = (tokens: string[]): IPageEncoding | null => {
+      const pieces = tokens.map(token => ({
+        token,
+        id: this._idOf(token),
+        start: 0,
+        end: 0
+      }));
+      return pieces.some(p => p.id < 0) ? null : this._encoding(pieces, '');
+    };
+    const b = side(before);
+    const a = side(after);
+    return b && a ? [b, a] : null;
+  }
+
+  private _idOf(token: string): number {
+    const t = this._tok as Json;
+    return (
       t.added_tokens_map.get(token)?.id ??
       t.model.tokens_to_ids.get(token) ??
-      -1;
-    const all: IPiece[] = [
-      ...before.map(token => ({ token, id: idOf(token), start: 0, end: 0 })),
-      ...pieces,
-      ...after.map(token => ({ token, id: idOf(token), start: 0, end: 0 }))
-    ];
-    if (all.some(p => p.id < 0)) {
+      -1
+    );
+  }
+
+  /** The text's own tokens (no post-processor), spans not yet made monotone; null: the server's. */
+  private _encodeOwn(text: string): IPageEncoding | null {
+    const pieces: IPiece[] = [];
+    try {
+      if (!this._encodeText(text, pieces)) {
+        return null;
+      }
+    } catch {
+      return null; // a pattern or step the library cannot run on this text: the server's
+    }
+    return pieces.some(p => p.id < 0) ? null : this._encoding(pieces, text);
+  }
+
+  /**
+   * A part after the first (parts.ts): its tokens after the anchor, which must end exactly
+   * where the part starts; null when they do not (the text is then tokenized whole).
+   */
+  private _encodeLater(part: string): IPageEncoding | null {
+    const pieces: IPiece[] = [];
+    try {
+      if (!this._encodeText(ANCHOR + part, pieces)) {
+        return null;
+      }
+    } catch {
       return null;
     }
+    const cut = ANCHOR.length;
+    const k = pieces.findIndex(p => p.start >= cut && p.end > p.start);
+    const mine = k < 0 ? [] : pieces.slice(k);
+    if (
+      pieces.slice(0, k < 0 ? pieces.length : k).some(p => p.end > cut) ||
+      mine.some(p => p.start < cut || p.id < 0)
+    ) {
+      return null;
+    }
+    const shifted = mine.map(p => ({
+      ...p,
+      start: p.start - cut,
+      end: p.end - cut
+    }));
+    return this._encoding(shifted, part);
+  }
+
+  /** Pieces (UTF-16 offsets into `text`) as the page's encoding, spans in code points. */
+  private _encoding(pieces: IPiece[], text: string): IPageEncoding {
     const cp = codePointIndex16(text);
     return {
-      ids: all.map(p => p.id),
-      spans: clampSpans(all.map(p => [cp[p.start], cp[p.end]])),
-      tokens: all.map(p => this._display(p)),
+      ids: pieces.map(p => p.id),
+      spans: pieces.map(p => [cp[p.start], cp[p.end]]),
+      tokens: pieces.map(p => this._display(p)),
       // a piece outside the vocabulary is the unknown token, as the engine names it
-      pieces: all.map(p =>
+      pieces: pieces.map(p =>
         p.id === this.unkId && this._unk !== null ? this._unk : p.token
       ),
-      special: all.map(p => this._specialIds.has(p.id))
+      special: pieces.map(p => this._specialIds.has(p.id))
     };
   }
 
@@ -491,6 +613,42 @@ export class HfEngine implements IPageEngine {
   private _unitNorm: Fn | null = null;
   private _fullNorm: Fn | null = null;
   private readonly _memo = new Map<string, string>();
+  /** Tokens of the text's parts, remembered (parts.ts); null: always the whole text at once. */
+  private readonly _parts: PartCache | null = null;
+  private readonly _templates = new Map<
+    boolean,
+    [IPageEncoding, IPageEncoding] | null
+  >();
+}
+
+/** Normalisers that may join or drop what lies on either side of a newline. */
+const ACROSS_LINES = new Set(['Strip', 'Replace', 'Precompiled', 'Prepend']);
+
+/**
+ * Whether a text may be cut into parts for this tokenizer (parts.ts): no added token holds a
+ * newline, and no normaliser but a leading Prepend works across characters.
+ */
+function cuttable(json: Json): boolean {
+  if (
+    (json.added_tokens ?? []).some((a: Json) =>
+      String(a.content).includes('\n')
+    )
+  ) {
+    return false;
+  }
+  const norm = json.normalizer;
+  const steps: Json[] = !norm
+    ? []
+    : norm.type === 'Sequence'
+      ? norm.normalizers
+      : [norm];
+  return steps.every(
+    (step, k) =>
+      !ACROSS_LINES.has(step.type) ||
+      (step.type === 'Prepend' && k === 0) ||
+      (step.type === 'Replace' &&
+        !String(step.pattern?.String ?? '\n').includes('\n'))
+  );
 }
 
 /** Where each part of `text`, split end to end, starts; null if they are not `text`. */
