@@ -140,7 +140,7 @@ def test_lite_panel_counts_in_the_page_with_no_server(served):
             english = page.evaluate(SOURCE)
             assert english == ENGLISH
             _wait_for_ids(page, _python_ids(english))
-            server_calls.clear()
+            # (no POST, even before the page knew there is no server)
 
             # Odia typed at the end of the Odia markdown cell, opened for editing
             odia_cell = cells.filter(has_text="ଓଡ଼ିଆ").first
@@ -157,6 +157,16 @@ def test_lite_panel_counts_in_the_page_with_no_server(served):
             # back to the code cell: the panel follows it
             cells.last.locator(".cm-content").click()
             _wait_for_ids(page, _python_ids(english))
+
+            # the panel hidden, the status bar counts the first tokenizer in the page too
+            page.evaluate("window.jupyterapp.commands.execute('tokenlens:toggle-panel')")
+            page.wait_for_selector("#tokenlens-panel", state="hidden")
+            page.keyboard.press("Control+End")
+            page.keyboard.type(" and more")
+            more = page.evaluate(SOURCE)
+            assert more == ENGLISH + " and more"
+            n = len(_python_ids(more)["gpt2"])
+            page.wait_for_selector(f".tl-statusbar[data-tokenizer='gpt2'][data-count='{n}']", timeout=30_000)
         finally:
             browser.close()
     assert not errors, errors

@@ -212,6 +212,15 @@ export class PageCounter {
   }
 
   /**
+   * One tokenizer's count of `text`, away from the keystroke (the status bar's, the panel
+   * hidden): from the text's parts, made where they are not yet. Null while its file is on the
+   * way, or when the page cannot say for this text.
+   */
+  countOne(text: string, name: string, special: boolean): number | null {
+    return this._engines.get(name)?.count(text, special) ?? null;
+  }
+
+  /**
    * The tokens of the text counted last, made now if they were left for later (a long text,
    * after the keystroke's frame); null when they cannot be made here.
    */

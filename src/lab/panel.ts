@@ -69,9 +69,10 @@ export class TokenLensPanel extends Widget {
       onProbed: reply => this._onProbed(reply),
       onLost: problem => {
         if (problem.missing && !this._siteTried) {
-          void this._useSite(problem);
+          void this._useSite(problem).finally(() => this._settle());
           return;
         }
+        this._settle();
         this._view.clearTokens();
         this._showServerProblem(problem);
       }
@@ -80,6 +81,7 @@ export class TokenLensPanel extends Widget {
       serverSettings,
       onChange: () => {
         this._view.markBrowserCounts(this._counter.names);
+        this._changedInPage.emit();
         if (this._counter.serverless) {
           this._schedule(); // a tokenizer's file came: draw with it
         }
@@ -132,6 +134,35 @@ export class TokenLensPanel extends Widget {
   /** Emits the first tokenizer's count each time the panel shows a new result. */
   get counted(): ISignal<this, ICount> {
     return this._counted;
+  }
+
+  /** Settles once the panel knows whether a server answers (and, where none does, whether the
+   * page runs everything from the static site's files). */
+  get settled(): Promise<void> {
+    return this._settled;
+  }
+
+  /** True once the page runs without a server (JupyterLite). */
+  get serverless(): boolean {
+    return this._counter.serverless;
+  }
+
+  /** Emits when the tokenizers run in the page change (one came, one was dropped). */
+  get changedInPage(): ISignal<this, void> {
+    return this._changedInPage;
+  }
+
+  /**
+   * The count of `text` by `tokenizer`, made in the page (its file fetched the first time);
+   * null while it is not there yet, or when the page cannot say for this text.
+   */
+  countInPage(text: string, tokenizer: string): number | null {
+    this._counter.load([tokenizer], this._available());
+    return this._counter.countOne(
+      text,
+      tokenizer,
+      this._config.addSpecialTokens
+    );
   }
 
   get config(): Readonly<IPanelConfig> {
@@ -329,6 +360,7 @@ export class TokenLensPanel extends Widget {
 
   /** The server's list came: offer its tokenizers, and say so if its version is not ours. */
   private _onProbed(reply: ITokenizersReply): void {
+    this._settle();
     this._chooser.setAvailable(this._server.available ?? []);
     this._chooser.setChosen(this.selected);
     const notice = versionNotice(String(reply.version ?? ''));
@@ -604,6 +636,11 @@ export class TokenLensPanel extends Widget {
   private _stale = true;
   private _configChanged = new Signal<this, Partial<IPanelConfig>>(this);
   private _counted = new Signal<this, ICount>(this);
+  private _changedInPage = new Signal<this, void>(this);
+  private _settle: () => void = () => undefined;
+  private readonly _settled = new Promise<void>(
+    resolve => (this._settle = resolve)
+  );
 }
 
 export namespace TokenLensPanel {

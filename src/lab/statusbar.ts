@@ -1,7 +1,8 @@
 /**
  * The status-bar item: the token count of the focused text (the active cell, a file, a
  * selection) for the first chosen tokenizer. While the panel is open it repeats the panel's
- * count; while the panel is hidden it asks the server itself, for that one tokenizer.
+ * count; while the panel is hidden it asks the server itself, for that one tokenizer, or with
+ * no server (JupyterLite) counts in the page.
  */
 import { ServerConnection } from '@jupyterlab/services';
 import { Widget } from '@lumino/widgets';
@@ -25,6 +26,7 @@ export class TokenCountStatus extends Widget {
     this._settings = options.serverSettings ?? ServerConnection.makeSettings();
     this._pacer = new Pacer(() => this._count(), 300);
     this._panel.counted.connect((_, count) => this._draw(count), this);
+    this._panel.changedInPage.connect(this._schedule, this);
     this._follower.changed.connect(this._schedule, this);
     this._draw({ tokenizer: '', label: '', count: null });
     this._schedule();
@@ -33,6 +35,7 @@ export class TokenCountStatus extends Widget {
   dispose(): void {
     this._pacer.dispose();
     this._follower.changed.disconnect(this._schedule, this);
+    this._panel.changedInPage.disconnect(this._schedule, this);
     super.dispose();
   }
 
@@ -54,9 +57,17 @@ export class TokenCountStatus extends Widget {
     }
     const text = focus.text.slice(0, this._panel.config.maxChars);
     const seq = ++this._seq;
+    // no server, no request: the page has the tokenizers' files (JupyterLite)
+    await this._panel.settled;
     let count: ICount;
     if (!text) {
       count = { tokenizer, label: focus.label, count: 0 };
+    } else if (this._panel.serverless) {
+      count = {
+        tokenizer,
+        label: focus.label,
+        count: this._panel.countInPage(text, tokenizer)
+      };
     } else {
       try {
         const payload = await tokenize(
