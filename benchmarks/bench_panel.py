@@ -23,7 +23,8 @@ Beside it, the server's share: the same POST /tokenlens/tokenize for a new text 
 timed from Python (no browser), so the rest is the browser's (JSON parse, draw, paint).
 
 Issue 21's targets, judged per row at p95: the count paints in the echo frame; the chips paint
-within one frame (16.7 ms) of the echo at 5,000 characters and within 50 ms at 100,000.
+in the echo's frame or the next at 5,000 characters ("+frames": frames after the echo's, p95,
+counted by the frame clock) and within 50 ms of the echo at 100,000.
 
 Run from the repo root after `jlpm build`:
     .venv/bin/python benchmarks/bench_panel.py [--sizes 5000 100000] [--samples 20]
@@ -148,7 +149,7 @@ ECHO = """() => {
     setTimeout(() => {
       clock.inFrame = false;
       const done = performance.now();
-      (clock.waiting[n] || []).forEach(f => f(done));
+      (clock.waiting[n] || []).forEach(f => f(done, n));
       delete clock.waiting[n];
     }, 0);
     requestAnimationFrame(tick);
@@ -158,7 +159,7 @@ ECHO = """() => {
     const n = clock.inFrame ? clock.n : clock.n + 1;
     (clock.waiting[n] = clock.waiting[n] || []).push(f);
   };
-  window.__tlSeen = { chars: {}, drawnChars: {}, by: {} };
+  window.__tlSeen = { chars: {}, drawnChars: {}, by: {}, frame: { chars: {}, drawnChars: {} } };
   const panel = document.querySelector('#tokenlens-panel');
   if (panel) new MutationObserver(() => {
     for (const key of ['chars', 'drawnChars']) {
@@ -167,7 +168,7 @@ ECHO = """() => {
       if (value && !(value in seen)) {
         seen[value] = null;
         if (key === 'chars') { window.__tlSeen.by[value] = panel.dataset.countedBy; }
-        painted(done => { seen[value] = done - window.__tlKey; });
+        painted((done, n) => { seen[value] = done - window.__tlKey; window.__tlSeen.frame[key][value] = n; });
       }
     }
   }).observe(panel, { attributes: true });  // (no panel: the baseline page, echo only)
@@ -177,16 +178,17 @@ ECHO = """() => {
     window.__tlEcho = new Promise(resolve => {
       const obs = new MutationObserver(() => {
         obs.disconnect();
-        painted(done => resolve(done - e.timeStamp));
+        painted((done, n) => resolve([done - e.timeStamp, n]));
       });
       obs.observe(editor, { childList: true, characterData: true, subtree: true });
     });
   }, { capture: true });
 }"""
 
-# Resolves with [count paint, chips paint, editor paint, counted by, counting in the page] for
-# the text of n characters, in ms after the keydown (the last: ms the count took in the page);
-# a paint that has not come 30 s after the keydown is null.
+# Resolves with [count paint, chips paint, editor paint, counted by, counting in the page, the
+# frames that painted the count, the chips and the echo] for the text of n characters, in ms
+# after the keydown (counting: ms the count took in the page); a paint that has not come 30 s
+# after the keydown is null.
 MEASURE = """(n) => new Promise(resolve => {
   const seen = window.__tlSeen;
   const until = performance.now() + 30000;
@@ -199,14 +201,16 @@ MEASURE = """(n) => new Promise(resolve => {
     performance.clearMeasures('tokenlens:count-here');
     const late = new Promise(r => setTimeout(() => r(null), Math.max(0, until - performance.now())));
     Promise.race([window.__tlEcho, late]).then(echo =>
-      resolve([count ?? null, view ?? null, echo, seen.by[n] ?? null, cost]));
+      resolve([count ?? null, view ?? null, echo ? echo[0] : null, seen.by[n] ?? null, cost,
+               seen.frame.chars[n] ?? null, seen.frame.drawnChars[n] ?? null, echo ? echo[1] : null]));
   };
   poll();
 })"""
 
 
 # The baseline page has no panel: only the editor's echo, or null after 30 s.
-MEASURE_ECHO = """() => Promise.race([window.__tlEcho, new Promise(r => setTimeout(() => r(null), 30000))])"""
+MEASURE_ECHO = """() => Promise.race([window.__tlEcho, new Promise(r => setTimeout(() => r(null), 30000))])
+  .then(echo => echo ? echo[0] : null)"""
 
 
 async def browser_ms(
@@ -253,7 +257,7 @@ async def browser_ms(
             else:
                 await page.wait_for_timeout(2000)  # the editor's own work on the new text
             await page.keyboard.press("Control+End")
-            run = {"count": [], "chips": [], "echo": [], "by": [], "cost": [], "lost": 0}
+            run = {"count": [], "chips": [], "echo": [], "by": [], "cost": [], "frames": [], "lost": 0}
             for k in range(samples + 3):
                 await page.wait_for_timeout(pause_ms)
                 await page.keyboard.press("x")
@@ -262,7 +266,8 @@ async def browser_ms(
                     if k >= 3 and echo_ms is not None:
                         run["echo"].append(echo_ms)
                     continue
-                count_ms, chips_ms, echo_ms, counted_by, cost_ms = await page.evaluate(MEASURE, len(text) + k + 1)
+                measured = await page.evaluate(MEASURE, len(text) + k + 1)
+                count_ms, chips_ms, echo_ms, counted_by, cost_ms, count_f, chips_f, echo_f = measured
                 if k < 3:
                     continue
                 if count_ms is None or chips_ms is None or echo_ms is None:
@@ -272,6 +277,8 @@ async def browser_ms(
                 run["chips"].append(chips_ms)
                 run["echo"].append(echo_ms)
                 run["by"].append(counted_by)
+                # frames after the echo's that painted the count and the chips
+                run["frames"].append((count_f - echo_f, chips_f - echo_f))
                 if cost_ms is not None:
                     run["cost"].append(cost_ms)
             runs.append(run)
@@ -284,9 +291,10 @@ def p95(xs: list[float]) -> float:
     return xs[min(len(xs) - 1, int(round(0.95 * (len(xs) - 1))))]
 
 
-FRAME_MS = 1000 / 60
-# Issue 21: the chips within one frame of the echo at 5,000 characters, within 50 ms at 100,000.
-CHIPS_SLACK = {5_000: FRAME_MS, 100_000: 50.0}
+# Issue 21: the chips in the frame after the echo's at the latest at 5,000 characters (counted
+# in frames, by the page's frame clock), within 50 ms of the echo at 100,000.
+CHIPS_FRAMES = {5_000: 1}
+CHIPS_SLACK = {100_000: 50.0}
 SHARED = ["gpt2", "cl100k_base", "o200k_base", "bert-base-uncased", "llama-2"]
 
 
@@ -313,13 +321,19 @@ def notebook(root: Path, kind: str) -> str:
 
 def verdict(size: int, run: dict) -> str:
     """Issue 21's two targets for this row, at p95: the count in the echo frame (and the share of
-    keystrokes whose count was), the chips within the slack after the echo."""
-    echo = p95(run["echo"])
-    same = sum(c <= e + 0.5 for c, e in zip(run["count"], run["echo"])) / len(run["count"])
-    count_ok = p95(run["count"]) <= echo + 0.5
-    slack = CHIPS_SLACK.get(size)
-    chips = "" if slack is None else ("met" if p95(run["chips"]) <= echo + slack else "missed")
-    return f"{same:>6.0%} {'met' if count_ok else 'missed':>6} {chips:>6}"
+    keystrokes whose count was), the chips within a frame of the echo's (5,000 characters) or
+    within the slack after the echo (100,000)."""
+    count_after = [c for c, _ in run["frames"]]
+    chips_after = [v for _, v in run["frames"]]
+    same = sum(c == 0 for c in count_after) / len(count_after)
+    count_ok = p95(count_after) <= 0
+    if size in CHIPS_FRAMES:
+        chips = "met" if p95(chips_after) <= CHIPS_FRAMES[size] else "missed"
+    elif size in CHIPS_SLACK:
+        chips = "met" if p95(run["chips"]) <= p95(run["echo"]) + CHIPS_SLACK[size] else "missed"
+    else:
+        chips = ""
+    return f"{same:>6.0%} {p95(chips_after):>+6} {'met' if count_ok else 'missed':>6} {chips:>6}"
 
 
 def main() -> None:
@@ -370,12 +384,12 @@ def main() -> None:
             print(
                 f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}, {args.samples} keystrokes per row,"
                 f" {args.pause} ms apart; ms from the keydown; targets: count in the echo frame, chips"
-                f" ≤ echo + {FRAME_MS:.1f} ms (5,000) / + 50 ms (100,000)"
+                " in the echo's frame or the next (5,000) / ≤ echo + 50 ms (100,000)"
             )
             print(
                 f"{'cell':<8} {'tokenizer':<17} {'chars':>7} {'tokens':>7} {'server p95':>10}"
                 f" {'echo p50':>8} {'p95':>6} {'count p50':>9} {'p95':>6} {'chips p50':>9} {'p95':>6}"
-                f" {'in page':>7} {'in echo':>7} {'count':>6} {'chips':>6} {'echo p95 vs none':>16}"
+                f" {'in page':>7} {'in echo':>7} {'+frames':>6} {'count':>6} {'chips':>6} {'echo p95 vs none':>16}"
             )
             for tokenizer in args.tokenizers:
                 use_tokenizer(root, tokenizer)

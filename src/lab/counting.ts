@@ -27,18 +27,13 @@ import { rankTable } from './request';
 /**
  * Up to this many characters (summed over tokenizers) not tokenized before, the page makes a
  * text's tokens itself; the parts of a text made before are remembered (inpage/parts.ts), so a
- * keystroke in a long text tokenizes its own line. Beyond (a pasted text, another cell), the
- * parts are made between frames, WARM_SLICE_MS at a time, and the server's answer draws this
- * text's chips.
+ * keystroke in a long text tokenizes its own line. The keystroke's task only counts (the count
+ * paints with the typed character); the tokens are put together and drawn once that frame is
+ * painted (tokensFor), so the chips follow in the next frame. Beyond (a pasted text, another
+ * cell), the parts are made between frames, WARM_SLICE_MS at a time, and the server's answer
+ * draws this text's chips.
  */
 const COLD_CHARS = 20_000;
-
-/**
- * Up to this many characters times tokenizers, the tokens are made in the keystroke's task and
- * drawn in its frame (a few ms); beyond, the keystroke only counts (from the parts) and the
- * tokens are made and drawn right after its frame is painted (tokensFor).
- */
-const DRAW_NOW_CHARS = 20_000;
 
 /**
  * Up to this many characters times tokenizers, engines with a fast count (tiktoken's, line by
@@ -166,30 +161,18 @@ export class PageCounter {
     for (const engine of engines) {
       cold += engine.cold(text, special);
     }
-    const load = text.length * names.length;
     const ready = cold <= COLD_CHARS;
     if (!ready) {
       this._warm(text, engines, special);
+      if (text.length * names.length > BROWSER_COUNT_CHARS) {
+        return null;
+      }
     }
-    const now = ready && load <= DRAW_NOW_CHARS;
-    if (!ready && load > BROWSER_COUNT_CHARS) {
-      return null;
-    }
-    const results = new Map<string, ITokenizeResult>();
     const counts: number[] = [];
     for (const engine of engines) {
-      let n: number | null | undefined;
-      if (now) {
-        const enc = engine.encode(text, special);
-        if (enc) {
-          results.set(engine.name, asResult(engine, text, enc));
-        }
-        n = enc?.ids.length;
-      } else {
-        n = ready
-          ? engine.count(text, special)
-          : engine.fastCount?.(text, special);
-      }
+      const n = ready
+        ? engine.count(text, special)
+        : engine.fastCount?.(text, special);
       if (n === undefined || n === null) {
         return null;
       }
@@ -204,8 +187,8 @@ export class PageCounter {
       text,
       special,
       counts: new Map(names.map((name, k) => [name, counts[k]])),
-      results,
-      later: ready && !now
+      results: new Map(),
+      later: ready
     };
     this._seq++;
     return counts;

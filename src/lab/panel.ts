@@ -293,14 +293,14 @@ export class TokenLensPanel extends Widget {
   }
 
   /**
-   * The tokens made here for `text`, drawn in the keystroke's own frame (made in its task), or
-   * for a long text made and drawn right after that frame is painted: the typed character is
-   * not kept waiting for them. A newer keystroke's drawing replaces this one unseen.
+   * The tokens of `text`, made here and drawn once the keystroke's frame (the typed character
+   * and the count) is painted, so they show in the next frame and the typed character is not
+   * kept waiting for them. A newer keystroke's drawing replaces this one unseen.
    */
   private _drawHere(focus: IFocusedText, text: string, names: string[]): void {
     const special = this._config.addSpecialTokens;
     const here = this._counter.countedFor(text, special);
-    if (!here || (here.results.size < names.length && !here.later)) {
+    if (!here || !here.later) {
       return; // counted only (a text not seen before): the server's answer draws the chips
     }
     const seq = this._counter.seq;
@@ -317,7 +317,7 @@ export class TokenLensPanel extends Widget {
       this._view.drawTokens(results, String(text.length));
       performance.mark('tokenlens:drawn-here');
     };
-    requestAnimationFrame(here.later ? () => setTimeout(draw, 0) : draw);
+    requestAnimationFrame(() => setTimeout(draw, 0));
   }
 
   /** The tokenizers to offer: the server's, or without a server the static site's. */

@@ -42,7 +42,7 @@ function addHueSheet(): void {
   }
   const rules: string[] = [];
   for (let h = 0; h <= 360; h++) {
-    rules.push(`.tl-h${h}{--tl-id-hue:${h}}`);
+    rules.push(`.tl-token.tl-h${h},.tl-bar.tl-h${h}{--tl-hue:${h}}`);
   }
   const style = document.createElement('style');
   style.id = HUE_SHEET_ID;
