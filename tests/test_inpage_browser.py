@@ -150,6 +150,30 @@ COMPARE = """async ([files, texts, nPlain]) => {
 }"""
 
 
+EXPLAIN = """async ([files, ids]) => {
+  const out = {};
+  for (const f of files) {
+    const engine = await TL.engineFor(f);
+    out[f.name] = JSON.stringify(ids[f.name].map(id => engine.explain(id)));
+  }
+  return out;
+}"""
+# What the token card shows, made in the page (no server) as the server's explain makes it.
+EXPLAINED = [
+    "id",
+    "piece",
+    "display",
+    "bytes",
+    "model",
+    "special",
+    "unknown",
+    "rank",
+    "parents",
+    "score",
+    "continuation",
+]
+
+
 async def test_the_page_tokenizes_as_the_engine_or_declines(inpage_js, tokenizers):
     import tokenlens
     from tokenlens.core.api import NO_SANDBOX
@@ -170,6 +194,17 @@ async def test_the_page_tokenizes_as_the_engine_or_declines(inpage_js, tokenizer
         await page.set_content("<html><body></body></html>")
         await page.add_script_tag(content=inpage_js)
         got = await page.evaluate(COMPARE, [files, texts, len(EDGE)])
+        # the token card's explanations without a server: the tokens of a paragraph and the
+        # specials, for the engines whose server side reads the same file (tiktoken, tokenizer.json)
+        explained_by = [f for f in files if f["engine"] in ("tiktoken", "hf")]
+        sample = {
+            f["name"]: sorted(
+                set(tokenlens.tokenize(texts[len(EDGE) + len(LINES)], tokenizers[f["name"]]).ids[:80])
+                | set(tokenlens.tokenize(EDGE[9] + EDGE[10], tokenizers[f["name"]]).ids)  # specials, [UNK]
+            )
+            for f in explained_by
+        }
+        explained = await page.evaluate(EXPLAIN, [explained_by, sample])
     problems = {}
     handed: dict[str, list[str]] = {}
     for label, results in got.items():
@@ -193,6 +228,17 @@ async def test_the_page_tokenizes_as_the_engine_or_declines(inpage_js, tokenizer
             text, result, want = wrong[0]
             problems[label] = f"{len(wrong)} of {len(runs)} texts differ; first {text!r}: page {result}, engine {want}"
     assert not problems, json.dumps(problems, ensure_ascii=False, indent=1)
+    assert set(explained) >= {"gpt2", "cl100k_base", "o200k_base", "bert-base-uncased", "page-bpe", "page-unigram"}
+    for label, made in explained.items():
+        backend = tokenlens.load(tokenizers[label])
+        for page_says, token_id in zip(json.loads(made), sample[label]):
+            server_says = json.loads(json.dumps(backend.explain(int(token_id))))
+            want = {k: server_says.get(k) for k in EXPLAINED}
+            said = {k: page_says.get(k) for k in EXPLAINED}
+            # a Unigram score as JSON carries the same double, up to its last digit's rounding
+            if want["score"] is not None and said["score"] is not None:
+                assert said.pop("score") == pytest.approx(want.pop("score"), rel=1e-12), (label, token_id)
+            assert said == want, (label, token_id)
     # texts handed over (characters that combine under NFC, whitespace JavaScript classes
     # otherwise) are rare: the page tokenizes nearly everything itself
     assert all(len(h) <= len(texts) // 20 for h in handed.values()), {k: len(h) for k, h in handed.items()}

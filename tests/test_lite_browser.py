@@ -140,6 +140,16 @@ def test_lite_panel_counts_in_the_page_with_no_server(served):
             english = page.evaluate(SOURCE)
             assert english == ENGLISH
             _wait_for_ids(page, _python_ids(english))
+
+            # the token card says why " love" has its id, from the page's own files
+            chip = page.locator("#tokenlens-panel .tl-result[data-tokenizer='gpt2'] .tl-token[data-id='1842']")
+            chip.hover()
+            page.wait_for_selector(".tl-card[data-id='1842'][data-state='ready']:not([hidden])", timeout=20_000)
+            card = page.locator(".tl-card:not([hidden])")
+            assert card.locator(".tl-card-rank").inner_text() == "1842"
+            parents = card.locator(".tl-card-parents .tl-card-parent")
+            assert parents.evaluate_all("els => els.map(e => Number(e.dataset.id))") == [300, 659, 1842]
+            page.mouse.move(5, 5)
             # (no POST, even before the page knew there is no server)
 
             # Odia typed at the end of the Odia markdown cell, opened for editing

@@ -168,6 +168,15 @@ export class BrowserBpe {
     return this._specialText.has(id);
   }
 
+  /** The rank (the id) of a token's bytes, or undefined when they are no token. */
+  rankOf(bytes: Uint8Array): number | undefined {
+    let key = '';
+    for (const b of bytes) {
+      key += String.fromCharCode(b);
+    }
+    return this._ranks.get(key);
+  }
+
   /** The bytes token `id` stands for (a special token: its text), for spans and display. */
   tokenBytes(id: number): Uint8Array {
     if (this._bytesOf === null) {

@@ -8,6 +8,7 @@
 import { ServerConnection } from '@jupyterlab/services';
 
 import {
+  IExplanation,
   isError,
   ITokenizeResult,
   ITokenizerInfo,
@@ -192,6 +193,15 @@ export class PageCounter {
     };
     this._seq++;
     return counts;
+  }
+
+  /** Why tokens have their ids, from the page's own files (the token card, with no server). */
+  async explainHere(tokenizer: string, ids: number[]): Promise<IExplanation[]> {
+    const engine = this._engines.get(tokenizer);
+    if (!engine) {
+      throw new Error(`${tokenizer} is still loading in the page…`);
+    }
+    return ids.map(id => engine.explain(id));
   }
 
   /**

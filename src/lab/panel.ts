@@ -114,10 +114,17 @@ export class TokenLensPanel extends Widget {
         }
       });
     }
+    const rest = new RestExplainer(serverSettings);
     this._view = new PanelView(this.node, {
       chooser: this._chooser,
       model: this._model,
-      explainer: new RestExplainer(serverSettings),
+      // the token card asks the server why a token has its id; with none, the page's files say
+      explainer: {
+        explain: (tokenizer, ids) =>
+          this._counter.serverless
+            ? this._counter.explainHere(tokenizer, ids)
+            : rest.explain(tokenizer, ids)
+      },
       onTokenClick: (row, index) => this._selectToken(row, index)
     });
 

@@ -112,7 +112,10 @@ class HFBackend(Backend):
     @property
     def unk_id(self) -> int | None:
         unk = self._spec_model.get("unk_token")
-        return self.tokenizer.token_to_id(unk) if isinstance(unk, str) else None
+        if isinstance(unk, str):
+            return self.tokenizer.token_to_id(unk)
+        unk_id = self._spec_model.get("unk_id")  # Unigram names it by id
+        return unk_id if isinstance(unk_id, int) else None
 
     def memory_estimate(self) -> int:
         """A vocabulary costs about 400 bytes a token (BERT's 30,522: 11 MB); each merge about 700

@@ -6,7 +6,7 @@
  * tiktoken encodings run through bpe.ts, tokenizer.json files through hf.ts.
  */
 import { codePointCount } from '../../render/offsets';
-import { ITokenizeResult } from '../../render/types';
+import { IExplanation, ITokenizeResult } from '../../render/types';
 import { BrowserBpe } from '../bpe';
 import { PartCache } from './parts';
 
@@ -38,6 +38,72 @@ export interface IPageEngine {
   cold(text: string, addSpecialTokens: boolean): number;
   /** Make `text`'s parts ready until `deadline` (performance.now()); true once all are. */
   warm(text: string, addSpecialTokens: boolean, deadline: number): boolean;
+  /** Why a token has its id, as the server's POST /tokenlens/explain says it (no server). */
+  explain(id: number): IExplanation;
+}
+
+/** An explanation with what every model knows: the rest is the model's. */
+export function explanation(
+  engine: IPageEngine,
+  id: number,
+  facts: Pick<IExplanation, 'piece' | 'display' | 'special'> &
+    Partial<Omit<IExplanation, 'bytes'>> & { bytes?: Uint8Array | null }
+): IExplanation {
+  const { bytes, ...rest } = facts;
+  return {
+    id,
+    model: engine.model,
+    kind: engine.kind,
+    unknown: id === engine.unkId,
+    rank: null,
+    parents: [],
+    score: null,
+    continuation: null,
+    ...rest,
+    bytes: bytes
+      ? Array.from(bytes, b =>
+          b.toString(16).toUpperCase().padStart(2, '0')
+        ).join(' ')
+      : ''
+  };
+}
+
+/**
+ * The two parts byte pair encoding joins last to make `token` (none for one byte), as the
+ * server's bpe_parents: the token's own bytes merged, the lowest rank first.
+ */
+export function bpeParents(
+  token: Uint8Array,
+  rankOf: (bytes: Uint8Array) => number | undefined
+): Uint8Array[] {
+  let parts = Array.from(token, b => Uint8Array.of(b));
+  while (parts.length > 2) {
+    let best = -1;
+    let bestRank = Infinity;
+    for (let i = 0; i + 1 < parts.length; i++) {
+      const rank = rankOf(concat(parts[i], parts[i + 1]));
+      if (rank !== undefined && rank < bestRank) {
+        best = i;
+        bestRank = rank;
+      }
+    }
+    if (best < 0) {
+      break;
+    }
+    parts = [
+      ...parts.slice(0, best),
+      concat(parts[best], parts[best + 1]),
+      ...parts.slice(best + 2)
+    ];
+  }
+  return parts.length === 2 ? parts : [];
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }
 
 /** The server's result shape for an encoding made here (no segments: the renderer derives them). */
@@ -137,6 +203,37 @@ export class TiktokenEngine implements IPageEngine {
 
   encode(text: string, addSpecialTokens: boolean): IPageEncoding | null {
     return this._parts.encode(text, addSpecialTokens);
+  }
+
+  explain(id: number): IExplanation {
+    const bytes = this._bpe.tokenBytes(id);
+    if (this._bpe.isSpecial(id)) {
+      const text = new TextDecoder().decode(bytes);
+      return explanation(this, id, {
+        piece: text,
+        display: text,
+        special: true,
+        bytes
+      });
+    }
+    // In tiktoken the rank is the merge order and the id.
+    const parents = bpeParents(bytes, b => this._bpe.rankOf(b)).map(part => {
+      const rank = this._bpe.rankOf(part) ?? null;
+      return {
+        id: rank,
+        piece: byteLevelPiece(part),
+        display: displayBytes(part),
+        rank
+      };
+    });
+    return explanation(this, id, {
+      piece: byteLevelPiece(bytes),
+      display: displayBytes(bytes),
+      special: false,
+      bytes,
+      rank: id,
+      parents
+    });
   }
 
   /** One part alone: nothing before a part changes its tokens in tiktoken's patterns. */

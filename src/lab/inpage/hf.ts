@@ -13,12 +13,14 @@
 import { SequenceNormalizer, Tokenizer } from '@huggingface/tokenizers';
 
 import { codePointCount } from '../../render/offsets';
+import { IExplanation, IExplanationParent } from '../../render/types';
 
 import {
   BYTE_OF,
   clampSpans,
   codePointIndex16,
   displayBytes,
+  explanation,
   IPageEncoding,
   IPageEngine
 } from './engine';
@@ -91,6 +93,7 @@ export class HfEngine implements IPageEngine {
     json: Json
   ) {
     this._tok = new Tokenizer(json, {});
+    this._spec = json.model ?? {};
     const t = this._tok as Json;
     const model = json.model ?? {};
     this.model = String(model.type ?? '');
@@ -200,6 +203,95 @@ export class HfEngine implements IPageEngine {
     }
     own.spans = clampSpans(own.spans);
     return own;
+  }
+
+  /** Why a token has its id, as the server's explain for a tokenizer.json (backends/hf.py). */
+  explain(id: number): IExplanation {
+    const piece = this._pieceOf(id) ?? '';
+    const special = this._specialIds.has(id);
+    const facts = {
+      piece,
+      display: this._display({ token: piece, id, start: 0, end: 0 }),
+      special,
+      bytes: special ? null : this._tokenBytes(piece)
+    };
+    const model = this._spec;
+    if (this.model === 'BPE') {
+      const made = this._merges().get(piece);
+      if (!made) {
+        return explanation(this, id, facts);
+      }
+      const [rank, ...parts] = made;
+      const parents = parts.map((part): IExplanationParent => {
+        const pid = this._idOf(part);
+        return {
+          id: pid < 0 ? null : pid,
+          piece: part,
+          display:
+            pid < 0
+              ? part
+              : this._display({ token: part, id: pid, start: 0, end: 0 }),
+          rank: this._merges().get(part)?.[0] ?? null
+        };
+      });
+      return explanation(this, id, { ...facts, rank, parents });
+    }
+    if (this.model === 'Unigram') {
+      const entry = (model.vocab ?? [])[id];
+      return explanation(this, id, {
+        ...facts,
+        score: entry ? Number(entry[1]) : null
+      });
+    }
+    if (this.model === 'WordPiece') {
+      const prefix = model.continuing_subword_prefix || '##';
+      return explanation(this, id, {
+        ...facts,
+        continuation: piece.startsWith(prefix) && !special
+      });
+    }
+    return explanation(this, id, facts);
+  }
+
+  /** The vocabulary's string for `id` (an added token's content first), if any. */
+  private _pieceOf(id: number): string | null {
+    const t = this._tok as Json;
+    for (const [content, token] of t.added_tokens_map as Map<string, Json>) {
+      if (token.id === id) {
+        return content;
+      }
+    }
+    return t.model.vocab[id] ?? null;
+  }
+
+  /** A token's bytes as the server's token_bytes gives them; null where it gives none. */
+  private _tokenBytes(piece: string): Uint8Array | null {
+    if (this._byteLevel && [...piece].every(c => BYTE_OF.has(c))) {
+      return Uint8Array.from([...piece], c => BYTE_OF.get(c)!);
+    }
+    if (this._metaspace) {
+      const m = BYTE_PIECE.exec(piece);
+      return m
+        ? Uint8Array.of(parseInt(m[1], 16))
+        : ENCODER.encode(piece.replace(/\u2581/g, ' '));
+    }
+    return null;
+  }
+
+  /** Merged piece → [rank, left, right], from the model's ordered merge list. */
+  private _merges(): Map<string, [number, string, string]> {
+    if (this._mergeIndex === null) {
+      this._mergeIndex = new Map();
+      (this._spec.merges ?? []).forEach((merge: Json, rank: number) => {
+        const [left, right] =
+          typeof merge === 'string' ? splitOnce(merge) : merge;
+        const made = left + right;
+        if (!this._mergeIndex!.has(made)) {
+          this._mergeIndex!.set(made, [rank, left, right]);
+        }
+      });
+    }
+    return this._mergeIndex;
   }
 
   /** Whether the page can say for this text (else the server answers alone). */
@@ -615,10 +707,18 @@ export class HfEngine implements IPageEngine {
   private readonly _memo = new Map<string, string>();
   /** Tokens of the text's parts, remembered (parts.ts); null: always the whole text at once. */
   private readonly _parts: PartCache | null = null;
+  private readonly _spec: Json;
+  private _mergeIndex: Map<string, [number, string, string]> | null = null;
   private readonly _templates = new Map<
     boolean,
     [IPageEncoding, IPageEncoding] | null
   >();
+}
+
+/** "a b" → ["a", "b"]: a merge as tokenizer.json's older string form writes it. */
+function splitOnce(merge: string): [string, string] {
+  const at = merge.indexOf(' ');
+  return [merge.slice(0, at), merge.slice(at + 1)];
 }
 
 /** Normalisers that may join or drop what lies on either side of a newline. */
