@@ -143,8 +143,15 @@ def use_tokenizer(root: Path, tokenizer: str) -> None:
 # (token view), when the frame that paints it was done, and data-counted-by.
 ECHO = """() => {
   const clock = { n: 0, inFrame: false, waiting: {} };
+  // A size that changes every frame: the observer reports it after the frame's callbacks, style
+  // and layout, so a task that runs from then on (a keystroke, ahead of any timer) is the next
+  // frame's.
+  const probe = document.body.appendChild(document.createElement('div'));
+  probe.style.cssText = 'position: fixed; left: 0; top: 0; height: 1px; width: 1px; visibility: hidden';
+  new ResizeObserver(() => { clock.inFrame = false; }).observe(probe);
   const tick = () => {
     const n = ++clock.n;
+    probe.style.width = (n % 2) + 1 + 'px';
     clock.inFrame = true;
     setTimeout(() => {
       clock.inFrame = false;

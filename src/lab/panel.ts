@@ -300,9 +300,11 @@ export class TokenLensPanel extends Widget {
   }
 
   /**
-   * The tokens of `text`, made here and drawn once the keystroke's frame (the typed character
-   * and the count) is painted, so they show in the next frame and the typed character is not
-   * kept waiting for them. A newer keystroke's drawing replaces this one unseen.
+   * The tokens of `text`, made here and drawn in the frame after the keystroke's (which paints
+   * the typed character and the count): requested from that frame's own callbacks, the drawing
+   * runs first thing in the next frame, so the typed character is not kept waiting for it and
+   * no task queued meanwhile pushes it a frame later. A newer keystroke's drawing replaces this
+   * one unseen.
    */
   private _drawHere(focus: IFocusedText, text: string, names: string[]): void {
     const special = this._config.addSpecialTokens;
@@ -324,7 +326,7 @@ export class TokenLensPanel extends Widget {
       this._view.drawTokens(results, String(text.length));
       performance.mark('tokenlens:drawn-here');
     };
-    requestAnimationFrame(() => setTimeout(draw, 0));
+    requestAnimationFrame(() => requestAnimationFrame(draw));
   }
 
   /** The tokenizers to offer: the server's, or without a server the static site's. */
