@@ -8,6 +8,8 @@ false`` in the manifest) and the panel leaves it to the server.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import random
 
@@ -297,11 +299,38 @@ async def _choose(page, *names: str) -> None:
         await page.evaluate(f"window.jupyterapp.commands.execute('tokenlens:add-tokenizer', {{name: '{name}'}})")
 
 
+@contextlib.asynccontextmanager
+async def _answers_held(page):
+    """The server's tokenize answers held back while the block runs, then let through: what the
+    panel draws meanwhile was made in the page."""
+    release = asyncio.Event()
+
+    async def hold(route):
+        await release.wait()
+        await route.continue_()
+
+    await page.route("**/tokenlens/tokenize*", hold)
+    try:
+        yield
+    finally:
+        release.set()
+
+
+async def _run_in_page(page, name: str) -> None:
+    """Until the panel runs `name` in the page (its file fetched and the engine made)."""
+    from .test_browser_panel import _wait
+
+    await _wait(
+        page,
+        "n => (document.querySelector('#tokenlens-panel').dataset.browserCounts || '').split(' ').includes(n)",
+        name,
+    )
+
+
 async def test_the_panel_draws_in_the_page_and_the_server_has_the_last_word(jlab):
     """BERT's chips for a new text are drawn before the server answers; a BERT file damaged on
     the way ("world" left out) disagrees with the server once: the server's tokens are shown, the
     console says which tokenizer and what length, and BERT is the server's from then on."""
-    import asyncio
     import hashlib
 
     from tokenlens.core.api import SERVER_SANDBOX
@@ -332,24 +361,13 @@ async def test_the_panel_draws_in_the_page_and_the_server_has_the_last_word(jlab
         await _open(page, jlab, "inpage.ipynb")
         await _choose(page, "bert-base-uncased")
         await _cell(page, 0)
-        await _wait(
-            page, "n => (document.querySelector('#tokenlens-panel').dataset.browserCounts || '').includes(n)", "bert"
-        )
+        await _run_in_page(page, "bert-base-uncased")
         await _wait_drawn(page, "hello", "bert-base-uncased")
-        release = asyncio.Event()
-
-        async def hold(route):
-            await release.wait()
-            await route.continue_()
-
-        await page.route("**/tokenlens/tokenize*", hold)
-        try:
+        async with _answers_held(page):
             await page.keyboard.press("Control+End")
             await page.keyboard.type(" there")
             # the server is held: these chips were made in the page
             await _wait_drawn(page, "hello there", "bert-base-uncased")
-        finally:
-            release.set()
         await page.unroute("**/tokenlens/tokenize*")
         await page.keyboard.type(" world")
         text = "hello there world"
@@ -367,8 +385,6 @@ async def test_a_keystroke_in_a_long_cell_is_tokenized_in_the_page(jlab):
     """A cell of 40,000 characters in eight languages, GPT-2 and Llama 2: the parts of the text
     are made ready between frames (src/lab/inpage/parts.ts), then a keystroke's chips come from
     the page while the server's answer is held, with the engine's ids for the whole new text."""
-    import asyncio
-
     from .test_browser_panel import PANEL, _cell, _cells, _open, _wait
 
     lines = [line for lang in LANGS for line in (FLORES / f"{lang}.dev").read_text(encoding="utf-8").splitlines()[:40]]
@@ -377,19 +393,10 @@ async def test_a_keystroke_in_a_long_cell_is_tokenized_in_the_page(jlab):
     async with chromium_page(viewport={"width": 1400, "height": 850}) as page:
         await _open(page, jlab, "long.ipynb")
         await _choose(page, "gpt2", "llama-2")
-        await _wait(
-            page, "() => (document.querySelector('#tokenlens-panel').dataset.browserCounts || '').includes('llama-2')"
-        )
+        await _run_in_page(page, "llama-2")
         await _cell(page, 0)
         await page.keyboard.press("Control+End")
-        release = asyncio.Event()
-
-        async def hold(route):
-            await release.wait()
-            await route.continue_()
-
-        await page.route("**/tokenlens/tokenize*", hold)
-        try:
+        async with _answers_held(page):
             # the first keystroke in the text may find its parts not ready (made between frames
             # from then on); one of the next ones is tokenized in the page
             for _ in range(6):
@@ -410,8 +417,7 @@ async def test_a_keystroke_in_a_long_cell_is_tokenized_in_the_page(jlab):
             drawn = await page.evaluate(DRAWN)
             assert drawn["gpt2"] == _ids(text, "gpt2")
             assert drawn["llama-2"] == _ids(text, "llama-2")
-        finally:
-            release.set()  # the answers held go on to the page (and check what it drew)
+        # the answers held go on to the page, and check what it drew
         await _wait(page, "() => document.querySelector('#tokenlens-panel').dataset.countedBy === 'server'")
         assert await page.get_attribute(PANEL, "data-count-mismatch") is None
 
