@@ -141,9 +141,10 @@ export class PageCounter {
   }
 
   /**
-   * Tokenize `text` with each of `names`, now: the counts, with ids and spans for a text short
-   * enough (`countedFor(...).results`); null when one of them is the server's to run (it runs
-   * all of them, as one answer) or the text is too long for the keystroke's frame.
+   * Count `text` with each of `names`, now, in the keystroke's task; its ids and spans can then
+   * be made at once (`tokensFor`) where its parts were ready. Null when one of them is the
+   * server's to run (it runs all of them, as one answer) or the text is too long to count in
+   * the keystroke's frame.
    */
   count(text: string, names: string[], special: boolean): number[] | null {
     if (text.length === 0) {

@@ -23,10 +23,11 @@ const LETTER_OR_NUMBER = /[\p{L}\p{N}]/uy;
 export const ANCHOR = 'a\n';
 
 /**
- * Parts remembered, at most this many characters in all; the oldest go first (a long line edited
- * keystroke by keystroke leaves a part per keystroke).
+ * Parts remembered per tokenizer, at most this many characters in all (four 100,000-character
+ * cells; a part's tokens, spans and strings take many times the part's own size); the least
+ * recently used go first (a long line edited keystroke by keystroke leaves a part per keystroke).
  */
-export const PART_CACHE_CHARS = 2_000_000;
+export const PART_CACHE_CHARS = 400_000;
 
 /** Where each part of `text` starts (UTF-16 offsets, the first 0). */
 export function partStarts(text: string): number[] {
