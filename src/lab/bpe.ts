@@ -9,7 +9,7 @@
  * part into pieces by the encoding's regex, each piece's UTF-8 bytes merged pair by pair, the
  * lowest rank first and the leftmost of equal ranks.
  */
-import { partStarts } from './inpage/parts';
+import { partsOf } from './inpage/parts';
 
 /** GET /tokenlens/ranks answer. */
 export interface IRankTable {
@@ -257,14 +257,9 @@ export class BrowserBpe {
    * over its own line only.
    */
   private _countLines(text: string): number | null {
-    const starts = partStarts(text);
     let n = 0;
-    for (let k = 0; k < starts.length; k++) {
-      const line = this._countLine(
-        starts.length === 1
-          ? text
-          : text.slice(starts[k], starts[k + 1] ?? text.length)
-      );
+    for (const part of partsOf(text)) {
+      const line = this._countLine(part);
       if (line === null) {
         return null;
       }

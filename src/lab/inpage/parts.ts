@@ -30,7 +30,7 @@ export const ANCHOR = 'a\n';
 export const PART_CACHE_CHARS = 400_000;
 
 /** Where each part of `text` starts (UTF-16 offsets, the first 0). */
-export function partStarts(text: string): number[] {
+function partStarts(text: string): number[] {
   const starts = [0];
   for (
     let nl = text.indexOf('\n', 1);
@@ -46,11 +46,24 @@ export function partStarts(text: string): number[] {
   return starts;
 }
 
-/** The parts of `text`, end to end. */
-export function partsOf(text: string): string[] {
-  const starts = partStarts(text);
-  return starts.map((s, k) => text.slice(s, starts[k + 1] ?? text.length));
+/**
+ * The parts of `text`, end to end (the caller does not change the list). The last text's are
+ * kept: a keystroke asks for them several times (how much is new, the count, then the tokens),
+ * for each tokenizer.
+ */
+export function partsOf(text: string): readonly string[] {
+  if (text !== lastText) {
+    const starts = partStarts(text);
+    lastParts = starts.map((s, k) =>
+      text.slice(s, starts[k + 1] ?? text.length)
+    );
+    lastText = text;
+  }
+  return lastParts;
 }
+
+let lastText: string | null = null;
+let lastParts: readonly string[] = [];
 
 /** One part's tokens: spans in code points from the part's start, not yet made monotone. */
 interface IPart {
