@@ -162,6 +162,20 @@ const CHAR_OF_BYTE: string[] = (() => {
   return out;
 })();
 
+/** The bytes a byte-level vocabulary string stands for ("Ġlove" → 20 6C 6F 76 65); null when a
+ * character of it is not in GPT-2's table. */
+export function byteLevelBytes(piece: string): Uint8Array | null {
+  const out = new Uint8Array(piece.length);
+  for (let i = 0; i < piece.length; i++) {
+    const b = BYTE_OF.get(piece[i]);
+    if (b === undefined) {
+      return null;
+    }
+    out[i] = b;
+  }
+  return out;
+}
+
 /** A byte-level token as the vocabulary spells it, e.g. "Ġlove" (the server's piece). */
 export function byteLevelPiece(bytes: Uint8Array): string {
   let out = '';
@@ -208,7 +222,7 @@ export class TiktokenEngine implements IPageEngine {
   explain(id: number): IExplanation {
     const bytes = this._bpe.tokenBytes(id);
     if (this._bpe.isSpecial(id)) {
-      const text = new TextDecoder().decode(bytes);
+      const text = DECODER.decode(bytes);
       return explanation(this, id, {
         piece: text,
         display: text,
@@ -256,7 +270,7 @@ export class TiktokenEngine implements IPageEngine {
       tokens: bytesOf.map(displayBytes),
       pieces: ids.map((id, k) =>
         this._bpe.isSpecial(id)
-          ? new TextDecoder().decode(bytesOf[k])
+          ? DECODER.decode(bytesOf[k])
           : byteLevelPiece(bytesOf[k])
       ),
       special: ids.map(id => this._bpe.isSpecial(id))

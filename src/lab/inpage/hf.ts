@@ -16,7 +16,7 @@ import { codePointCount } from '../../render/offsets';
 import { IExplanation, IExplanationParent } from '../../render/types';
 
 import {
-  BYTE_OF,
+  byteLevelBytes,
   clampSpans,
   codePointIndex16,
   displayBytes,
@@ -95,7 +95,7 @@ export class HfEngine implements IPageEngine {
     this._tok = new Tokenizer(json, {});
     this._spec = json.model ?? {};
     const t = this._tok as Json;
-    const model = json.model ?? {};
+    const model = this._spec;
     this.model = String(model.type ?? '');
     const pre = typesIn(json.pre_tokenizer);
     const dec = typesIn(json.decoder);
@@ -127,10 +127,8 @@ export class HfEngine implements IPageEngine {
     ) as Json[]) {
       (tokenSpec.ids ?? []).forEach((id: number) => this._specialIds.add(id));
     }
-    const norm = json.normalizer;
-    if (norm) {
-      const steps: Json[] =
-        norm.type === 'Sequence' ? norm.normalizers : [norm];
+    const steps = normalizerSteps(json);
+    if (steps.length > 0) {
       const prepends = steps.filter(s => s.type === 'Prepend');
       // A Prepend after another step cannot be told apart per character: not run here.
       this._alignable =
@@ -266,16 +264,8 @@ export class HfEngine implements IPageEngine {
 
   /** A token's bytes as the server's token_bytes gives them; null where it gives none. */
   private _tokenBytes(piece: string): Uint8Array | null {
-    if (this._byteLevel && [...piece].every(c => BYTE_OF.has(c))) {
-      return Uint8Array.from([...piece], c => BYTE_OF.get(c)!);
-    }
-    if (this._metaspace) {
-      const m = BYTE_PIECE.exec(piece);
-      return m
-        ? Uint8Array.of(parseInt(m[1], 16))
-        : ENCODER.encode(piece.replace(/\u2581/g, ' '));
-    }
-    return null;
+    const bytes = this._byteLevel ? byteLevelBytes(piece) : null;
+    return bytes ?? (this._metaspace ? metaspaceBytes(piece) : null);
   }
 
   /** Merged piece → [rank, left, right], from the model's ordered merge list. */
@@ -361,15 +351,20 @@ export class HfEngine implements IPageEngine {
 
   /** The text's own tokens (no post-processor), spans not yet made monotone; null: the server's. */
   private _encodeOwn(text: string): IPageEncoding | null {
+    const pieces = this._piecesOf(text);
+    return !pieces || pieces.some(p => p.id < 0)
+      ? null
+      : this._encoding(pieces, text);
+  }
+
+  /** The library's steps run on `text`, each piece with its place; null: the server's. */
+  private _piecesOf(text: string): IPiece[] | null {
     const pieces: IPiece[] = [];
     try {
-      if (!this._encodeText(text, pieces)) {
-        return null;
-      }
+      return this._encodeText(text, pieces) ? pieces : null;
     } catch {
-      return null; // a pattern or step the library cannot run on this text: the server's
+      return null; // a pattern or step the library cannot run on this text
     }
-    return pieces.some(p => p.id < 0) ? null : this._encoding(pieces, text);
   }
 
   /**
@@ -377,12 +372,8 @@ export class HfEngine implements IPageEngine {
    * where the part starts; null when they do not (the text is then tokenized whole).
    */
   private _encodeLater(part: string): IPageEncoding | null {
-    const pieces: IPiece[] = [];
-    try {
-      if (!this._encodeText(ANCHOR + part, pieces)) {
-        return null;
-      }
-    } catch {
+    const pieces = this._piecesOf(ANCHOR + part);
+    if (!pieces) {
       return null;
     }
     const cut = ANCHOR.length;
@@ -593,15 +584,7 @@ export class HfEngine implements IPageEngine {
       p = p.slice(0, p.length - this._suffix.length);
     }
     if (this._byteLevel) {
-      const out = new Uint8Array(p.length);
-      for (let i = 0; i < p.length; i++) {
-        const b = BYTE_OF.get(p[i]);
-        if (b === undefined) {
-          return null;
-        }
-        out[i] = b;
-      }
-      return out;
+      return byteLevelBytes(p);
     }
     return ENCODER.encode(this._metaspace ? p.replace(/\u2581/g, ' ') : p);
   }
@@ -613,25 +596,10 @@ export class HfEngine implements IPageEngine {
     }
     const piece = p.token;
     if (this._byteLevel) {
-      const bytes: number[] = [];
-      for (const c of piece) {
-        const b = BYTE_OF.get(c);
-        if (b === undefined) {
-          return piece;
-        }
-        bytes.push(b);
-      }
-      return displayBytes(Uint8Array.from(bytes));
+      const bytes = byteLevelBytes(piece);
+      return bytes ? displayBytes(bytes) : piece;
     }
-    if (this._metaDisplay) {
-      const m = BYTE_PIECE.exec(piece);
-      return displayBytes(
-        m
-          ? Uint8Array.of(parseInt(m[1], 16))
-          : ENCODER.encode(piece.replace(/\u2581/g, ' '))
-      );
-    }
-    return piece;
+    return this._metaDisplay ? displayBytes(metaspaceBytes(piece)) : piece;
   }
 
   /**
@@ -715,10 +683,25 @@ export class HfEngine implements IPageEngine {
   >();
 }
 
+/** The bytes a SentencePiece-style piece stands for: a byte piece (<0x0A>) its byte, else its
+ * text with ▁ as a space. */
+function metaspaceBytes(piece: string): Uint8Array {
+  const m = BYTE_PIECE.exec(piece);
+  return m
+    ? Uint8Array.of(parseInt(m[1], 16))
+    : ENCODER.encode(piece.replace(/\u2581/g, ' '));
+}
+
 /** "a b" → ["a", "b"]: a merge as tokenizer.json's older string form writes it. */
 function splitOnce(merge: string): [string, string] {
   const at = merge.indexOf(' ');
   return [merge.slice(0, at), merge.slice(at + 1)];
+}
+
+/** A tokenizer.json's normaliser as its list of steps (a Sequence's members; none: empty). */
+function normalizerSteps(json: Json): Json[] {
+  const norm = json.normalizer;
+  return !norm ? [] : norm.type === 'Sequence' ? norm.normalizers : [norm];
 }
 
 /** Normalisers that may join or drop what lies on either side of a newline. */
@@ -736,13 +719,7 @@ function cuttable(json: Json): boolean {
   ) {
     return false;
   }
-  const norm = json.normalizer;
-  const steps: Json[] = !norm
-    ? []
-    : norm.type === 'Sequence'
-      ? norm.normalizers
-      : [norm];
-  return steps.every(
+  return normalizerSteps(json).every(
     (step, k) =>
       !ACROSS_LINES.has(step.type) ||
       (step.type === 'Prepend' && k === 0) ||
