@@ -279,9 +279,9 @@ export class PageCounter {
     special: boolean
   ): ResultOrError[] {
     // this runs once the typing pauses, not in the keystroke's task: any length is made here
-    const here = this.countedFor(text, special);
-    if (here && here.results.size === names.length) {
-      return names.map(name => here.results.get(name)!);
+    const made = this.tokensFor(text, names, special);
+    if (made) {
+      return made;
     }
     return names.map((name): ResultOrError => {
       const engine = this._engines.get(name);

@@ -252,13 +252,11 @@ export class TokenLensPanel extends Widget {
       // The count is on its way to the screen: ask the server (the text's copy, the request)
       // once this frame is painted, not in the keystroke's task.
       const seq = this._counter.seq;
-      requestAnimationFrame(() =>
-        setTimeout(() => {
-          if (seq === this._counter.seq && !this.isDisposed) {
-            this._pacer.invoke();
-          }
-        }, 0)
-      );
+      afterPaint(() => {
+        if (seq === this._counter.seq && !this.isDisposed) {
+          this._pacer.invoke();
+        }
+      });
     } else {
       this._pacer.invoke();
     }
@@ -591,7 +589,7 @@ export class TokenLensPanel extends Widget {
     if (results.length === 0 || confirmed) {
       draw();
     } else {
-      requestAnimationFrame(() => setTimeout(draw, 0));
+      afterPaint(draw);
     }
   }
 
@@ -657,6 +655,11 @@ export namespace TokenLensPanel {
     follower: FocusFollower;
     serverSettings?: ServerConnection.ISettings;
   }
+}
+
+/** Run `fn` in a task of its own once the next frame is painted. */
+function afterPaint(fn: () => void): void {
+  requestAnimationFrame(() => setTimeout(fn, 0));
 }
 
 function sameList(a: string[], b: string[]): boolean {
