@@ -31,7 +31,7 @@ class SentencePieceBackend(Backend):
                 f"{path} is not a readable SentencePiece model ({exc}). Check that the file is"
                 " complete (re-download it) and that it is a .model file, not a .vocab file."
             ) from exc
-        proto = self._proto()
+        proto = self.model_proto()
         self.model = _MODEL_TYPES.get(proto.trainer_spec.model_type, "") if proto else ""
         n = self.sp.get_piece_size()
         self._pieces = [self.sp.id_to_piece(i) for i in range(n)]
@@ -65,7 +65,9 @@ class SentencePieceBackend(Backend):
         self._chars: np.ndarray | None = None
         self._raw = None
 
-    def _proto(self):
+    def model_proto(self):
+        """The model's own ``ModelProto`` (pieces, scores, trainer and normaliser specs), or None
+        when ``sentencepiece`` cannot give it (its protobuf module missing)."""
         try:
             from sentencepiece import sentencepiece_model_pb2 as pb
 

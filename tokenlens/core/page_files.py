@@ -112,7 +112,7 @@ def sentencepiece_json(backend) -> str:
     added tokens, because sentencepiece reads ``<s>`` in a text as characters."""
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
-    proto = backend._proto()
+    proto = backend.model_proto()
     if proto is None:
         raise InputError(f"{backend.name}'s model could not be read as a SentencePiece proto (is protobuf installed?).")
     spec, norm = proto.trainer_spec, proto.normalizer_spec
